@@ -1,0 +1,1027 @@
+//! The book: state, commands (new, cancel, modify, mass cancel, expire), replay helpers and
+//! queries.
+
+use crate::accounts::Accounts;
+use crate::config::BookConfig;
+use crate::expiry::{Due, Expiry};
+use crate::idmap::IdMap;
+use crate::ladder::Ladder;
+use crate::matching::{Taker, crosses};
+use crate::slab::{Ext, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
+use crate::stops::Stops;
+use crate::views::{LevelView, OrderView};
+use core::hash::Hasher;
+use ferrex_types::{
+    AccountId, CancelOrder, CancelReason, EventKind, EventKindSink, FnvHasher, InstrumentId,
+    ModifyOrder, NewOrder, OrdType, OrderId, Price, Qty, RejectReason, Side, TimeInForce,
+};
+
+/// Largest `max_orders` accepted (keeps the id map's hash tags exact).
+pub const MAX_ORDERS_LIMIT: u32 = 1 << 30;
+/// Largest `dense_levels` / `sparse_levels` accepted.
+pub const MAX_LEVELS_LIMIT: u32 = 1 << 28;
+
+/// Why [`Book::new`] refused a configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BookConfigError {
+    /// `tick_size < 1`.
+    TickSize(i64),
+    /// `lot_size < 1`.
+    LotSize(u64),
+    /// `min_price < 1`.
+    MinPrice(Price),
+    /// `min_price > max_price`.
+    PriceRange {
+        /// Configured minimum.
+        min: Price,
+        /// Configured maximum.
+        max: Price,
+    },
+    /// `max_orders` is 0 or above [`MAX_ORDERS_LIMIT`].
+    MaxOrders(u32),
+    /// `dense_levels` and `sparse_levels` are both 0, or one is above [`MAX_LEVELS_LIMIT`].
+    Levels {
+        /// Configured dense levels.
+        dense: u32,
+        /// Configured sparse levels.
+        sparse: u32,
+    },
+    /// `market_protection_ticks < 0`.
+    MarketProtection(i64),
+}
+
+impl core::fmt::Display for BookConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            BookConfigError::TickSize(t) => write!(f, "tick_size must be >= 1 (got {t})"),
+            BookConfigError::LotSize(l) => write!(f, "lot_size must be >= 1 (got {l})"),
+            BookConfigError::MinPrice(p) => write!(f, "min_price must be >= 1 (got {p})"),
+            BookConfigError::PriceRange { min, max } => {
+                write!(f, "min_price {min} is above max_price {max}")
+            }
+            BookConfigError::MaxOrders(n) => {
+                write!(f, "max_orders must be in 1..={MAX_ORDERS_LIMIT} (got {n})")
+            }
+            BookConfigError::Levels { dense, sparse } => write!(
+                f,
+                "dense_levels + sparse_levels must be > 0, each <= {MAX_LEVELS_LIMIT} (got {dense}, {sparse})"
+            ),
+            BookConfigError::MarketProtection(t) => {
+                write!(f, "market_protection_ticks must be >= 0 (got {t})")
+            }
+        }
+    }
+}
+
+impl std::error::Error for BookConfigError {}
+
+/// `u64 → i64` for reject fields, saturating.
+#[inline(always)]
+fn sat(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+type Reject = (RejectReason, i64, i64);
+
+/// One instrument's order book and matching engine. Single-threaded, deterministic, allocation
+/// free after [`Book::new`]; the behaviour is `docs/semantics.md`, event for event.
+///
+/// Memory per order slot: a 64-byte hot node (one cache line) + 24 bytes of cold data (iceberg
+/// and stop fields) + 16 bytes of id map (8-byte buckets, 2× capacity) + 16 bytes of account
+/// table + 24 bytes of expiry heap; see [`Book::memory_bytes`].
+///
+/// ```
+/// use ferrex_book::{Book, BookConfig};
+/// use ferrex_types::*;
+///
+/// let mut book = Book::new(InstrumentId(1), BookConfig::default()).unwrap();
+/// let mut ev: Vec<EventKind> = Vec::new();
+/// let sell = NewOrder {
+///     order_id: OrderId(1), price: Price(100), qty: Qty(10), account: AccountId(7),
+///     side: Side::Sell, ..Default::default()
+/// };
+/// book.new_order(&sell, 0, &mut ev);
+/// assert_eq!(book.best_ask(), Some(Price(100)));
+/// let buy = NewOrder {
+///     order_id: OrderId(2), price: Price(101), qty: Qty(4), account: AccountId(8),
+///     side: Side::Buy, ..Default::default()
+/// };
+/// ev.clear();
+/// book.new_order(&buy, 1, &mut ev);
+/// assert!(matches!(ev[1], EventKind::Trade { qty: Qty(4), price: Price(100), .. }));
+/// assert_eq!(book.order(OrderId(1)).unwrap().leaves, Qty(6));
+/// assert_eq!(book.last_trade_price(), Some(Price(100)));
+/// ```
+pub struct Book {
+    pub(crate) instrument: InstrumentId,
+    pub(crate) cfg: BookConfig,
+    pub(crate) slab: Slab,
+    ids: IdMap,
+    accounts: Accounts,
+    pub(crate) ladders: [Ladder; 2],
+    pub(crate) stops: Stops,
+    pub(crate) batch: Queue,
+    expiry: Expiry,
+    entry_seq: u64,
+    pub(crate) last_trade: Option<i64>,
+    anchored: bool,
+}
+
+impl core::fmt::Debug for Book {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Book")
+            .field("instrument", &self.instrument)
+            .field("live_orders", &self.live_orders())
+            .field("best_bid", &self.best_bid())
+            .field("best_ask", &self.best_ask())
+            .field("last_trade", &self.last_trade)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Book {
+    /// Builds a book, preallocating every structure from `cfg` (slab, id map, account table,
+    /// ladders, expiry heap). O(max_orders + dense_levels) time and memory; the only allocation
+    /// the book ever makes.
+    pub fn new(instrument: InstrumentId, cfg: BookConfig) -> Result<Book, BookConfigError> {
+        if cfg.tick_size < 1 {
+            return Err(BookConfigError::TickSize(cfg.tick_size));
+        }
+        if cfg.lot_size < 1 {
+            return Err(BookConfigError::LotSize(cfg.lot_size));
+        }
+        if cfg.min_price.0 < 1 {
+            return Err(BookConfigError::MinPrice(cfg.min_price));
+        }
+        if cfg.min_price > cfg.max_price {
+            return Err(BookConfigError::PriceRange {
+                min: cfg.min_price,
+                max: cfg.max_price,
+            });
+        }
+        if cfg.max_orders == 0 || cfg.max_orders > MAX_ORDERS_LIMIT {
+            return Err(BookConfigError::MaxOrders(cfg.max_orders));
+        }
+        if (cfg.dense_levels == 0 && cfg.sparse_levels == 0)
+            || cfg.dense_levels > MAX_LEVELS_LIMIT
+            || cfg.sparse_levels > MAX_LEVELS_LIMIT
+        {
+            return Err(BookConfigError::Levels {
+                dense: cfg.dense_levels,
+                sparse: cfg.sparse_levels,
+            });
+        }
+        if cfg.market_protection_ticks < 0 {
+            return Err(BookConfigError::MarketProtection(
+                cfg.market_protection_ticks,
+            ));
+        }
+        let mk = |side| Ladder::new(side, cfg.tick_size, cfg.dense_levels, cfg.sparse_levels);
+        let mut b = Book {
+            instrument,
+            cfg,
+            slab: Slab::new(cfg.max_orders),
+            ids: IdMap::new(cfg.max_orders),
+            accounts: Accounts::new(cfg.max_orders),
+            ladders: [mk(Side::Buy), mk(Side::Sell)],
+            stops: Stops::new(),
+            batch: Queue::EMPTY,
+            expiry: Expiry::new(cfg.max_orders),
+            entry_seq: 0,
+            last_trade: None,
+            anchored: false,
+        };
+        if let Some(a) = cfg.anchor {
+            b.anchor_at(a.0);
+        }
+        Ok(b)
+    }
+
+    /// Centres the dense window on `p` (or on the configured anchor).
+    fn anchor_at(&mut self, p: i64) {
+        let t = i128::from(self.cfg.tick_size);
+        let a = i128::from(self.cfg.anchor.map_or(p, |a| a.0));
+        let a = a - a.rem_euclid(t);
+        let min = i128::from(self.cfg.min_price.0);
+        let min = min - min.rem_euclid(t);
+        let base = (a - i128::from(self.cfg.dense_levels / 2) * t).max(min);
+        let base = base.clamp(0, i128::from(i64::MAX)) as i64;
+        for l in &mut self.ladders {
+            l.anchor(base);
+        }
+        self.anchored = true;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    #[inline(always)]
+    pub(crate) fn emit_cancel<S: EventKindSink>(
+        &self,
+        id: u64,
+        account: u32,
+        reason: CancelReason,
+        qty: u64,
+        out: &mut S,
+    ) {
+        out.emit(EventKind::Cancelled {
+            order_id: OrderId(id),
+            account: AccountId(account),
+            instrument: self.instrument,
+            reason,
+            qty: Qty(qty),
+        });
+    }
+
+    /// `LevelChanged` for (side, price) as it is now (when level events are on).
+    #[inline(always)]
+    pub(crate) fn emit_level<S: EventKindSink>(&self, side: Side, price: i64, out: &mut S) {
+        if self.cfg.level_events {
+            let (qty, orders) = self.ladders[side.index()]
+                .get(price)
+                .map_or((0, 0), |l| (l.qty, l.count));
+            out.emit(EventKind::LevelChanged {
+                instrument: self.instrument,
+                side,
+                price: Price(price),
+                qty: Qty(qty),
+                orders,
+            });
+        }
+    }
+
+    #[inline(always)]
+    fn reject<S: EventKindSink>(&self, id: OrderId, account: AccountId, r: Reject, out: &mut S) {
+        out.emit(EventKind::Rejected {
+            order_id: id,
+            account,
+            instrument: self.instrument,
+            reason: r.0,
+            limit: r.1,
+            value: r.2,
+        });
+    }
+
+    // ---------------------------------------------------------------- slot plumbing
+
+    /// Frees slot `s` (which is in no level and no stop list): id map, account list, slab.
+    #[inline]
+    pub(crate) fn release(&mut self, s: u32) {
+        let (id, gtd) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.id, n.flags & F_GTD != 0)
+        };
+        self.ids.remove(id, s);
+        self.accounts.unlink(&mut self.slab.nodes, s);
+        self.slab.release(s);
+        if gtd {
+            self.expiry.clean_top(&self.slab.nodes);
+        }
+    }
+
+    /// Takes resting slot `s` out of its level (dropping the level if it empties) and frees it.
+    #[inline]
+    pub(crate) fn kill_resting(&mut self, s: u32) {
+        let (side, price, vis) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.side, n.price, n.visible)
+        };
+        let l = &mut self.ladders[side.index()];
+        if let Some(lvl) = l.get_mut(price) {
+            lvl.remove(&mut self.slab.nodes, s, vis);
+            if lvl.count == 0 {
+                l.remove_if_empty(price);
+            }
+        }
+        self.release(s);
+    }
+
+    /// Takes `by ≤ leaves` lots off live slot `s` in place (hidden first), keeping priority.
+    /// Returns true when the visible quantity changed.
+    pub(crate) fn reduce_in_place(&mut self, s: u32, by: u64) -> bool {
+        let hidden = self.slab.hidden(s);
+        let from_hidden = by.min(hidden);
+        if from_hidden > 0 {
+            self.slab.ext[s as usize].hidden -= from_hidden;
+        }
+        let from_vis = by - from_hidden;
+        if from_vis == 0 {
+            return false;
+        }
+        let (side, price, state) = {
+            let n = &mut self.slab.nodes[s as usize];
+            n.visible -= from_vis;
+            (n.side, n.price, n.state)
+        };
+        if state == State::Resting
+            && let Some(l) = self.ladders[side.index()].get_mut(price)
+        {
+            l.qty = l.qty.wrapping_sub(from_vis);
+        }
+        true
+    }
+
+    /// Sets the open quantity of slot `s` (not in a level): icebergs show `min(display, leaves)`.
+    pub(crate) fn set_leaves(&mut self, s: u32, leaves: u64) {
+        let n = &mut self.slab.nodes[s as usize];
+        if n.flags & F_ICEBERG != 0 {
+            let e = &mut self.slab.ext[s as usize];
+            let v = e.display.min(leaves);
+            n.visible = v;
+            e.hidden = leaves - v;
+        } else {
+            n.visible = leaves;
+        }
+    }
+
+    /// Appends slot `s` (not in a level; price and visible set) to the back of its level and
+    /// emits `LevelChanged`. False only if the sparse fallback is full.
+    #[inline]
+    pub(crate) fn place<S: EventKindSink>(&mut self, s: u32, out: &mut S) -> bool {
+        let (side, price, vis) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.side, n.price, n.visible)
+        };
+        if !self.anchored {
+            self.anchor_at(price);
+        }
+        let Some(lvl) = self.ladders[side.index()].get_or_insert(price) else {
+            return false;
+        };
+        lvl.push(&mut self.slab.nodes, s, vis);
+        self.slab.nodes[s as usize].state = State::Resting;
+        self.emit_level(side, price, out);
+        true
+    }
+
+    /// Removes a live resting/stop order (after its Cancelled/Expired event) with `LevelChanged`
+    /// if it rested.
+    fn remove_live<S: EventKindSink>(&mut self, s: u32, out: &mut S) {
+        let (state, side, price) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.state, n.side, n.price)
+        };
+        match state {
+            State::Resting => {
+                self.kill_resting(s);
+                self.emit_level(side, price, out);
+            }
+            State::Stop => {
+                self.stops.unlink(&mut self.slab.nodes, s);
+                self.release(s);
+            }
+            State::Taking | State::Free => self.release(s),
+        }
+    }
+
+    // ---------------------------------------------------------------- validation
+
+    fn check_price(&self, p: Price, range: RejectReason) -> Result<(), Reject> {
+        let c = &self.cfg;
+        if p < c.min_price {
+            return Err((range, c.min_price.0, p.0));
+        }
+        if p > c.max_price {
+            return Err((range, c.max_price.0, p.0));
+        }
+        if p.0 % c.tick_size != 0 {
+            return Err((RejectReason::TickSize, c.tick_size, p.0));
+        }
+        Ok(())
+    }
+
+    fn validate(&self, o: &NewOrder, t: &Taker, now: u64) -> Result<(), Reject> {
+        use RejectReason::*;
+        let c = &self.cfg;
+        let qty = o.qty.0;
+        if qty == 0 {
+            return Err((InvalidQty, 0, 0));
+        }
+        if !qty.is_multiple_of(c.lot_size) {
+            return Err((LotSize, sat(c.lot_size), sat(qty)));
+        }
+        let disp = o.display_qty.0;
+        if disp != 0 {
+            if disp >= qty {
+                return Err((InvalidQty, sat(qty), sat(disp)));
+            }
+            if !disp.is_multiple_of(c.lot_size) {
+                return Err((LotSize, sat(c.lot_size), sat(disp)));
+            }
+        }
+        let ty = o.ord_type;
+        if matches!(ty, OrdType::Limit | OrdType::StopLimit) {
+            self.check_price(o.price, InvalidPrice)?;
+        }
+        if matches!(ty, OrdType::Stop | OrdType::StopLimit) {
+            self.check_price(o.stop_price, InvalidStopPrice)?;
+            if let Some(l) = self.last_trade {
+                let sp = o.stop_price.0;
+                let ok = match o.side {
+                    Side::Buy => sp > l,
+                    Side::Sell => sp < l,
+                };
+                if !ok {
+                    return Err((InvalidStopPrice, l, sp));
+                }
+            }
+        }
+        if o.tif == TimeInForce::Gtd && o.expire_time <= now {
+            return Err((InvalidExpireTime, sat(now), sat(o.expire_time)));
+        }
+        if self.ids.get(o.order_id.0, &self.slab.nodes).is_some() {
+            return Err((DuplicateOrderId, 0, sat(o.order_id.0)));
+        }
+        let opp_best = self.ladders[o.side.opposite().index()].best;
+        if ty == OrdType::Market && opp_best.is_none() {
+            return Err((NoLiquidity, 0, 0));
+        }
+        if o.tif == TimeInForce::PostOnly
+            && let Some(b) = opp_best
+        {
+            let would = match ty {
+                OrdType::Market => true,
+                OrdType::Limit => crosses(o.side, b, o.price.0),
+                _ => false,
+            };
+            if would {
+                return Err((PostOnlyWouldTake, b, o.price.0));
+            }
+        }
+        if o.tif == TimeInForce::Fok && matches!(ty, OrdType::Limit | OrdType::Market) {
+            let f = self.fillable(t, qty);
+            if f < qty {
+                return Err((FokNotFillable, sat(qty), sat(f)));
+            }
+        }
+        let rests = ty == OrdType::Limit && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        let needs_slot = rests || matches!(ty, OrdType::Stop | OrdType::StopLimit);
+        if needs_slot && self.slab.live() >= c.max_orders {
+            return Err((BookFull, i64::from(c.max_orders), i64::from(c.max_orders)));
+        }
+        if rests && !self.ladders[o.side.index()].can_insert(o.price.0) {
+            let n = i64::from(c.sparse_levels);
+            return Err((BookFull, n, n));
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- commands
+
+    /// Enters a new order: validation (the first failure is a `Rejected`), `Accepted`, matching,
+    /// then the remainder rests or is cancelled per its type and tif, then stops trigger.
+    /// O(1) to rest at an existing level; O(1) per fill when it trades. Never allocates.
+    #[inline]
+    pub fn new_order<S: EventKindSink>(&mut self, o: &NewOrder, now: u64, out: &mut S) {
+        let group = if o.stp_group == 0 {
+            o.account.0
+        } else {
+            o.stp_group
+        };
+        let mut t = Taker {
+            id: o.order_id.0,
+            account: o.account.0,
+            group,
+            side: o.side,
+            stp: o.stp,
+            leaves: o.qty.0,
+            limit: o.price.0,
+        };
+        if o.ord_type == OrdType::Market {
+            t.limit = self.protection_limit(o.side);
+        }
+        if let Err(r) = self.validate(o, &t, now) {
+            self.reject(o.order_id, o.account, r, out);
+            return;
+        }
+        self.entry_seq += 1;
+        let entry = self.entry_seq;
+        out.emit(EventKind::Accepted {
+            order_id: o.order_id,
+            account: o.account,
+            instrument: self.instrument,
+            side: o.side,
+            price: match o.ord_type {
+                OrdType::Market | OrdType::Stop => Price::ZERO,
+                _ => o.price,
+            },
+            qty: o.qty,
+        });
+        match o.ord_type {
+            OrdType::Stop | OrdType::StopLimit => {
+                let Some(s) = self.slab.alloc() else { return };
+                self.fill_node(s, o, entry, group);
+                self.slab.ext[s as usize].stop_price = o.stop_price.0;
+                if o.ord_type == OrdType::Stop {
+                    self.slab.nodes[s as usize].price = 0;
+                }
+                self.stops.push(&mut self.slab.nodes, o.stop_price.0, s);
+            }
+            OrdType::Market => {
+                self.match_taker(&mut t, out);
+                if t.leaves > 0 {
+                    let reason = if self.ladders[o.side.opposite().index()].best.is_some() {
+                        CancelReason::MarketProtection
+                    } else {
+                        CancelReason::Unfilled
+                    };
+                    self.emit_cancel(t.id, t.account, reason, t.leaves, out);
+                }
+                self.run_stops(out);
+            }
+            OrdType::Limit => {
+                self.match_taker(&mut t, out);
+                if t.leaves > 0 {
+                    if matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
+                        self.emit_cancel(t.id, t.account, CancelReason::Unfilled, t.leaves, out);
+                    } else if let Some(s) = self.slab.alloc() {
+                        self.fill_node(s, o, entry, group);
+                        self.set_leaves(s, t.leaves);
+                        if !self.place(s, out) {
+                            // unreachable: checked by validation
+                            self.emit_cancel(
+                                t.id,
+                                t.account,
+                                CancelReason::Unfilled,
+                                t.leaves,
+                                out,
+                            );
+                            self.release(s);
+                        }
+                    }
+                }
+                self.run_stops(out);
+            }
+        }
+    }
+
+    /// Writes a freshly allocated slot for an accepted order (state `Taking`, visible = qty) and
+    /// registers it in the id map, its account list and the expiry heap.
+    fn fill_node(&mut self, s: u32, o: &NewOrder, entry: u64, group: u32) {
+        let mut flags = 0;
+        if o.display_qty.0 != 0 {
+            flags |= F_ICEBERG;
+        }
+        if o.tif == TimeInForce::Gtd {
+            flags |= F_GTD;
+        }
+        self.slab.nodes[s as usize] = Node {
+            id: o.order_id.0,
+            price: o.price.0,
+            visible: o.qty.0,
+            entry,
+            next: NIL,
+            prev: NIL,
+            acct_next: NIL,
+            acct_prev: NIL,
+            account: o.account.0,
+            group,
+            side: o.side,
+            state: State::Taking,
+            tif: o.tif,
+            stp: o.stp,
+            ord_type: o.ord_type,
+            flags,
+        };
+        if flags != 0 {
+            self.slab.ext[s as usize] = Ext {
+                hidden: 0,
+                display: o.display_qty.0,
+                stop_price: 0,
+            };
+        }
+        self.ids.insert(o.order_id.0, s);
+        self.accounts.push(&mut self.slab.nodes, s);
+        if flags & F_GTD != 0 {
+            self.expiry.push(
+                &self.slab.nodes,
+                Due {
+                    time: o.expire_time,
+                    entry,
+                    slot: s,
+                },
+            );
+        }
+    }
+
+    /// Cancels one live order (resting or pending stop): `Cancelled { Requested }` then
+    /// `LevelChanged` if it rested; `UnknownOrder` / `NotOwner` rejects. O(1).
+    #[inline]
+    pub fn cancel<S: EventKindSink>(&mut self, c: &CancelOrder, _now: u64, out: &mut S) {
+        let Some(s) = self.ids.get(c.order_id.0, &self.slab.nodes) else {
+            self.reject(
+                c.order_id,
+                c.account,
+                (RejectReason::UnknownOrder, 0, sat(c.order_id.0)),
+                out,
+            );
+            return;
+        };
+        let owner = self.slab.nodes[s as usize].account;
+        if owner != c.account.0 {
+            self.reject(
+                c.order_id,
+                c.account,
+                (
+                    RejectReason::NotOwner,
+                    i64::from(owner),
+                    i64::from(c.account.0),
+                ),
+                out,
+            );
+            return;
+        }
+        let leaves = self.slab.leaves(s);
+        self.emit_cancel(c.order_id.0, owner, CancelReason::Requested, leaves, out);
+        self.remove_live(s, out);
+    }
+
+    /// Modify (cancel/replace), `qty` = new leaves. Same price and `qty ≤ leaves` reduces in place
+    /// and keeps priority; otherwise the order leaves its queue, re-prices and matches as a taker,
+    /// and a remainder rests at the back. Rejects: `UnknownOrder`, `NotOwner`, `InvalidModify`
+    /// (pending stop), `InvalidQty`, `LotSize`, `InvalidPrice`, `TickSize`, `PostOnlyWouldTake`,
+    /// `BookFull` (sparse fallback full). O(1) plus any fills.
+    pub fn modify<S: EventKindSink>(&mut self, m: &ModifyOrder, _now: u64, out: &mut S) {
+        use RejectReason::*;
+        let Some(s) = self.ids.get(m.order_id.0, &self.slab.nodes) else {
+            self.reject(
+                m.order_id,
+                m.account,
+                (UnknownOrder, 0, sat(m.order_id.0)),
+                out,
+            );
+            return;
+        };
+        let n = self.slab.nodes[s as usize];
+        if let Err(r) = self.check_modify(&n, m) {
+            self.reject(m.order_id, m.account, r, out);
+            return;
+        }
+        let (p, qty) = (m.price.0, m.qty.0);
+        let leaves = self.slab.leaves(s);
+        if p == n.price && qty <= leaves {
+            let vis_changed = self.reduce_in_place(s, leaves - qty);
+            out.emit(EventKind::Replaced {
+                order_id: m.order_id,
+                account: AccountId(n.account),
+                instrument: self.instrument,
+                price: m.price,
+                qty: m.qty,
+                kept_priority: true,
+            });
+            if vis_changed {
+                self.emit_level(n.side, p, out);
+            }
+            return;
+        }
+        // lose priority: out of the queue
+        {
+            let l = &mut self.ladders[n.side.index()];
+            if let Some(lvl) = l.get_mut(n.price) {
+                lvl.remove(&mut self.slab.nodes, s, n.visible);
+                if lvl.count == 0 {
+                    l.remove_if_empty(n.price);
+                }
+            }
+        }
+        self.slab.nodes[s as usize].state = State::Taking;
+        self.slab.nodes[s as usize].price = p;
+        out.emit(EventKind::Replaced {
+            order_id: m.order_id,
+            account: AccountId(n.account),
+            instrument: self.instrument,
+            price: m.price,
+            qty: m.qty,
+            kept_priority: false,
+        });
+        self.emit_level(n.side, n.price, out);
+        let mut t = Taker {
+            id: n.id,
+            account: n.account,
+            group: n.group,
+            side: n.side,
+            stp: n.stp,
+            leaves: qty,
+            limit: p,
+        };
+        self.match_taker(&mut t, out);
+        self.finish_taking(s, t.leaves, false, out);
+        self.run_stops(out);
+    }
+
+    fn check_modify(&self, n: &Node, m: &ModifyOrder) -> Result<(), Reject> {
+        use RejectReason::*;
+        if n.account != m.account.0 {
+            return Err((NotOwner, i64::from(n.account), i64::from(m.account.0)));
+        }
+        if n.state != State::Resting {
+            return Err((InvalidModify, 0, 0));
+        }
+        let qty = m.qty.0;
+        if qty == 0 {
+            return Err((InvalidQty, 0, 0));
+        }
+        if !qty.is_multiple_of(self.cfg.lot_size) {
+            return Err((LotSize, sat(self.cfg.lot_size), sat(qty)));
+        }
+        self.check_price(m.price, InvalidPrice)?;
+        if n.tif == TimeInForce::PostOnly
+            && let Some(b) = self.ladders[n.side.opposite().index()].best
+            && crosses(n.side, b, m.price.0)
+        {
+            return Err((PostOnlyWouldTake, b, m.price.0));
+        }
+        if m.price.0 != n.price && !self.ladders[n.side.index()].can_insert(m.price.0) {
+            let k = i64::from(self.cfg.sparse_levels);
+            return Err((BookFull, k, k));
+        }
+        Ok(())
+    }
+
+    /// Cancels every live order (resting and pending stop) of `account` in entry order:
+    /// `Cancelled { MassCancel }` (+ `LevelChanged` for resting ones). O(orders of the account).
+    pub fn mass_cancel<S: EventKindSink>(&mut self, account: AccountId, _now: u64, out: &mut S) {
+        loop {
+            let s = self.accounts.head(account.0);
+            if s == NIL {
+                return;
+            }
+            let leaves = self.slab.leaves(s);
+            let id = self.slab.nodes[s as usize].id;
+            self.emit_cancel(id, account.0, CancelReason::MassCancel, leaves, out);
+            self.remove_live(s, out);
+        }
+    }
+
+    /// Expires every GTD order with `expire_time <= now`, in (expire time, entry) order:
+    /// `Expired` (+ `LevelChanged` if it rested). O(1) when nothing is due; O(log n) per expiry.
+    #[inline]
+    pub fn expire<S: EventKindSink>(&mut self, now: u64, out: &mut S) {
+        while let Some(d) = self.expiry.pop_due(&self.slab.nodes, now) {
+            let s = d.slot;
+            let leaves = self.slab.leaves(s);
+            let (id, acct) = {
+                let n = &self.slab.nodes[s as usize];
+                (n.id, n.account)
+            };
+            out.emit(EventKind::Expired {
+                order_id: OrderId(id),
+                account: AccountId(acct),
+                instrument: self.instrument,
+                qty: Qty(leaves),
+            });
+            self.remove_live(s, out);
+        }
+    }
+
+    /// Earliest expire time among live GTD orders. O(1).
+    #[inline]
+    pub fn next_expiry(&self) -> Option<u64> {
+        self.expiry.peek().map(|d| d.time)
+    }
+
+    // ---------------------------------------------------------------- replay helpers
+
+    /// Replay: resting order `id` trades `qty` (1..=visible) at its own price against an
+    /// anonymous taker (id 0, account 0, aggressor = opposite side). Refill/removal as in
+    /// matching; updates the last trade price; does not trigger stops. False (and no events)
+    /// when unknown, not resting, or `qty` is 0 or above its visible. O(1).
+    pub fn fill_resting<S: EventKindSink>(
+        &mut self,
+        id: OrderId,
+        qty: Qty,
+        _now: u64,
+        out: &mut S,
+    ) -> bool {
+        let Some(s) = self.ids.get(id.0, &self.slab.nodes) else {
+            return false;
+        };
+        let n = &self.slab.nodes[s as usize];
+        if n.state != State::Resting || qty.0 == 0 || qty.0 > n.visible {
+            return false;
+        }
+        let aggressor = n.side.opposite();
+        self.execute(s, qty.0, 0, 0, 0, aggressor, out);
+        true
+    }
+
+    /// Replay: partial cancel keeping priority: `Cancelled { Requested, qty: by }` (hidden lots
+    /// first), then `LevelChanged` when the visible quantity or the order count changed (an iceberg
+    /// losing hidden lots only changes neither); the order is removed when nothing is left. False (no events) when unknown, not resting, `by` 0 or above
+    /// its leaves. O(1).
+    pub fn reduce_resting<S: EventKindSink>(&mut self, id: OrderId, by: Qty, out: &mut S) -> bool {
+        let Some(s) = self.ids.get(id.0, &self.slab.nodes) else {
+            return false;
+        };
+        let leaves = self.slab.leaves(s);
+        let n = self.slab.nodes[s as usize];
+        if n.state != State::Resting || by.0 == 0 || by.0 > leaves {
+            return false;
+        }
+        self.emit_cancel(n.id, n.account, CancelReason::Requested, by.0, out);
+        if by.0 == leaves {
+            self.kill_resting(s);
+            self.emit_level(n.side, n.price, out);
+        } else if self.reduce_in_place(s, by.0) {
+            self.emit_level(n.side, n.price, out);
+        }
+        true
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    /// The instrument this book trades. O(1).
+    pub fn instrument(&self) -> InstrumentId {
+        self.instrument
+    }
+
+    /// The configuration it was built with. O(1).
+    pub fn config(&self) -> &BookConfig {
+        &self.cfg
+    }
+
+    /// Best (highest) bid. O(1).
+    #[inline]
+    pub fn best_bid(&self) -> Option<Price> {
+        self.ladders[0].best.map(Price)
+    }
+
+    /// Best (lowest) ask. O(1).
+    #[inline]
+    pub fn best_ask(&self) -> Option<Price> {
+        self.ladders[1].best.map(Price)
+    }
+
+    /// The level at (side, price), if any order rests there. O(1) dense, O(log n) sparse.
+    pub fn level(&self, side: Side, price: Price) -> Option<LevelView> {
+        self.ladders[side.index()].get(price.0).map(|l| LevelView {
+            price,
+            qty: Qty(l.qty),
+            orders: l.count,
+        })
+    }
+
+    /// Fills `out` with the best levels of `side`, best first; returns how many were written.
+    /// O(levels written), no allocation.
+    pub fn depth(&self, side: Side, out: &mut [LevelView]) -> usize {
+        let mut n = 0;
+        if out.is_empty() {
+            return 0;
+        }
+        self.ladders[side.index()].for_each(|p, l| {
+            out[n] = LevelView {
+                price: Price(p),
+                qty: Qty(l.qty),
+                orders: l.count,
+            };
+            n += 1;
+            n < out.len()
+        });
+        n
+    }
+
+    /// Calls `f` for every level of `side`, best first. O(levels).
+    pub fn for_each_level(&self, side: Side, mut f: impl FnMut(LevelView)) {
+        self.ladders[side.index()].for_each(|p, l| {
+            f(LevelView {
+                price: Price(p),
+                qty: Qty(l.qty),
+                orders: l.count,
+            });
+            true
+        });
+    }
+
+    /// Calls `f` for every order at (side, price) in queue (priority) order. O(orders there).
+    pub fn for_each_order_in_level(&self, side: Side, price: Price, mut f: impl FnMut(OrderView)) {
+        let Some(l) = self.ladders[side.index()].get(price.0) else {
+            return;
+        };
+        let mut s = l.q.head;
+        while s != NIL {
+            f(self.view(s));
+            s = self.slab.nodes[s as usize].next;
+        }
+    }
+
+    fn view(&self, s: u32) -> OrderView {
+        let n = &self.slab.nodes[s as usize];
+        let is_stop = n.state == State::Stop;
+        OrderView {
+            order_id: OrderId(n.id),
+            account: AccountId(n.account),
+            side: n.side,
+            price: Price(n.price),
+            stop_price: Price(
+                if matches!(n.ord_type, OrdType::Stop | OrdType::StopLimit) {
+                    self.slab.ext[s as usize].stop_price
+                } else {
+                    0
+                },
+            ),
+            leaves: Qty(self.slab.leaves(s)),
+            visible: Qty(if is_stop { 0 } else { n.visible }),
+            is_stop,
+            entry: n.entry,
+        }
+    }
+
+    /// A live order (resting or pending stop). O(1).
+    pub fn order(&self, id: OrderId) -> Option<OrderView> {
+        self.ids.get(id.0, &self.slab.nodes).map(|s| self.view(s))
+    }
+
+    /// True when `id` rests at the head of its level's queue. O(1).
+    pub fn is_head_of_level(&self, id: OrderId) -> bool {
+        let Some(s) = self.ids.get(id.0, &self.slab.nodes) else {
+            return false;
+        };
+        let n = &self.slab.nodes[s as usize];
+        n.state == State::Resting && n.prev == NIL
+    }
+
+    /// Visible lots ahead of `id` in its level's queue (None unless resting). O(queue ahead).
+    pub fn queue_ahead(&self, id: OrderId) -> Option<Qty> {
+        let s = self.ids.get(id.0, &self.slab.nodes)?;
+        let n = &self.slab.nodes[s as usize];
+        if n.state != State::Resting {
+            return None;
+        }
+        let mut sum = 0u64;
+        let mut p = n.prev;
+        while p != NIL {
+            let m = &self.slab.nodes[p as usize];
+            sum = sum.saturating_add(m.visible);
+            p = m.prev;
+        }
+        Some(Qty(sum))
+    }
+
+    /// Live orders: resting + pending stops. O(1).
+    #[inline]
+    pub fn live_orders(&self) -> usize {
+        self.slab.live() as usize
+    }
+
+    /// Price of the last trade in this book (matching or `fill_resting`). O(1).
+    #[inline]
+    pub fn last_trade_price(&self) -> Option<Price> {
+        self.last_trade.map(Price)
+    }
+
+    /// FNV-1a hash of the book state: for bids then asks, best level first, each level's (price,
+    /// visible qty, order count) followed by its orders in queue order (id, account, visible,
+    /// hidden, entry); then the pending stops in entry order (id, side, stop price, price, leaves,
+    /// entry). O(live orders).
+    pub fn state_hash(&self) -> u64 {
+        let mut h = FnvHasher::default();
+        for side in [Side::Buy, Side::Sell] {
+            h.write_u8(side as u8);
+            self.ladders[side.index()].for_each(|p, l| {
+                h.write_i64(p);
+                h.write_u64(l.qty);
+                h.write_u32(l.count);
+                let mut s = l.q.head;
+                while s != NIL {
+                    let n = &self.slab.nodes[s as usize];
+                    h.write_u64(n.id);
+                    h.write_u32(n.account);
+                    h.write_u64(n.visible);
+                    h.write_u64(self.slab.hidden(s));
+                    h.write_u64(n.entry);
+                    s = n.next;
+                }
+                true
+            });
+        }
+        h.write_u8(0xff);
+        let mut s = self.stops.list.head;
+        while s != NIL {
+            let n = &self.slab.nodes[s as usize];
+            h.write_u64(n.id);
+            h.write_u8(n.side as u8);
+            h.write_i64(self.slab.ext[s as usize].stop_price);
+            h.write_i64(n.price);
+            h.write_u64(self.slab.leaves(s));
+            h.write_u64(n.entry);
+            s = n.next;
+        }
+        h.finish()
+    }
+
+    /// Bytes preallocated by [`Book::new`] (slab, cold data, id map, account table, ladders,
+    /// expiry heap). O(1).
+    pub fn memory_bytes(&self) -> usize {
+        core::mem::size_of::<Book>()
+            + self.slab.bytes()
+            + self.ids.bytes()
+            + self.accounts.bytes()
+            + self.ladders[0].bytes()
+            + self.ladders[1].bytes()
+            + self.expiry.bytes()
+    }
+
+    /// Sparse (outlying) levels in use on `side`. O(1).
+    pub fn sparse_levels_used(&self, side: Side) -> usize {
+        self.ladders[side.index()].sparse_len()
+    }
+}

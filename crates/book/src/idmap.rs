@@ -1,0 +1,145 @@
+//! `OrderId → slot`: fixed-capacity open addressing (linear probing, backward-shift deletion, no
+//! tombstones). Each bucket is 8 bytes: a 32-bit hash tag and the slot; the key itself is read
+//! from the slab node only when the tag matches. Capacity is a power of two ≥ 2 × max_orders, so
+//! the load factor stays ≤ 1/2 and probes are short; nothing allocates after `new`.
+
+use crate::slab::{NIL, Node};
+
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    tag: u32,
+    slot: u32,
+}
+
+const EMPTY: Bucket = Bucket { tag: 0, slot: NIL };
+
+/// The id map.
+pub(crate) struct IdMap {
+    b: Vec<Bucket>,
+    mask: usize,
+    shift: u32,
+}
+
+/// 64-bit multiplicative mix; the high 32 bits are the tag (and the top bits of the tag the home
+/// bucket), so low-entropy sequential ids spread well.
+#[inline(always)]
+fn tag_of(id: u64) -> u32 {
+    let h = (id ^ (id >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> 32) as u32
+}
+
+impl IdMap {
+    /// Room for `max_live` ids (capacity = next power of two ≥ 2 × max_live, at least 2).
+    pub fn new(max_live: u32) -> IdMap {
+        let cap = (2 * max_live as usize).next_power_of_two().max(2);
+        let bits = cap.trailing_zeros();
+        IdMap {
+            b: vec![EMPTY; cap],
+            mask: cap - 1,
+            shift: 32 - bits,
+        }
+    }
+
+    #[inline(always)]
+    fn home(&self, tag: u32) -> usize {
+        // shift ≤ 31 because cap ≥ 2; for cap = 2^32 the shift would be 0 (never reached: max_live
+        // ≤ 2^30 is enforced by the config check).
+        (tag >> self.shift) as usize
+    }
+
+    /// Slot of `id`, if live. O(1) expected.
+    #[inline]
+    pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {
+        let tag = tag_of(id);
+        let mut i = self.home(tag);
+        loop {
+            let e = self.b[i];
+            if e.slot == NIL {
+                return None;
+            }
+            if e.tag == tag && nodes[e.slot as usize].id == id {
+                return Some(e.slot);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Inserts `id → slot`; `id` must be absent. O(1) expected.
+    #[inline]
+    pub fn insert(&mut self, id: u64, slot: u32) {
+        let tag = tag_of(id);
+        let mut i = self.home(tag);
+        while self.b[i].slot != NIL {
+            i = (i + 1) & self.mask;
+        }
+        self.b[i] = Bucket { tag, slot };
+    }
+
+    /// Removes the entry of `id` that maps to `slot` (if present). O(1) expected.
+    #[inline]
+    pub fn remove(&mut self, id: u64, slot: u32) {
+        let tag = tag_of(id);
+        let mut i = self.home(tag);
+        loop {
+            let e = self.b[i];
+            if e.slot == NIL {
+                return;
+            }
+            if e.slot == slot {
+                break;
+            }
+            i = (i + 1) & self.mask;
+        }
+        // Backward shift: pull later members of the probe run into the hole when their home
+        // allows it.
+        let mut hole = i;
+        let mut j = (i + 1) & self.mask;
+        loop {
+            let e = self.b[j];
+            if e.slot == NIL {
+                break;
+            }
+            let h = self.home(e.tag);
+            if (j.wrapping_sub(h) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
+                self.b[hole] = e;
+                hole = j;
+            }
+            j = (j + 1) & self.mask;
+        }
+        self.b[hole] = EMPTY;
+    }
+
+    /// Bytes preallocated.
+    pub fn bytes(&self) -> usize {
+        self.b.capacity() * core::mem::size_of::<Bucket>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_get_remove_with_collisions() {
+        let n = 64u32;
+        let mut nodes = vec![crate::slab::Slab::new(n).nodes[0]; n as usize];
+        let mut m = IdMap::new(n);
+        // ids chosen to collide heavily on the home bucket
+        let ids: Vec<u64> = (0..n as u64).map(|i| i << 40 | 7).collect();
+        for (s, &id) in ids.iter().enumerate() {
+            nodes[s].id = id;
+            m.insert(id, s as u32);
+        }
+        for (s, &id) in ids.iter().enumerate() {
+            assert_eq!(m.get(id, &nodes), Some(s as u32));
+        }
+        for (s, &id) in ids.iter().enumerate().step_by(2) {
+            m.remove(id, s as u32);
+        }
+        for (s, &id) in ids.iter().enumerate() {
+            let want = if s % 2 == 0 { None } else { Some(s as u32) };
+            assert_eq!(m.get(id, &nodes), want, "id {id}");
+        }
+        assert_eq!(m.get(12345, &nodes), None);
+    }
+}

@@ -1,0 +1,464 @@
+//! One side's price ladder: a dense array of levels indexed by `(price − base) / tick` with a
+//! two-level bitmap (a summary word over the u64 occupancy words) to find the next non-empty
+//! level, plus a sorted fixed-capacity sparse fallback for prices outside the dense window. The
+//! best price is cached.
+//!
+//! Costs: lookup/insert/remove of a dense level O(1); finding the next non-empty dense level scans
+//! at most one occupancy word plus the summary words (dense_levels / 4096 of them); sparse levels
+//! cost a binary search, inserting/removing one shifts the sparse array (≤ sparse_levels entries).
+
+use crate::level::Level;
+use ferrex_types::Side;
+
+/// Two-level occupancy bitmap over `n` dense slots.
+pub(crate) struct Bitmap {
+    words: Vec<u64>,
+    summary: Vec<u64>,
+}
+
+impl Bitmap {
+    fn new(n: usize) -> Bitmap {
+        let w = n.div_ceil(64);
+        Bitmap {
+            words: vec![0; w],
+            summary: vec![0; w.div_ceil(64)],
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize) {
+        let w = i / 64;
+        self.words[w] |= 1 << (i % 64);
+        self.summary[w / 64] |= 1 << (w % 64);
+    }
+
+    #[inline]
+    fn clear(&mut self, i: usize) {
+        let w = i / 64;
+        self.words[w] &= !(1u64 << (i % 64));
+        if self.words[w] == 0 {
+            self.summary[w / 64] &= !(1u64 << (w % 64));
+        }
+    }
+
+    /// Lowest set index ≥ `lo`.
+    #[inline]
+    fn next_at_or_after(&self, lo: usize) -> Option<usize> {
+        let w = lo / 64;
+        if w >= self.words.len() {
+            return None;
+        }
+        let m = self.words[w] & (!0u64 << (lo % 64));
+        if m != 0 {
+            return Some(w * 64 + m.trailing_zeros() as usize);
+        }
+        let w1 = w + 1;
+        let mut sw = w1 / 64;
+        if sw >= self.summary.len() {
+            return None;
+        }
+        let mut sm = if w1.is_multiple_of(64) {
+            self.summary[sw]
+        } else {
+            self.summary[sw] & (!0u64 << (w1 % 64))
+        };
+        loop {
+            if sm != 0 {
+                let wi = sw * 64 + sm.trailing_zeros() as usize;
+                let x = self.words[wi];
+                return Some(wi * 64 + x.trailing_zeros() as usize);
+            }
+            sw += 1;
+            if sw >= self.summary.len() {
+                return None;
+            }
+            sm = self.summary[sw];
+        }
+    }
+
+    /// Highest set index < `hi`.
+    #[inline]
+    fn prev_before(&self, hi: usize) -> Option<usize> {
+        if hi == 0 {
+            return None;
+        }
+        let i = hi - 1;
+        let w = i / 64;
+        let m = self.words[w] & low_mask(i % 64);
+        if m != 0 {
+            return Some(w * 64 + 63 - m.leading_zeros() as usize);
+        }
+        if w == 0 {
+            return None;
+        }
+        let j = w - 1;
+        let mut sw = j / 64;
+        let mut sm = self.summary[sw] & low_mask(j % 64);
+        loop {
+            if sm != 0 {
+                let wi = sw * 64 + 63 - sm.leading_zeros() as usize;
+                let x = self.words[wi];
+                return Some(wi * 64 + 63 - x.leading_zeros() as usize);
+            }
+            if sw == 0 {
+                return None;
+            }
+            sw -= 1;
+            sm = self.summary[sw];
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        (self.words.capacity() + self.summary.capacity()) * 8
+    }
+}
+
+/// Bits 0..=b set.
+#[inline(always)]
+fn low_mask(b: usize) -> u64 {
+    if b == 63 { !0 } else { (1u64 << (b + 1)) - 1 }
+}
+
+/// A level outside the dense window.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SparseLevel {
+    /// Its price.
+    pub price: i64,
+    /// The level.
+    pub level: Level,
+}
+
+/// One side of the book.
+pub(crate) struct Ladder {
+    /// Bids (best = highest) or asks (best = lowest).
+    pub side: Side,
+    anchored: bool,
+    base: i64,
+    tick: i64,
+    dense: Vec<Level>,
+    bits: Bitmap,
+    sparse: Vec<SparseLevel>,
+    sparse_cap: usize,
+    /// Cached best price.
+    pub best: Option<i64>,
+    /// Non-empty levels.
+    pub levels: u32,
+}
+
+impl Ladder {
+    /// Preallocates `dense` levels and room for `sparse` outlying levels.
+    pub fn new(side: Side, tick: i64, dense: u32, sparse: u32) -> Ladder {
+        Ladder {
+            side,
+            anchored: false,
+            base: 0,
+            tick,
+            dense: vec![Level::EMPTY; dense as usize],
+            bits: Bitmap::new(dense as usize),
+            sparse: Vec::with_capacity(sparse as usize),
+            sparse_cap: sparse as usize,
+            best: None,
+            levels: 0,
+        }
+    }
+
+    /// Fixes the dense window: slot 0 is price `base` (a multiple of the tick, ≥ 0).
+    pub fn anchor(&mut self, base: i64) {
+        self.anchored = true;
+        self.base = base;
+    }
+
+    /// Dense slot of `p`, if inside the window (and on the tick grid).
+    #[inline(always)]
+    fn idx(&self, p: i64) -> Option<usize> {
+        if !self.anchored {
+            return None;
+        }
+        let d = p.checked_sub(self.base)?;
+        if d < 0 {
+            return None;
+        }
+        let i = if self.tick == 1 {
+            d as u64
+        } else {
+            if d % self.tick != 0 {
+                return None;
+            }
+            (d / self.tick) as u64
+        };
+        if i < self.dense.len() as u64 {
+            Some(i as usize)
+        } else {
+            None
+        }
+    }
+
+    #[inline(always)]
+    fn price_of(&self, i: usize) -> i64 {
+        // In range by construction: base + i * tick is a price that was inserted.
+        self.base.wrapping_add((i as i64).wrapping_mul(self.tick))
+    }
+
+    /// The (non-empty) level at `p`.
+    #[inline]
+    pub fn get(&self, p: i64) -> Option<&Level> {
+        match self.idx(p) {
+            Some(i) => {
+                let l = &self.dense[i];
+                if l.count > 0 { Some(l) } else { None }
+            }
+            None => self.sparse_find(p).ok().map(|k| &self.sparse[k].level),
+        }
+    }
+
+    /// The (non-empty) level at `p`, mutably.
+    #[inline]
+    pub fn get_mut(&mut self, p: i64) -> Option<&mut Level> {
+        match self.idx(p) {
+            Some(i) => {
+                let l = &mut self.dense[i];
+                if l.count > 0 { Some(l) } else { None }
+            }
+            None => match self.sparse_find(p) {
+                Ok(k) => Some(&mut self.sparse[k].level),
+                Err(_) => None,
+            },
+        }
+    }
+
+    #[inline]
+    fn sparse_find(&self, p: i64) -> Result<usize, usize> {
+        self.sparse.binary_search_by(|s| s.price.cmp(&p))
+    }
+
+    /// True when an order at `p` can rest (the level exists, is dense, or the sparse fallback has
+    /// room). An unanchored ladder accepts anything (the window will centre on it).
+    #[inline]
+    pub fn can_insert(&self, p: i64) -> bool {
+        !self.anchored
+            || self.idx(p).is_some()
+            || self.sparse.len() < self.sparse_cap
+            || self.sparse_find(p).is_ok()
+    }
+
+    /// The level at `p`, created (empty, already marked occupied) if missing; `None` only when
+    /// the sparse fallback is full. Updates the best price.
+    #[inline]
+    pub fn get_or_insert(&mut self, p: i64) -> Option<&mut Level> {
+        let better = match self.best {
+            None => true,
+            Some(b) => match self.side {
+                Side::Buy => p > b,
+                Side::Sell => p < b,
+            },
+        };
+        match self.idx(p) {
+            Some(i) => {
+                if self.dense[i].count == 0 {
+                    self.bits.set(i);
+                    self.levels += 1;
+                    if better {
+                        self.best = Some(p);
+                    }
+                }
+                Some(&mut self.dense[i])
+            }
+            None => {
+                let k = match self.sparse_find(p) {
+                    Ok(k) => k,
+                    Err(k) => {
+                        if self.sparse.len() >= self.sparse_cap {
+                            return None;
+                        }
+                        self.sparse.insert(
+                            k,
+                            SparseLevel {
+                                price: p,
+                                level: Level::EMPTY,
+                            },
+                        );
+                        self.levels += 1;
+                        if better {
+                            self.best = Some(p);
+                        }
+                        k
+                    }
+                };
+                Some(&mut self.sparse[k].level)
+            }
+        }
+    }
+
+    /// Drops the level at `p` if it has no orders; moves the best price when it was the best.
+    #[inline]
+    pub fn remove_if_empty(&mut self, p: i64) {
+        match self.idx(p) {
+            Some(i) => {
+                if self.dense[i].count != 0 {
+                    return;
+                }
+                self.dense[i] = Level::EMPTY;
+                self.bits.clear(i);
+            }
+            None => match self.sparse_find(p) {
+                Ok(k) if self.sparse[k].level.count == 0 => {
+                    self.sparse.remove(k);
+                }
+                _ => return,
+            },
+        }
+        self.levels -= 1;
+        if self.best == Some(p) {
+            self.best = self.next_worse(p);
+        }
+    }
+
+    /// The next non-empty price strictly worse than `p` (bids: lower, asks: higher).
+    #[inline]
+    pub fn next_worse(&self, p: i64) -> Option<i64> {
+        match self.side {
+            Side::Buy => {
+                let d = self.dense_below(p);
+                let s = if self.sparse.is_empty() {
+                    None
+                } else {
+                    match self.sparse_find(p) {
+                        Ok(k) | Err(k) => k.checked_sub(1).map(|k| self.sparse[k].price),
+                    }
+                };
+                match (d, s) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+            Side::Sell => {
+                let d = self.dense_above(p);
+                let s = if self.sparse.is_empty() {
+                    None
+                } else {
+                    let k = match self.sparse_find(p) {
+                        Ok(k) => k + 1,
+                        Err(k) => k,
+                    };
+                    self.sparse.get(k).map(|s| s.price)
+                };
+                match (d, s) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
+        }
+    }
+
+    /// Highest non-empty dense price < p.
+    fn dense_below(&self, p: i64) -> Option<i64> {
+        if !self.anchored || self.dense.is_empty() {
+            return None;
+        }
+        let d = i128::from(p) - i128::from(self.base);
+        if d <= 0 {
+            return None;
+        }
+        // number of grid slots strictly below p
+        let hi = (d + i128::from(self.tick) - 1) / i128::from(self.tick);
+        let hi = hi.min(self.dense.len() as i128) as usize;
+        self.bits.prev_before(hi).map(|i| self.price_of(i))
+    }
+
+    /// Lowest non-empty dense price > p.
+    fn dense_above(&self, p: i64) -> Option<i64> {
+        if !self.anchored || self.dense.is_empty() {
+            return None;
+        }
+        let d = i128::from(p) - i128::from(self.base);
+        let lo = if d < 0 {
+            0
+        } else {
+            d / i128::from(self.tick) + 1
+        };
+        if lo >= self.dense.len() as i128 {
+            return None;
+        }
+        self.bits
+            .next_at_or_after(lo as usize)
+            .map(|i| self.price_of(i))
+    }
+
+    /// Calls `f(price, level)` for every non-empty level, best first.
+    #[inline]
+    pub fn for_each(&self, mut f: impl FnMut(i64, &Level) -> bool) {
+        let mut p = self.best;
+        while let Some(px) = p {
+            let Some(l) = self.get(px) else { return };
+            if !f(px, l) {
+                return;
+            }
+            p = self.next_worse(px);
+        }
+    }
+
+    /// Sparse levels in use.
+    pub fn sparse_len(&self) -> usize {
+        self.sparse.len()
+    }
+
+    /// Bytes preallocated.
+    pub fn bytes(&self) -> usize {
+        self.dense.capacity() * core::mem::size_of::<Level>()
+            + self.bits.bytes()
+            + self.sparse.capacity() * core::mem::size_of::<SparseLevel>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bitmap_prev_next() {
+        let mut b = Bitmap::new(10_000);
+        for i in [0usize, 63, 64, 4095, 4096, 9999] {
+            b.set(i);
+        }
+        assert_eq!(b.next_at_or_after(0), Some(0));
+        assert_eq!(b.next_at_or_after(1), Some(63));
+        assert_eq!(b.next_at_or_after(65), Some(4095));
+        assert_eq!(b.next_at_or_after(4097), Some(9999));
+        assert_eq!(b.prev_before(9999), Some(4096));
+        assert_eq!(b.prev_before(4096), Some(4095));
+        assert_eq!(b.prev_before(64), Some(63));
+        assert_eq!(b.prev_before(63), Some(0));
+        assert_eq!(b.prev_before(0), None);
+        b.clear(4095);
+        b.clear(4096);
+        assert_eq!(b.next_at_or_after(65), Some(9999));
+        assert_eq!(b.prev_before(9999), Some(64));
+    }
+
+    #[test]
+    fn dense_and_sparse_walk() {
+        let mut l = Ladder::new(Side::Buy, 5, 8, 4);
+        l.anchor(100);
+        for p in [90, 100, 120, 135, 200] {
+            let lv = l.get_or_insert(p).unwrap();
+            lv.count = 1;
+        }
+        let mut seen = vec![];
+        l.for_each(|p, _| {
+            seen.push(p);
+            true
+        });
+        assert_eq!(seen, vec![200, 135, 120, 100, 90]);
+        let mut a = Ladder::new(Side::Sell, 5, 8, 4);
+        a.anchor(100);
+        for p in [90, 100, 120, 135, 200] {
+            a.get_or_insert(p).unwrap().count = 1;
+        }
+        let mut seen = vec![];
+        a.for_each(|p, _| {
+            seen.push(p);
+            true
+        });
+        assert_eq!(seen, vec![90, 100, 120, 135, 200]);
+    }
+}

@@ -1,0 +1,36 @@
+//! ferrex-book: one instrument's order book and matching engine.
+//!
+//! The exact behaviour is `docs/semantics.md`: price-time priority, limit / market / stop /
+//! stop-limit orders, IOC / FOK / GTD / post-only, icebergs, self-trade prevention, modify with
+//! keep/lose priority, mass cancel, GTD expiry. Every operation writes its events into an
+//! [`EventKindSink`](ferrex_types::EventKindSink); every bad input becomes a `Rejected` event.
+//!
+//! Performance model (see [`Book`]):
+//! - everything is preallocated by [`Book::new`]; no operation allocates afterwards;
+//! - orders live in a slab of 64-byte nodes (one cache line) linked into intrusive FIFOs per level;
+//! - `OrderId → slot` is an open-addressing map with 8-byte buckets at load ≤ 1/2;
+//! - each side is a dense ladder of levels around the anchor with a two-level occupancy bitmap, and
+//!   a small sorted sparse fallback for outlying prices;
+//! - add at an existing level, cancel by id, execute at the top and best bid/offer are O(1).
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod accounts;
+mod book;
+mod config;
+mod expiry;
+mod idmap;
+mod ladder;
+mod level;
+mod matching;
+mod slab;
+mod stops;
+mod views;
+
+#[cfg(test)]
+mod scenarios;
+
+pub use book::{Book, BookConfigError};
+pub use config::BookConfig;
+pub use views::{LevelView, OrderView};

@@ -1,0 +1,74 @@
+//! ferrex-risk: the inline pre-trade risk layer.
+//!
+//! [`Risk`] runs on the engine thread between the sequencer and the book. Every new order,
+//! modify and cancel passes one of its checks before it can touch a book; every event the book
+//! emits goes back through [`Risk::on_event`] so the state the checks read (open orders,
+//! exposure, positions, last trade, velocity and MMP windows) stays exact. All state is
+//! preallocated from a [`RiskConfig`]; nothing allocates, locks, logs or panics afterwards, and
+//! all price × quantity arithmetic is done in `i128` (or saturating).
+//!
+//! # Controls, rules and reject reasons
+//! Each reject carries `(reason, limit, value)`: the limit that applied and the value that broke
+//! it.
+//!
+//! | control | rule | reason (limit, value) |
+//! | --- | --- | --- |
+//! | unknown account / instrument | id not configured (an optional `default_account` profile covers unlisted ids below `max_accounts`) | `UnknownAccount` (0, id), `UnknownInstrument` (0, id) |
+//! | trading state, account | HALTED (command or kill): no new orders or modifies; cancels pass. REDUCING: only reducing orders | `AccountHalted` (0, 0), `AccountReducing` (room, qty) |
+//! | message throttle | token bucket, `rate` messages per `window_ns` of engine time, for new, modify and cancel; a second bucket of `halt_threshold` per window halts the account for `halt_ns` (0 = until `SetAccountState`) and emits `AccountState { Halted, cause: Throttled }` | `Throttled` (rate, rate + 1), on the halting message (halt_threshold, halt_threshold + 1); while halted `AccountHalted` (0, until) |
+//! | trading state, instrument | HALTED: no new orders or modifies; REDUCING: only reducing orders | `InstrumentHalted` (0, 0), `InstrumentReducing` (room, qty) |
+//! | MMP freeze | account frozen by market-maker protection: no new orders or modifies | `MmpFrozen` (0, until; 0 = until `ResetMmp`) |
+//! | quantity | qty 0; qty not a multiple of the lot; qty outside `min_qty..=max_qty` | `InvalidQty` (0, 0), `LotSize` (lot, qty), `OutsideMinMax` (min or max, qty) |
+//! | price | limit price (Limit, StopLimit) and stop price (Stop, StopLimit) within `min_price..=max_price` and a multiple of the tick | `OutsideMinMax` (min or max, price), `TickSize` (tick, price) |
+//! | volatility interruption | trade prices spanning more than `max_move_ticks` within `window_ns` halt the instrument for `halt_ns` (`InstrumentState { Halted, cause: VolatilityHalt, until }`); meanwhile market orders and limits that would cross the opposite best are rejected, passive limits and stops pass | `VolatilityHalt` (opposite best or 0, price or 0) |
+//! | max order quantity | qty ≤ min(account, instrument) `max_order_qty` | `MaxOrderQty` (max, qty) |
+//! | reduce-only | an order flagged `REDUCE_ONLY` needs side opposite to the position and qty + open orders on its side ≤ \|position\|; rejected whole, never trimmed | `ReduceOnly` (room, qty) |
+//! | max open orders | resting orders (not Market/IOC/FOK) per account and per account+instrument; also the order table capacity (`max_orders`) | `MaxOpenOrders` (max, count + 1) |
+//! | position limit | buy: position + open buys + qty ≤ `max_long`; sell: −position + open sells + qty ≤ `max_short` | `PositionLimit` (max, value) |
+//! | price band (collar) | Limit: \|price − ref\| ≤ width; ref = last trade, else mid, else configured/commanded reference (no ref: no check); StopLimit: ref = its stop price; Market and Stop skip; width = ref × bps / 10 000 or ticks × tick | `PriceOutsideBand` (band edge, price) |
+//! | max order notional | price × qty (i128) ≤ min(account, instrument) `max_order_notional`; market buy valued at best ask + protection, market sell at best bid, stop at the stop price (+ protection for a buy) | `MaxOrderNotional` (max, notional) |
+//! | credit limit | exposure + order notional ≤ `credit_limit`; exposure = Σ open orders' reserve price × leaves + Σ \|position\| × last trade price | `CreditLimit` (limit, exposure after) |
+//! | kill switch | `RiskControl::Kill`: account HALTED, `AccountState { Halted, cause: AccountHalted }`, returns `RiskAction::CancelAccount` | — |
+//! | market-maker protection | fills of `MMP`-flagged orders of an account with `mmp` config, in a tumbling window of `window_ns`: lots > `max_qty` or fills > `max_count` freeze the account for `freeze_ns` (0 = until `ResetMmp`), emit `AccountState { Halted, cause: MmpFrozen }` and return `RiskAction::CancelMmp` | `MmpFrozen` on later orders |
+//!
+//! Done by the book, not here (documented, not duplicated):
+//! - **Market order protection**: the book caps market and triggered stop orders at the best
+//!   opposite price at entry ± `market_protection_ticks` and cancels the remainder
+//!   (`CancelReason::MarketProtection`); the value is configured per instrument here and handed
+//!   to the book through [`Risk::book_params`].
+//! - **Duplicate order id**: the book rejects a new order whose id is live
+//!   (`DuplicateOrderId`); gateways map client ids onto engine ids per session.
+//!
+//! # Engine integration (per command, in this order)
+//! 1. `risk.tick(now, out)`: lifts timed halts/freezes, emits queued state events.
+//! 2. New: `risk.check_new(&o, now, &mkt)`; modify: `risk.check_modify(&m, &snapshot, now,
+//!    &mkt)`; cancel: `risk.check_cancel(&c, now)`. On `Err(r)` emit `Rejected { reason:
+//!    r.reason, limit: r.limit, value: r.value, .. }`, then `risk.flush(out)` (a throttle halt's
+//!    `AccountState`), and skip the book.
+//! 3. On `Ok`, call the book; pass each event it emits, in order, to `risk.on_event(&ev, now,
+//!    out)` (after emitting the event itself, so risk's own state events follow their cause).
+//! 4. Risk commands: `risk.control(&c, now, out)`.
+//! 5. Act on every non-`None` [`RiskAction`] after the book call returns: `CancelAccount(a)` →
+//!    mass-cancel `a` on every book (reason `Kill`); `CancelMmp(a)` → copy `risk.mmp_orders(a)`
+//!    into a preallocated buffer and cancel each (reason `Mmp`); feed those events back to
+//!    `on_event` too.
+//! 6. Build each `BookConfig` with the values of [`Risk::book_params`].
+//!
+//! A volatility halt or MMP freeze raised by a trade takes effect from the next command: the
+//! command whose matching caused it completes.
+#![forbid(unsafe_code)]
+
+mod config;
+mod mmp;
+mod orders;
+mod risk;
+mod throttle;
+mod types;
+mod velocity;
+
+pub use config::{
+    AccountConfig, BandConfig, ConfigError, InstrumentConfig, MmpConfig, RiskConfig,
+    ThrottleConfig, VelocityConfig,
+};
+pub use risk::Risk;
+pub use types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject};

@@ -1,0 +1,172 @@
+//! The risk layer's own table of live orders: a preallocated slab of records plus an
+//! open-addressing index keyed by (instrument, order id). Insert, find and remove are O(1)
+//! expected; nothing allocates after `OrderTable::new`. MMP-flagged orders are also linked into a
+//! per-account intrusive list so the engine can enumerate them when protection trips.
+
+/// No slab index.
+pub(crate) const NIL: u32 = u32::MAX;
+
+/// One live order as the risk layer sees it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct OrderRec {
+    pub order_id: u64,
+    /// Price used for its notional (limit price, or the protection price for market/stop).
+    pub reserve: i64,
+    /// Open quantity (lots).
+    pub leaves: u64,
+    pub instrument: u32,
+    pub account: u32,
+    /// 0 buy, 1 sell.
+    pub side: u8,
+    pub mmp: bool,
+    pub reduce_only: bool,
+    pub live: bool,
+    pub mmp_prev: u32,
+    pub mmp_next: u32,
+}
+
+pub(crate) struct OrderTable {
+    slab: Vec<OrderRec>,
+    free: Vec<u32>,
+    /// slab index + 1; 0 = empty.
+    index: Vec<u32>,
+    mask: usize,
+}
+
+#[inline(always)]
+fn hash(order_id: u64, instrument: u32) -> u64 {
+    (order_id ^ ((instrument as u64) << 40) ^ ((instrument as u64) >> 24))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl OrderTable {
+    pub(crate) fn new(capacity: u32) -> OrderTable {
+        let cap = capacity as usize;
+        let index_len = (cap * 2).next_power_of_two().max(16);
+        OrderTable {
+            slab: vec![OrderRec::default(); cap],
+            free: (0..capacity).rev().collect(),
+            index: vec![0; index_len],
+            mask: index_len - 1,
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_full(&self) -> bool {
+        self.free.is_empty()
+    }
+
+    #[inline(always)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.slab.len()
+    }
+
+    #[inline(always)]
+    fn home(&self, order_id: u64, instrument: u32) -> usize {
+        (hash(order_id, instrument) >> 32) as usize & self.mask
+    }
+
+    /// Slab index of a live order.
+    #[inline]
+    pub(crate) fn find(&self, order_id: u64, instrument: u32) -> Option<u32> {
+        let mut pos = self.home(order_id, instrument);
+        loop {
+            let e = self.index[pos];
+            if e == 0 {
+                return None;
+            }
+            let r = &self.slab[(e - 1) as usize];
+            if r.order_id == order_id && r.instrument == instrument {
+                return Some(e - 1);
+            }
+            pos = (pos + 1) & self.mask;
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn get(&self, idx: u32) -> &OrderRec {
+        &self.slab[idx as usize]
+    }
+
+    #[inline(always)]
+    pub(crate) fn get_mut(&mut self, idx: u32) -> &mut OrderRec {
+        &mut self.slab[idx as usize]
+    }
+
+    /// Insert a record (its key must not be live). `None` when the table is full.
+    #[inline]
+    pub(crate) fn insert(&mut self, rec: OrderRec) -> Option<u32> {
+        let idx = self.free.pop()?;
+        let mut pos = self.home(rec.order_id, rec.instrument);
+        while self.index[pos] != 0 {
+            pos = (pos + 1) & self.mask;
+        }
+        self.index[pos] = idx + 1;
+        self.slab[idx as usize] = OrderRec { live: true, ..rec };
+        Some(idx)
+    }
+
+    /// Remove a live record by slab index (backward-shift deletion, no tombstones).
+    #[inline]
+    pub(crate) fn remove(&mut self, idx: u32) {
+        let r = self.slab[idx as usize];
+        if !r.live {
+            return;
+        }
+        let mut pos = self.home(r.order_id, r.instrument);
+        while self.index[pos] != idx + 1 {
+            pos = (pos + 1) & self.mask;
+        }
+        // Shift later entries of the cluster back.
+        let mut hole = pos;
+        let mut next = (hole + 1) & self.mask;
+        loop {
+            let e = self.index[next];
+            if e == 0 {
+                break;
+            }
+            let nr = &self.slab[(e - 1) as usize];
+            let home = self.home(nr.order_id, nr.instrument);
+            // Move e into the hole when its home is not in (hole, next] cyclically.
+            let dist_next = next.wrapping_sub(home) & self.mask;
+            let dist_hole = next.wrapping_sub(hole) & self.mask;
+            if dist_next >= dist_hole {
+                self.index[hole] = e;
+                hole = next;
+            }
+            next = (next + 1) & self.mask;
+        }
+        self.index[hole] = 0;
+        self.slab[idx as usize].live = false;
+        self.free.push(idx);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(id: u64, instr: u32) -> OrderRec {
+        OrderRec { order_id: id, instrument: instr, leaves: 1, ..OrderRec::default() }
+    }
+
+    #[test]
+    fn insert_find_remove_many() {
+        let mut t = OrderTable::new(64);
+        let mut idx = Vec::new();
+        for id in 0..64u64 {
+            idx.push(t.insert(rec(id * 1024, (id % 3) as u32)).unwrap());
+        }
+        assert!(t.is_full());
+        assert!(t.insert(rec(9999, 0)).is_none());
+        for id in (0..64u64).step_by(2) {
+            let i = t.find(id * 1024, (id % 3) as u32).unwrap();
+            t.remove(i);
+        }
+        for id in 0..64u64 {
+            let f = t.find(id * 1024, (id % 3) as u32);
+            assert_eq!(f.is_some(), id % 2 == 1, "id {id}");
+        }
+        assert_eq!(t.find(1024, 0), None); // instrument is part of the key
+    }
+}

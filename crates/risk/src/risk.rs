@@ -1,0 +1,1340 @@
+//! `Risk`: the pre-trade checks and the account / instrument state they read.
+
+use crate::config::{AccountConfig, ConfigError, RiskConfig};
+use crate::mmp::{Mmp, MmpTrip};
+use crate::orders::{NIL, OrderRec, OrderTable};
+use crate::throttle::{Bucket, Throttle};
+use crate::types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i};
+use crate::velocity::Velocity;
+use ferrex_types::{
+    AccountId, CancelOrder, EventKind, EventKindSink, InstrumentId, LimitKind, ModifyOrder,
+    NewOrder, OrdType, OrderFlags, OrderId, Price, RejectReason, RiskControl, SetLimit, Side,
+    TimeInForce, TradingState,
+};
+
+/// "Until changed" for halts and freezes (emitted as `until: 0`).
+const FOREVER: u64 = u64::MAX;
+
+/// Default throttle window when `SetLimit(ThrottleRate)` turns on a throttle the config had not.
+const DEFAULT_WINDOW_NS: u64 = 1_000_000_000;
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Acct {
+    known: bool,
+    state: TradingState,
+    /// Throttle halt: 0 = none, FOREVER = until SetAccountState, else lifts at this time.
+    throttle_until: u64,
+    /// MMP freeze: 0 = none, FOREVER = until ResetMmp.
+    mmp_until: u64,
+    open_orders: u32,
+    max_open_orders: u32,
+    max_open_per_instr: u32,
+    held_len: u32,
+    mmp_head: u32,
+    credit_limit: i64,
+    open_notional: i128,
+    bucket: Bucket,
+    mmp: Mmp,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    position: i128,
+    /// Open quantity per side (buy, sell).
+    open_qty: [u64; 2],
+    open_orders: u32,
+    held_idx: u32,
+    max_order_qty: u64,
+    max_order_notional: i64,
+    max_long: u64,
+    max_short: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Instr {
+    known: bool,
+    state: TradingState,
+    /// Volatility interruption lifts at this time (0 = none).
+    vol_until: u64,
+    tick: i64,
+    lot: u64,
+    min_qty: u64,
+    max_qty: u64,
+    min_price: i64,
+    max_price: i64,
+    /// 0 off, 1 bps, 2 ticks.
+    band_kind: u8,
+    band: i64,
+    reference: Option<i64>,
+    protection: i64,
+    last_trade: Option<i64>,
+    velocity: Velocity,
+}
+
+/// The order most recently passed by `check_new`: its `Accepted` event picks up the reserve
+/// price and flags from here (the event carries price 0 for market and stop orders).
+#[derive(Clone, Copy, Debug, Default)]
+struct Pending {
+    order_id: u64,
+    instrument: u32,
+    reserve: i64,
+    flags: OrderFlags,
+    valid: bool,
+}
+
+/// The inline pre-trade risk layer. All state is preallocated by [`Risk::new`] from the config:
+/// dense tables indexed by `AccountId.0` and `InstrumentId.0`, a flat accounts × instruments
+/// array of position / open-order slots, and a fixed-capacity order table. No method allocates
+/// or panics after construction.
+pub struct Risk {
+    accounts: Vec<Acct>,
+    instruments: Vec<Instr>,
+    slots: Vec<Slot>,
+    /// Per account, the instruments with a non-zero position (first `held_len` entries of the
+    /// account's row): exposure sums over these only.
+    held: Vec<u32>,
+    n_instr: usize,
+    orders: OrderTable,
+    pending: Pending,
+    /// A state event produced inside a check (throttle halt), waiting for `flush`/`tick`.
+    queued: Option<EventKind>,
+    /// Earliest time a halt or freeze lifts by itself (FOREVER = none).
+    next_deadline: u64,
+}
+
+#[inline(always)]
+fn opt_u64(v: Option<u64>) -> u64 {
+    v.unwrap_or(u64::MAX)
+}
+
+/// True while a halt/freeze with this `until` holds at `now` (0 = none, FOREVER = always).
+#[inline(always)]
+fn holds(until: u64, now: u64) -> bool {
+    until != 0 && (until == FOREVER || now < until)
+}
+
+#[inline(always)]
+fn until_field(until: u64) -> u64 {
+    if until == FOREVER { 0 } else { until }
+}
+
+#[inline(always)]
+fn side_idx(s: Side) -> usize {
+    s.index()
+}
+
+impl Risk {
+    /// Build the tables from a config (validated first). Allocates everything the risk layer
+    /// will ever use; cost O(accounts × instruments + max_orders).
+    pub fn new(cfg: &RiskConfig) -> Result<Risk, ConfigError> {
+        cfg.validate()?;
+        let n_instr = cfg.max_instrument_id() as usize + 1;
+        let max_listed = cfg.accounts.iter().map(|a| a.id).max().unwrap_or(0) as usize;
+        let n_acct = if cfg.default_account.is_some() {
+            (max_listed + 1).max(cfg.max_accounts as usize)
+        } else {
+            max_listed + 1
+        };
+        let mut instruments = vec![Instr::default(); n_instr];
+        for ic in &cfg.instruments {
+            let (band_kind, band) = match ic.price_band {
+                Some(b) => match (b.bps, b.ticks) {
+                    (Some(x), _) => (1, x),
+                    (None, Some(x)) => (2, x),
+                    _ => (0, 0),
+                },
+                None => (0, 0),
+            };
+            instruments[ic.id as usize] = Instr {
+                known: true,
+                state: TradingState::Active,
+                vol_until: 0,
+                tick: ic.tick_size,
+                lot: ic.lot_size,
+                min_qty: ic.min_qty,
+                max_qty: opt_u64(ic.max_qty),
+                min_price: ic.min_price,
+                max_price: ic.max_price,
+                band_kind,
+                band,
+                reference: ic.reference_price,
+                protection: ic.market_protection_ticks,
+                last_trade: None,
+                velocity: match ic.velocity {
+                    Some(v) => Velocity::new(
+                        v.max_move_ticks.saturating_mul(ic.tick_size),
+                        v.window_ns,
+                        v.halt_ns,
+                    ),
+                    None => Velocity::default(),
+                },
+            };
+        }
+        let mut r = Risk {
+            accounts: vec![Acct::default(); n_acct],
+            instruments,
+            slots: vec![Slot::default(); n_acct * n_instr],
+            held: vec![0; n_acct * n_instr],
+            n_instr,
+            orders: OrderTable::new(cfg.max_orders),
+            pending: Pending::default(),
+            queued: None,
+            next_deadline: FOREVER,
+        };
+        if let Some(d) = &cfg.default_account {
+            for a in 1..n_acct {
+                r.init_account(a, d, cfg);
+            }
+        }
+        for ac in &cfg.accounts {
+            r.init_account(ac.id as usize, ac, cfg);
+        }
+        Ok(r)
+    }
+
+    fn init_account(&mut self, a: usize, ac: &AccountConfig, cfg: &RiskConfig) {
+        let bucket = match ac.throttle {
+            Some(t) => Bucket::new(
+                t.rate as u64,
+                t.window_ns,
+                t.halt_threshold.unwrap_or(0) as u64,
+                t.halt_ns,
+            ),
+            None => Bucket::new(0, DEFAULT_WINDOW_NS, 0, 0),
+        };
+        let mmp = match ac.mmp {
+            Some(m) => Mmp::new(m.window_ns, m.max_qty, m.max_count, m.freeze_ns),
+            None => Mmp::default(),
+        };
+        self.accounts[a] = Acct {
+            known: true,
+            state: TradingState::Active,
+            max_open_orders: ac.max_open_orders.unwrap_or(u32::MAX),
+            max_open_per_instr: ac.max_open_orders_per_instrument.unwrap_or(u32::MAX),
+            mmp_head: NIL,
+            credit_limit: ac.credit_limit.unwrap_or(i64::MAX),
+            bucket,
+            mmp,
+            ..Acct::default()
+        };
+        for ic in &cfg.instruments {
+            let s = &mut self.slots[a * self.n_instr + ic.id as usize];
+            *s = Slot {
+                max_order_qty: opt_u64(ac.max_order_qty).min(opt_u64(ic.max_order_qty)),
+                max_order_notional: ac
+                    .max_order_notional
+                    .unwrap_or(i64::MAX)
+                    .min(ic.max_order_notional.unwrap_or(i64::MAX)),
+                max_long: opt_u64(ac.max_long),
+                max_short: opt_u64(ac.max_short),
+                ..Slot::default()
+            };
+        }
+    }
+
+    // ---------------------------------------------------------------- lookups
+
+    #[inline(always)]
+    fn acct_idx(&self, a: AccountId) -> Option<usize> {
+        let i = a.0 as usize;
+        match self.accounts.get(i) {
+            Some(x) if x.known => Some(i),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn instr_idx(&self, i: InstrumentId) -> Option<usize> {
+        let k = i.0 as usize;
+        match self.instruments.get(k) {
+            Some(x) if x.known => Some(k),
+            _ => None,
+        }
+    }
+
+    #[inline(always)]
+    fn slot_idx(&self, a: usize, i: usize) -> usize {
+        a * self.n_instr + i
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    /// Pre-trade check of a new order: every control, cheapest first; the first failure is
+    /// returned. On `Ok` the order's reserve price and flags are remembered for its `Accepted`
+    /// event. Costs a few dozen compares, one or two i128 multiplies and one pass over the
+    /// instruments the account holds a position in; never allocates.
+    ///
+    /// Order: unknown account/instrument → account halted → throttle → instrument halted →
+    /// MMP freeze → qty (zero, lot, min/max) → price and stop price (min/max, tick) → volatility
+    /// halt → max order qty → reduce-only / reducing states → max open orders → position limit →
+    /// price band → max order notional → credit limit.
+    #[inline]
+    pub fn check_new(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: &MarketView,
+    ) -> Result<(), RiskReject> {
+        use RejectReason as R;
+        self.pending.valid = false;
+        let Some(a) = self.acct_idx(o.account) else {
+            return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+        };
+        let Some(i) = self.instr_idx(o.instrument) else {
+            return Err(RiskReject::new(R::UnknownInstrument, 0, o.instrument.0 as i64));
+        };
+        self.gate(a, i, now)?;
+        let ins = &self.instruments[i];
+        let qty = o.qty.0;
+        check_qty(ins, qty)?;
+        let has_limit = matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit);
+        let has_stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
+        if has_limit {
+            check_price(ins, o.price.0, R::OutsideMinMax)?;
+        }
+        if has_stop {
+            check_price(ins, o.stop_price.0, R::OutsideMinMax)?;
+        }
+        if ins.vol_until > now {
+            check_volatility(o.ord_type, o.side, o.price.0, mkt)?;
+        }
+        let si = self.slot_idx(a, i);
+        let slot = &self.slots[si];
+        if qty > slot.max_order_qty {
+            return Err(RiskReject::new(R::MaxOrderQty, u2i(slot.max_order_qty), u2i(qty)));
+        }
+        let acct = &self.accounts[a];
+        let side = side_idx(o.side);
+        let same_open = slot.open_qty[side] as i128;
+        self.check_reducing(a, i, o.flags, o.side, same_open, qty)?;
+        let rests = !matches!(o.ord_type, OrdType::Market)
+            && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        if rests {
+            if acct.open_orders >= acct.max_open_orders {
+                return Err(RiskReject::new(
+                    R::MaxOpenOrders,
+                    acct.max_open_orders as i64,
+                    acct.open_orders as i64 + 1,
+                ));
+            }
+            if slot.open_orders >= acct.max_open_per_instr {
+                return Err(RiskReject::new(
+                    R::MaxOpenOrders,
+                    acct.max_open_per_instr as i64,
+                    slot.open_orders as i64 + 1,
+                ));
+            }
+        }
+        if self.orders.is_full() {
+            let cap = self.orders.capacity() as i64;
+            return Err(RiskReject::new(R::MaxOpenOrders, cap, cap + 1));
+        }
+        check_position(slot, o.side, same_open, qty as i128)?;
+        let reserve = match o.ord_type {
+            OrdType::Limit | OrdType::StopLimit => o.price.0,
+            OrdType::Market => market_reserve(ins, o.side, mkt),
+            OrdType::Stop => stop_reserve(ins, o.side, o.stop_price.0),
+        };
+        if has_limit && ins.band_kind != 0 {
+            let reference = if o.ord_type == OrdType::StopLimit {
+                Some(o.stop_price.0)
+            } else {
+                band_reference(ins, mkt)
+            };
+            if let Some(r) = reference {
+                check_band(ins, r, o.price.0)?;
+            }
+        }
+        let notional = reserve as i128 * qty as i128;
+        if notional > slot.max_order_notional as i128 {
+            return Err(RiskReject::new(
+                R::MaxOrderNotional,
+                slot.max_order_notional,
+                sat_i64(notional),
+            ));
+        }
+        if acct.credit_limit != i64::MAX {
+            let e = self.exposure_idx(a).saturating_add(notional);
+            if e > acct.credit_limit as i128 {
+                return Err(RiskReject::new(R::CreditLimit, acct.credit_limit, sat_i64(e)));
+            }
+        }
+        self.pending = Pending {
+            order_id: o.order_id.0,
+            instrument: o.instrument.0,
+            reserve,
+            flags: o.flags,
+            valid: true,
+        };
+        Ok(())
+    }
+
+    /// Account and instrument gates shared by new and modify: account halted (kill/command),
+    /// throttle (may halt the account), throttle halt, instrument halted, MMP freeze.
+    #[inline(always)]
+    fn gate(&mut self, a: usize, i: usize, now: u64) -> Result<(), RiskReject> {
+        use RejectReason as R;
+        let acct = &mut self.accounts[a];
+        if acct.state == TradingState::Halted {
+            return Err(RiskReject::new(R::AccountHalted, 0, 0));
+        }
+        if holds(acct.throttle_until, now) {
+            return Err(RiskReject::new(R::AccountHalted, 0, u2i(until_field(acct.throttle_until))));
+        }
+        self.throttle(a, now)?;
+        let acct = &self.accounts[a];
+        if self.instruments[i].state == TradingState::Halted {
+            return Err(RiskReject::new(R::InstrumentHalted, 0, 0));
+        }
+        if holds(acct.mmp_until, now) {
+            return Err(RiskReject::new(R::MmpFrozen, 0, u2i(until_field(acct.mmp_until))));
+        }
+        Ok(())
+    }
+
+    /// Count one message; reject when over the rate; halt the account beyond the halt threshold.
+    #[inline(always)]
+    fn throttle(&mut self, a: usize, now: u64) -> Result<(), RiskReject> {
+        let acct = &mut self.accounts[a];
+        match acct.bucket.take(now) {
+            Throttle::Pass => Ok(()),
+            Throttle::Throttled => Err(RiskReject::new(
+                RejectReason::Throttled,
+                u2i(acct.bucket.rate),
+                u2i(acct.bucket.rate).saturating_add(1),
+            )),
+            Throttle::Halt => {
+                let until =
+                    if acct.bucket.halt_ns == 0 { FOREVER } else { now.saturating_add(acct.bucket.halt_ns) };
+                acct.throttle_until = until;
+                acct.bucket.fill();
+                let halt = acct.bucket.halt;
+                self.queued = Some(EventKind::AccountState {
+                    account: AccountId(a as u32),
+                    state: TradingState::Halted,
+                    cause: RejectReason::Throttled,
+                    until: until_field(until),
+                });
+                self.next_deadline = self.next_deadline.min(until);
+                Err(RiskReject::new(RejectReason::Throttled, u2i(halt), u2i(halt).saturating_add(1)))
+            }
+        }
+    }
+
+    /// Reduce-only flag and REDUCING states: the order (with the open orders on its side) must
+    /// not exceed the position it reduces. `same_open` excludes the order itself.
+    #[inline(always)]
+    fn check_reducing(
+        &self,
+        a: usize,
+        i: usize,
+        flags: OrderFlags,
+        side: Side,
+        same_open: i128,
+        qty: u64,
+    ) -> Result<(), RiskReject> {
+        let ro = flags.contains(OrderFlags::REDUCE_ONLY);
+        let acct_red = self.accounts[a].state == TradingState::Reducing;
+        let ins_red = self.instruments[i].state == TradingState::Reducing;
+        if !(ro || acct_red || ins_red) {
+            return Ok(());
+        }
+        let pos = self.slots[self.slot_idx(a, i)].position;
+        // Lots this side can still trade and only reduce the position.
+        let reducible = match side {
+            Side::Buy => (-pos).max(0),
+            Side::Sell => pos.max(0),
+        };
+        let room = reducible - same_open;
+        if (qty as i128) <= room {
+            return Ok(());
+        }
+        let reason = if ro {
+            RejectReason::ReduceOnly
+        } else if acct_red {
+            RejectReason::AccountReducing
+        } else {
+            RejectReason::InstrumentReducing
+        };
+        Err(RiskReject::new(reason, sat_i64(room.max(0)), u2i(qty)))
+    }
+
+    /// Pre-trade check of a modify (`m.qty` = new leaves) of the order `old` as the book has it.
+    /// Same gates as a new order, with the order's own open quantity and notional replaced by
+    /// the new ones. Cost as `check_new` plus one order-table lookup.
+    #[inline]
+    pub fn check_modify(
+        &mut self,
+        m: &ModifyOrder,
+        old: &OrderSnapshot,
+        now: u64,
+        mkt: &MarketView,
+    ) -> Result<(), RiskReject> {
+        use RejectReason as R;
+        let Some(a) = self.acct_idx(m.account) else {
+            return Err(RiskReject::new(R::UnknownAccount, 0, m.account.0 as i64));
+        };
+        let Some(i) = self.instr_idx(m.instrument) else {
+            return Err(RiskReject::new(R::UnknownInstrument, 0, m.instrument.0 as i64));
+        };
+        self.gate(a, i, now)?;
+        let ins = &self.instruments[i];
+        let qty = m.qty.0;
+        check_qty(ins, qty)?;
+        check_price(ins, m.price.0, R::OutsideMinMax)?;
+        if ins.vol_until > now {
+            check_volatility(OrdType::Limit, old.side, m.price.0, mkt)?;
+        }
+        let si = self.slot_idx(a, i);
+        let slot = &self.slots[si];
+        if qty > slot.max_order_qty {
+            return Err(RiskReject::new(R::MaxOrderQty, u2i(slot.max_order_qty), u2i(qty)));
+        }
+        let (old_reserve, old_leaves, flags) = match self.orders.find(m.order_id.0, m.instrument.0) {
+            Some(k) => {
+                let r = self.orders.get(k);
+                let f = if r.reduce_only { OrderFlags::REDUCE_ONLY } else { OrderFlags::NONE };
+                (r.reserve, r.leaves, f)
+            }
+            None => (old.price.0, old.leaves.0, OrderFlags::NONE),
+        };
+        let side = side_idx(old.side);
+        let same_open = (slot.open_qty[side] as i128 - old_leaves as i128).max(0);
+        self.check_reducing(a, i, flags, old.side, same_open, qty)?;
+        check_position(slot, old.side, same_open, qty as i128)?;
+        if ins.band_kind != 0
+            && let Some(r) = band_reference(ins, mkt)
+        {
+            check_band(ins, r, m.price.0)?;
+        }
+        let notional = m.price.0 as i128 * qty as i128;
+        if notional > slot.max_order_notional as i128 {
+            return Err(RiskReject::new(
+                R::MaxOrderNotional,
+                slot.max_order_notional,
+                sat_i64(notional),
+            ));
+        }
+        let acct = &self.accounts[a];
+        if acct.credit_limit != i64::MAX {
+            let e = self.exposure_idx(a) - (old_reserve as i128 * old_leaves as i128) + notional;
+            if e > acct.credit_limit as i128 {
+                return Err(RiskReject::new(R::CreditLimit, acct.credit_limit, sat_i64(e)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Cancel check: the throttle only (cancels are allowed while halted, reducing or frozen).
+    #[inline]
+    pub fn check_cancel(&mut self, c: &CancelOrder, now: u64) -> Result<(), RiskReject> {
+        let Some(a) = self.acct_idx(c.account) else {
+            return Err(RiskReject::new(RejectReason::UnknownAccount, 0, c.account.0 as i64));
+        };
+        self.throttle(a, now)
+    }
+
+    // ---------------------------------------------------------------- state from events
+
+    /// Keep open orders, exposure, positions, last trade, velocity and MMP state in step with
+    /// the book's events. Call it for every event the book emits, in order (the risk layer's
+    /// own `AccountState`/`InstrumentState` events are ignored). May emit a volatility halt
+    /// (`InstrumentState`) or an MMP freeze (`AccountState`) into `out`, and asks for mass
+    /// cancels through the returned action. O(1) per event (one or two order-table lookups).
+    #[inline]
+    pub fn on_event(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
+        match *ev {
+            EventKind::Accepted { order_id, account, instrument, side, price, qty } => {
+                self.on_accepted(order_id, account, instrument, side, price, qty.0);
+                RiskAction::None
+            }
+            EventKind::Trade {
+                instrument,
+                price,
+                qty,
+                maker_order_id,
+                taker_order_id,
+                maker_leaves,
+                taker_leaves,
+                maker_account,
+                taker_account,
+                aggressor,
+            } => {
+                let Some(i) = self.instr_idx(instrument) else {
+                    return RiskAction::None;
+                };
+                let q = qty.0;
+                let m = self.on_fill(
+                    maker_order_id,
+                    maker_account,
+                    i,
+                    aggressor.opposite(),
+                    q,
+                    maker_leaves.0,
+                    now,
+                    out,
+                );
+                let t =
+                    self.on_fill(taker_order_id, taker_account, i, aggressor, q, taker_leaves.0, now, out);
+                self.on_trade_price(i, price.0, now, out);
+                match (m, t) {
+                    (Some(x), Some(y)) if x != y => RiskAction::CancelMmpBoth(x, y),
+                    (Some(x), _) | (None, Some(x)) => RiskAction::CancelMmp(x),
+                    _ => RiskAction::None,
+                }
+            }
+            EventKind::Cancelled { order_id, instrument, qty, .. }
+            | EventKind::Expired { order_id, instrument, qty, .. } => {
+                self.reduce_open(order_id.0, instrument.0, qty.0);
+                RiskAction::None
+            }
+            EventKind::Replaced { order_id, instrument, price, qty, .. } => {
+                self.on_replaced(order_id.0, instrument.0, price.0, qty.0);
+                RiskAction::None
+            }
+            EventKind::Rejected { .. }
+            | EventKind::Triggered { .. }
+            | EventKind::LevelChanged { .. }
+            | EventKind::AccountState { .. }
+            | EventKind::InstrumentState { .. } => RiskAction::None,
+        }
+    }
+
+    fn on_accepted(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        side: Side,
+        price: Price,
+        qty: u64,
+    ) {
+        let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            return;
+        };
+        let p = self.pending;
+        let (reserve, flags) = if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0
+        {
+            (p.reserve, p.flags)
+        } else if price.0 > 0 {
+            (price.0, OrderFlags::NONE)
+        } else {
+            let ins = &self.instruments[i];
+            (ins.last_trade.or(ins.reference).unwrap_or(0), OrderFlags::NONE)
+        };
+        self.pending.valid = false;
+        let mmp = flags.contains(OrderFlags::MMP);
+        let head = self.accounts[a].mmp_head;
+        let Some(k) = self.orders.insert(OrderRec {
+            order_id: order_id.0,
+            reserve,
+            leaves: qty,
+            instrument: instrument.0,
+            account: account.0,
+            side: side as u8,
+            mmp,
+            reduce_only: flags.contains(OrderFlags::REDUCE_ONLY),
+            live: true,
+            mmp_prev: NIL,
+            mmp_next: if mmp { head } else { NIL },
+        }) else {
+            return; // table full: check_new refuses new orders before this can happen
+        };
+        if mmp {
+            if head != NIL {
+                self.orders.get_mut(head).mmp_prev = k;
+            }
+            self.accounts[a].mmp_head = k;
+        }
+        let si = self.slot_idx(a, i);
+        let s = &mut self.slots[si];
+        s.open_orders = s.open_orders.saturating_add(1);
+        s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
+        let acct = &mut self.accounts[a];
+        acct.open_orders = acct.open_orders.saturating_add(1);
+        acct.open_notional = acct.open_notional.saturating_add(reserve as i128 * qty as i128);
+    }
+
+    /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
+    #[allow(clippy::too_many_arguments)]
+    fn on_fill(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        i: usize,
+        side: Side,
+        qty: u64,
+        leaves_after: u64,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> Option<AccountId> {
+        let a = self.acct_idx(account)?;
+        let mut mmp = false;
+        if let Some(k) = self.orders.find(order_id.0, i as u32) {
+            let r = *self.orders.get(k);
+            mmp = r.mmp;
+            let new_leaves = leaves_after.min(r.leaves);
+            self.set_leaves(k, new_leaves);
+        }
+        let delta = match side {
+            Side::Buy => qty as i128,
+            Side::Sell => -(qty as i128),
+        };
+        self.add_position(a, i, delta);
+        if mmp {
+            return self.mmp_fill(a, qty, now, out);
+        }
+        None
+    }
+
+    fn mmp_fill(
+        &mut self,
+        a: usize,
+        qty: u64,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> Option<AccountId> {
+        let acct = &mut self.accounts[a];
+        if !acct.mmp.on || holds(acct.mmp_until, now) {
+            return None;
+        }
+        if acct.mmp.on_fill(now, qty) == MmpTrip::No {
+            return None;
+        }
+        acct.mmp.reset();
+        let until =
+            if acct.mmp.freeze_ns == 0 { FOREVER } else { now.saturating_add(acct.mmp.freeze_ns) };
+        acct.mmp_until = until;
+        self.next_deadline = self.next_deadline.min(until);
+        out.emit(EventKind::AccountState {
+            account: AccountId(a as u32),
+            state: TradingState::Halted,
+            cause: RejectReason::MmpFrozen,
+            until: until_field(until),
+        });
+        Some(AccountId(a as u32))
+    }
+
+    fn on_trade_price(&mut self, i: usize, price: i64, now: u64, out: &mut impl EventKindSink) {
+        let ins = &mut self.instruments[i];
+        ins.last_trade = Some(price);
+        if !ins.velocity.on {
+            return;
+        }
+        if ins.velocity.on_trade(now, price).is_some() && ins.vol_until <= now {
+            let until = now.saturating_add(ins.velocity.halt_ns);
+            ins.vol_until = until;
+            ins.velocity.reset();
+            self.next_deadline = self.next_deadline.min(until);
+            out.emit(EventKind::InstrumentState {
+                instrument: InstrumentId(i as u32),
+                state: TradingState::Halted,
+                cause: RejectReason::VolatilityHalt,
+                until,
+            });
+        }
+    }
+
+    /// Set an order's leaves, updating the open quantity / notional / counts; removes it at 0.
+    fn set_leaves(&mut self, k: u32, new_leaves: u64) {
+        let r = *self.orders.get(k);
+        let a = r.account as usize;
+        let si = self.slot_idx(a, r.instrument as usize);
+        let d = r.leaves - new_leaves.min(r.leaves);
+        let s = &mut self.slots[si];
+        let sd = r.side as usize & 1;
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
+        let acct = &mut self.accounts[a];
+        acct.open_notional = acct.open_notional.saturating_sub(r.reserve as i128 * d as i128);
+        if new_leaves == 0 {
+            s.open_orders = s.open_orders.saturating_sub(1);
+            acct.open_orders = acct.open_orders.saturating_sub(1);
+            if r.mmp {
+                self.unlink_mmp(k, a);
+            }
+            self.orders.remove(k);
+        } else {
+            self.orders.get_mut(k).leaves = new_leaves;
+        }
+    }
+
+    fn unlink_mmp(&mut self, k: u32, a: usize) {
+        let r = *self.orders.get(k);
+        if r.mmp_prev != NIL {
+            self.orders.get_mut(r.mmp_prev).mmp_next = r.mmp_next;
+        } else {
+            self.accounts[a].mmp_head = r.mmp_next;
+        }
+        if r.mmp_next != NIL {
+            self.orders.get_mut(r.mmp_next).mmp_prev = r.mmp_prev;
+        }
+    }
+
+    fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
+        if let Some(k) = self.orders.find(order_id, instrument) {
+            let leaves = self.orders.get(k).leaves;
+            self.set_leaves(k, leaves.saturating_sub(qty));
+        }
+    }
+
+    fn on_replaced(&mut self, order_id: u64, instrument: u32, price: i64, qty: u64) {
+        let Some(k) = self.orders.find(order_id, instrument) else {
+            return;
+        };
+        if qty == 0 {
+            self.set_leaves(k, 0);
+            return;
+        }
+        let r = *self.orders.get(k);
+        let a = r.account as usize;
+        let si = self.slot_idx(a, r.instrument as usize);
+        let s = &mut self.slots[si];
+        let sd = r.side as usize & 1;
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(r.leaves).saturating_add(qty);
+        let acct = &mut self.accounts[a];
+        acct.open_notional = acct
+            .open_notional
+            .saturating_sub(r.reserve as i128 * r.leaves as i128)
+            .saturating_add(price as i128 * qty as i128);
+        let rm = self.orders.get_mut(k);
+        rm.reserve = price;
+        rm.leaves = qty;
+    }
+
+    fn add_position(&mut self, a: usize, i: usize, delta: i128) {
+        let si = self.slot_idx(a, i);
+        let before = self.slots[si].position;
+        let after = before.saturating_add(delta);
+        self.slots[si].position = after;
+        let row = a * self.n_instr;
+        if before == 0 && after != 0 {
+            let n = self.accounts[a].held_len;
+            self.held[row + n as usize] = i as u32;
+            self.slots[si].held_idx = n;
+            self.accounts[a].held_len = n + 1;
+        } else if before != 0 && after == 0 {
+            let n = self.accounts[a].held_len - 1;
+            let idx = self.slots[si].held_idx;
+            let moved = self.held[row + n as usize];
+            self.held[row + idx as usize] = moved;
+            self.slots[row + moved as usize].held_idx = idx;
+            self.accounts[a].held_len = n;
+        }
+    }
+
+    // ---------------------------------------------------------------- control and time
+
+    /// Apply a risk command (sequenced like any other command). Emits the state change event
+    /// (or a `Rejected` with `UnknownAccount` / `UnknownInstrument` / `Malformed` for a bad
+    /// command) and returns what the engine must do (`CancelAccount` for a kill). Cold path.
+    ///
+    /// `SetLimit` values (all ≥ 0; negative → `Malformed`):
+    /// - `MaxOrderQty`, `MaxOrderNotional`, `MaxLong`, `MaxShort`: per (account, instrument);
+    ///   account 0 sets it for every account on that instrument.
+    /// - `CreditLimit`, `MaxOpenOrders`: per account (instrument ignored).
+    /// - `ThrottleRate`: messages per window of the account; 0 turns the throttle off (the
+    ///   window is the configured one, else 1 s).
+    /// - `PriceBand`: per instrument (account ignored), in the instrument's band unit (bps or
+    ///   ticks; ticks when it had no band); 0 turns the band off.
+    ///
+    /// Use `i64::MAX` for "no limit".
+    pub fn control(
+        &mut self,
+        c: &RiskControl,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
+        let _ = now;
+        match *c {
+            RiskControl::Kill { account } => {
+                let Some(a) = self.acct_idx(account) else {
+                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    return RiskAction::None;
+                };
+                self.accounts[a].state = TradingState::Halted;
+                out.emit(EventKind::AccountState {
+                    account,
+                    state: TradingState::Halted,
+                    cause: RejectReason::AccountHalted,
+                    until: 0,
+                });
+                RiskAction::CancelAccount(account)
+            }
+            RiskControl::SetAccountState { account, state } => {
+                let Some(a) = self.acct_idx(account) else {
+                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    return RiskAction::None;
+                };
+                let acct = &mut self.accounts[a];
+                acct.state = state;
+                acct.throttle_until = 0;
+                acct.bucket.fill();
+                out.emit(EventKind::AccountState {
+                    account,
+                    state,
+                    cause: RejectReason::AccountHalted,
+                    until: 0,
+                });
+                RiskAction::None
+            }
+            RiskControl::SetInstrumentState { instrument, state } => {
+                let Some(i) = self.instr_idx(instrument) else {
+                    reject_ctl(out, AccountId(0), instrument, RejectReason::UnknownInstrument, instrument.0 as i64);
+                    return RiskAction::None;
+                };
+                let ins = &mut self.instruments[i];
+                ins.state = state;
+                if state == TradingState::Active {
+                    ins.vol_until = 0;
+                    ins.velocity.reset();
+                }
+                out.emit(EventKind::InstrumentState {
+                    instrument,
+                    state,
+                    cause: RejectReason::InstrumentHalted,
+                    until: 0,
+                });
+                RiskAction::None
+            }
+            RiskControl::SetLimit(l) => {
+                self.set_limit(&l, out);
+                RiskAction::None
+            }
+            RiskControl::SetReferencePrice { instrument, price } => {
+                let Some(i) = self.instr_idx(instrument) else {
+                    reject_ctl(out, AccountId(0), instrument, RejectReason::UnknownInstrument, instrument.0 as i64);
+                    return RiskAction::None;
+                };
+                if price.0 <= 0 {
+                    reject_ctl(out, AccountId(0), instrument, RejectReason::Malformed, price.0);
+                    return RiskAction::None;
+                }
+                self.instruments[i].reference = Some(price.0);
+                RiskAction::None
+            }
+            RiskControl::ResetMmp { account } => {
+                let Some(a) = self.acct_idx(account) else {
+                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    return RiskAction::None;
+                };
+                let acct = &mut self.accounts[a];
+                acct.mmp_until = 0;
+                acct.mmp.reset();
+                let state = self.effective_state(a, now);
+                out.emit(EventKind::AccountState {
+                    account,
+                    state,
+                    cause: RejectReason::MmpFrozen,
+                    until: 0,
+                });
+                RiskAction::None
+            }
+        }
+    }
+
+    fn set_limit(&mut self, l: &SetLimit, out: &mut impl EventKindSink) {
+        let v = l.value;
+        if v < 0 {
+            reject_ctl(out, l.account, l.instrument, RejectReason::Malformed, v);
+            return;
+        }
+        let per_instrument = matches!(
+            l.kind,
+            LimitKind::MaxOrderQty | LimitKind::MaxOrderNotional | LimitKind::MaxLong | LimitKind::MaxShort
+        );
+        let per_account = !matches!(l.kind, LimitKind::PriceBand);
+        let i = self.instr_idx(l.instrument);
+        if (per_instrument || l.kind == LimitKind::PriceBand) && i.is_none() {
+            reject_ctl(out, l.account, l.instrument, RejectReason::UnknownInstrument, l.instrument.0 as i64);
+            return;
+        }
+        let a = self.acct_idx(l.account);
+        let all_accounts = per_instrument && l.account.0 == 0;
+        if per_account && a.is_none() && !all_accounts {
+            reject_ctl(out, l.account, l.instrument, RejectReason::UnknownAccount, l.account.0 as i64);
+            return;
+        }
+        let uv = v as u64;
+        match l.kind {
+            LimitKind::CreditLimit | LimitKind::MaxOpenOrders | LimitKind::ThrottleRate => {
+                let Some(a) = a else { return };
+                let acct = &mut self.accounts[a];
+                match l.kind {
+                    LimitKind::CreditLimit => acct.credit_limit = v,
+                    LimitKind::MaxOpenOrders => acct.max_open_orders = uv.min(u32::MAX as u64) as u32,
+                    _ => acct.bucket.set_rate(uv),
+                }
+            }
+            LimitKind::PriceBand => {
+                let Some(i) = i else { return };
+                let ins = &mut self.instruments[i];
+                if v == 0 {
+                    ins.band_kind = 0;
+                } else {
+                    if ins.band_kind == 0 {
+                        ins.band_kind = 2;
+                    }
+                    ins.band = v;
+                }
+            }
+            _ => {
+                let Some(i) = i else { return };
+                let (lo, hi) = match a {
+                    Some(a) if !all_accounts => (a, a + 1),
+                    _ => (0, self.accounts.len()),
+                };
+                for a in lo..hi {
+                    let si = self.slot_idx(a, i);
+                    let s = &mut self.slots[si];
+                    match l.kind {
+                        LimitKind::MaxOrderQty => s.max_order_qty = uv,
+                        LimitKind::MaxOrderNotional => s.max_order_notional = v,
+                        LimitKind::MaxLong => s.max_long = uv,
+                        _ => s.max_short = uv,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Lift halts and freezes whose time has come, emitting their state events, and emit any
+    /// state event queued by a check (`flush`). Call before every command with the command's
+    /// time: costs one compare unless a deadline has passed (then one pass over the tables).
+    #[inline]
+    pub fn tick(&mut self, now: u64, out: &mut impl EventKindSink) {
+        self.flush(out);
+        if now < self.next_deadline {
+            return;
+        }
+        self.tick_slow(now, out);
+    }
+
+    #[cold]
+    fn tick_slow(&mut self, now: u64, out: &mut impl EventKindSink) {
+        let mut next = FOREVER;
+        for a in 0..self.accounts.len() {
+            if !self.accounts[a].known {
+                continue;
+            }
+            let tu = self.accounts[a].throttle_until;
+            if tu != 0 && tu != FOREVER && tu <= now {
+                self.accounts[a].throttle_until = 0;
+                let state = self.effective_state(a, now);
+                out.emit(EventKind::AccountState {
+                    account: AccountId(a as u32),
+                    state,
+                    cause: RejectReason::Throttled,
+                    until: 0,
+                });
+            }
+            let mu = self.accounts[a].mmp_until;
+            if mu != 0 && mu != FOREVER && mu <= now {
+                self.accounts[a].mmp_until = 0;
+                let state = self.effective_state(a, now);
+                out.emit(EventKind::AccountState {
+                    account: AccountId(a as u32),
+                    state,
+                    cause: RejectReason::MmpFrozen,
+                    until: 0,
+                });
+            }
+            for u in [self.accounts[a].throttle_until, self.accounts[a].mmp_until] {
+                if u != 0 {
+                    next = next.min(u);
+                }
+            }
+        }
+        for (i, ins) in self.instruments.iter_mut().enumerate() {
+            if ins.vol_until != 0 && ins.vol_until <= now {
+                ins.vol_until = 0;
+                out.emit(EventKind::InstrumentState {
+                    instrument: InstrumentId(i as u32),
+                    state: ins.state,
+                    cause: RejectReason::VolatilityHalt,
+                    until: 0,
+                });
+            } else if ins.vol_until != 0 {
+                next = next.min(ins.vol_until);
+            }
+        }
+        self.next_deadline = next;
+    }
+
+    /// Emit the state event a check queued (a throttle halt), if any. One compare when none.
+    #[inline(always)]
+    pub fn flush(&mut self, out: &mut impl EventKindSink) {
+        if let Some(ev) = self.queued.take() {
+            out.emit(ev);
+        }
+    }
+
+    // ---------------------------------------------------------------- queries
+
+    fn effective_state(&self, a: usize, now: u64) -> TradingState {
+        let acct = &self.accounts[a];
+        if holds(acct.throttle_until, now) || holds(acct.mmp_until, now) {
+            TradingState::Halted
+        } else {
+            acct.state
+        }
+    }
+
+    /// Net position of an account in an instrument (lots, + long), clamped to i64. O(1).
+    pub fn position(&self, a: AccountId, i: InstrumentId) -> i64 {
+        match (self.acct_idx(a), self.instr_idx(i)) {
+            (Some(a), Some(i)) => sat_i64(self.slots[self.slot_idx(a, i)].position),
+            _ => 0,
+        }
+    }
+
+    /// Exposure of an account: open orders' notional (reserve price × leaves) + Σ |position| ×
+    /// last trade price, in ticks × lots. O(instruments the account holds a position in).
+    pub fn exposure(&self, a: AccountId) -> i128 {
+        match self.acct_idx(a) {
+            Some(a) => self.exposure_idx(a),
+            None => 0,
+        }
+    }
+
+    #[inline(always)]
+    fn exposure_idx(&self, a: usize) -> i128 {
+        let acct = &self.accounts[a];
+        let mut e = acct.open_notional;
+        let row = a * self.n_instr;
+        for k in 0..acct.held_len as usize {
+            let i = self.held[row + k] as usize;
+            let pos = self.slots[row + i].position;
+            let last = self.instruments[i].last_trade.unwrap_or(0) as i128;
+            e = e.saturating_add(pos.abs().saturating_mul(last));
+        }
+        e
+    }
+
+    /// Live orders the risk layer tracks for the account (resting orders and pending stops
+    /// between commands). O(1).
+    pub fn open_orders(&self, a: AccountId) -> u32 {
+        self.acct_idx(a).map_or(0, |a| self.accounts[a].open_orders)
+    }
+
+    /// Open quantity of an account on one side of an instrument. O(1).
+    pub fn open_qty(&self, a: AccountId, i: InstrumentId, side: Side) -> u64 {
+        match (self.acct_idx(a), self.instr_idx(i)) {
+            (Some(a), Some(i)) => self.slots[self.slot_idx(a, i)].open_qty[side_idx(side)],
+            _ => 0,
+        }
+    }
+
+    /// The account's trading state as checks see it at `now` (throttle halt and MMP freeze
+    /// read as `Halted`); `None` for an unknown account.
+    pub fn account_state(&self, a: AccountId, now: u64) -> Option<TradingState> {
+        self.acct_idx(a).map(|a| self.effective_state(a, now))
+    }
+
+    /// The instrument's state at `now` (a volatility interruption reads as `Halted`).
+    pub fn instrument_state(&self, i: InstrumentId, now: u64) -> Option<TradingState> {
+        self.instr_idx(i).map(|i| {
+            let ins = &self.instruments[i];
+            if ins.vol_until > now { TradingState::Halted } else { ins.state }
+        })
+    }
+
+    /// The account's live MMP-flagged orders, newest first, as (instrument, order id). The
+    /// engine copies them into its own preallocated buffer, then cancels each (cancelling while
+    /// iterating would mutate the list). O(orders listed).
+    pub fn mmp_orders(&self, a: AccountId) -> impl Iterator<Item = (InstrumentId, OrderId)> + '_ {
+        let mut k = self.acct_idx(a).map_or(NIL, |a| self.accounts[a].mmp_head);
+        core::iter::from_fn(move || {
+            if k == NIL {
+                return None;
+            }
+            let r = self.orders.get(k);
+            k = r.mmp_next;
+            Some((InstrumentId(r.instrument), OrderId(r.order_id)))
+        })
+    }
+
+    /// Book parameters from the risk config for the engine's `BookConfig` (tick, lot, price
+    /// range, market protection). `None` for an unconfigured instrument.
+    pub fn book_params(&self, i: InstrumentId) -> Option<BookParams> {
+        self.instr_idx(i).map(|i| {
+            let ins = &self.instruments[i];
+            BookParams {
+                tick_size: ins.tick,
+                lot_size: ins.lot,
+                min_price: Price(ins.min_price),
+                max_price: Price(ins.max_price),
+                market_protection_ticks: ins.protection,
+            }
+        })
+    }
+
+    /// The reference price the band uses when the book has neither trades nor a two-sided
+    /// market (config or `SetReferencePrice`).
+    pub fn reference_price(&self, i: InstrumentId) -> Option<Price> {
+        self.instr_idx(i).and_then(|i| self.instruments[i].reference.map(Price))
+    }
+}
+
+// -------------------------------------------------------------------- free check helpers
+
+#[inline(always)]
+fn check_qty(ins: &Instr, qty: u64) -> Result<(), RiskReject> {
+    use RejectReason as R;
+    if qty == 0 {
+        return Err(RiskReject::new(R::InvalidQty, 0, 0));
+    }
+    if ins.lot != 1 && !qty.is_multiple_of(ins.lot) {
+        return Err(RiskReject::new(R::LotSize, u2i(ins.lot), u2i(qty)));
+    }
+    if qty < ins.min_qty {
+        return Err(RiskReject::new(R::OutsideMinMax, u2i(ins.min_qty), u2i(qty)));
+    }
+    if qty > ins.max_qty {
+        return Err(RiskReject::new(R::OutsideMinMax, u2i(ins.max_qty), u2i(qty)));
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn check_price(ins: &Instr, p: i64, reason: RejectReason) -> Result<(), RiskReject> {
+    if p < ins.min_price {
+        return Err(RiskReject::new(reason, ins.min_price, p));
+    }
+    if p > ins.max_price {
+        return Err(RiskReject::new(reason, ins.max_price, p));
+    }
+    if ins.tick != 1 && p % ins.tick != 0 {
+        return Err(RiskReject::new(RejectReason::TickSize, ins.tick, p));
+    }
+    Ok(())
+}
+
+/// During a volatility interruption: market orders and limit orders that would trade (cross
+/// the opposite best) are rejected; passive limits and stops are accepted.
+#[cold]
+fn check_volatility(t: OrdType, side: Side, price: i64, mkt: &MarketView) -> Result<(), RiskReject> {
+    let opp = match side {
+        Side::Buy => mkt.best_ask,
+        Side::Sell => mkt.best_bid,
+    };
+    let crosses = match t {
+        OrdType::Market => true,
+        OrdType::Limit => match (side, opp) {
+            (Side::Buy, Some(a)) => price >= a.0,
+            (Side::Sell, Some(b)) => price <= b.0,
+            _ => false,
+        },
+        OrdType::Stop | OrdType::StopLimit => false,
+    };
+    if crosses {
+        let limit = opp.map_or(0, |p| p.0);
+        let value = if t == OrdType::Market { 0 } else { price };
+        return Err(RiskReject::new(RejectReason::VolatilityHalt, limit, value));
+    }
+    Ok(())
+}
+
+/// Position limit: position + open same-side quantity (without the order itself) + qty.
+#[inline(always)]
+fn check_position(s: &Slot, side: Side, same_open: i128, qty: i128) -> Result<(), RiskReject> {
+    match side {
+        Side::Buy => {
+            let v = s.position + same_open + qty;
+            if v > s.max_long as i128 {
+                return Err(RiskReject::new(RejectReason::PositionLimit, u2i(s.max_long), sat_i64(v)));
+            }
+        }
+        Side::Sell => {
+            let v = -s.position + same_open + qty;
+            if v > s.max_short as i128 {
+                return Err(RiskReject::new(RejectReason::PositionLimit, u2i(s.max_short), sat_i64(v)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Band reference: the last trade, else the mid (both sides present), else the configured /
+/// commanded reference price.
+#[inline(always)]
+fn band_reference(ins: &Instr, mkt: &MarketView) -> Option<i64> {
+    if let Some(l) = mkt.last_trade {
+        return Some(l.0);
+    }
+    if let Some(l) = ins.last_trade {
+        return Some(l);
+    }
+    if let (Some(b), Some(a)) = (mkt.best_bid, mkt.best_ask) {
+        return Some(((b.0 as i128 + a.0 as i128) >> 1) as i64);
+    }
+    ins.reference
+}
+
+/// |price − reference| ≤ width, width = reference × bps / 10 000 or ticks × tick_size.
+#[inline(always)]
+fn check_band(ins: &Instr, reference: i64, price: i64) -> Result<(), RiskReject> {
+    let r = reference as i128;
+    let w = if ins.band_kind == 1 {
+        r.abs() * ins.band as i128 / 10_000
+    } else {
+        ins.band as i128 * ins.tick as i128
+    };
+    let p = price as i128;
+    if p > r + w {
+        return Err(RiskReject::new(RejectReason::PriceOutsideBand, sat_i64(r + w), price));
+    }
+    if p < r - w {
+        return Err(RiskReject::new(RejectReason::PriceOutsideBand, sat_i64(r - w), price));
+    }
+    Ok(())
+}
+
+/// Notional price of a market order: a buy can pay up to best ask + protection (the book's cap);
+/// a sell is valued at the best bid (the most it can receive). Without an opposite side the
+/// book rejects it `NoLiquidity`; the reference/last price is used meanwhile.
+#[inline(always)]
+fn market_reserve(ins: &Instr, side: Side, mkt: &MarketView) -> i64 {
+    let prot = ins.protection.saturating_mul(ins.tick);
+    match side {
+        Side::Buy => match mkt.best_ask {
+            Some(a) => a.0.saturating_add(prot).min(ins.max_price),
+            None => ins.last_trade.or(ins.reference).unwrap_or(0),
+        },
+        Side::Sell => match mkt.best_bid {
+            Some(b) => b.0,
+            None => ins.last_trade.or(ins.reference).unwrap_or(0),
+        },
+    }
+}
+
+/// Notional price of a stop (market) order: its stop price, plus the protection for a buy.
+#[inline(always)]
+fn stop_reserve(ins: &Instr, side: Side, stop: i64) -> i64 {
+    match side {
+        Side::Buy => stop.saturating_add(ins.protection.saturating_mul(ins.tick)).min(ins.max_price),
+        Side::Sell => stop,
+    }
+}
+
+#[cold]
+fn reject_ctl(
+    out: &mut impl EventKindSink,
+    account: AccountId,
+    instrument: InstrumentId,
+    reason: RejectReason,
+    value: i64,
+) {
+    out.emit(EventKind::Rejected {
+        order_id: OrderId(0),
+        account,
+        instrument,
+        reason,
+        limit: 0,
+        value,
+    });
+}

@@ -1,0 +1,525 @@
+//! `ferrex bench`: order→ack latency through the real threaded pipeline (producer thread →
+//! SPSC ring → pinned engine thread → SPSC ring back), in nanoseconds, beside the machine's own
+//! core-to-core floor measured on the same two threads in the same run.
+//!
+//! - Open loop (`--rate R`, default 1,000,000/s): command i is due at `start + i/R`; its latency
+//!   is measured from that *intended* time, so a stall delays every later command's latency
+//!   too (no coordinated omission).
+//! - Closed loop (`--closed-loop`): the producer keeps the ring full in batches; throughput is
+//!   the figure, latency is measured from the batch's submit time.
+//! - Floor: before each of `--segments` segments the producer drains its acks and runs 1,000
+//!   cache-line ping-pongs with the engine thread itself; the floor is the median segment.
+
+use crate::flow::{self, Mix};
+use anyhow::{Context, bail};
+use clap::Args;
+use ferrex_book::BookConfig;
+use ferrex_engine::{
+    Engine, EngineConfig, PinStatus, Runtime, RuntimeConfig, RuntimeReport, Session, SubmitError,
+    pin_current,
+};
+use ferrex_types::Command;
+use hdrhistogram::Histogram;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Options of `ferrex bench`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Commands to send (per run; in `--sweep`, per rate).
+    #[arg(long, default_value_t = 2_000_000)]
+    pub orders: usize,
+    /// Offered rate in commands per second (open loop). Default 1,000,000.
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Closed loop: send as fast as the pipeline takes them (throughput mode).
+    #[arg(long, conflicts_with = "rate")]
+    pub closed_loop: bool,
+    /// Run a series of offered rates and print latency against load.
+    #[arg(long)]
+    pub sweep: bool,
+    /// Producer threads (each with its own ring). These machines have 2 cores: default 1.
+    #[arg(long, default_value_t = 1)]
+    pub producers: usize,
+    /// Core for the engine thread.
+    #[arg(long, default_value_t = 0)]
+    pub engine_core: usize,
+    /// Core for the (first) producer thread.
+    #[arg(long, default_value_t = 1)]
+    pub producer_core: usize,
+    /// Do not pin any thread.
+    #[arg(long)]
+    pub no_pin: bool,
+    /// Seed of the generated order flow.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Closed-loop submit batch size.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Segments (floor samples are taken between them; one hlog interval each).
+    #[arg(long, default_value_t = 20)]
+    pub segments: usize,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an HdrHistogram interval log.
+    #[arg(long)]
+    pub hlog: Option<PathBuf>,
+    /// Draw the percentile distribution (and, with --sweep, latency vs load) to a PNG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// One run's result.
+pub struct RunResult {
+    /// Offered rate (None: closed loop).
+    pub rate: Option<f64>,
+    /// All latencies (ns).
+    pub hist: Histogram<u64>,
+    /// Per-segment latencies (hlog intervals) with their start offsets.
+    pub intervals: Vec<(Duration, Duration, Histogram<u64>)>,
+    /// Commands sent.
+    pub orders: u64,
+    /// Time spent sending and receiving (floor probes excluded).
+    pub busy: Duration,
+    /// Floor samples (ns per round trip).
+    pub floor: Vec<f64>,
+    /// Engine thread counters.
+    pub report: RuntimeReport,
+    /// Producer pinning.
+    pub producer_pin: PinStatus,
+    /// Commands that found the inbound ring full at least once.
+    pub full_retries: u64,
+}
+
+impl RunResult {
+    /// Achieved throughput (commands per second of busy time).
+    pub fn throughput(&self) -> f64 {
+        self.orders as f64 / self.busy.as_secs_f64().max(1e-9)
+    }
+    /// Median floor sample.
+    pub fn floor_median(&self) -> f64 {
+        median(&self.floor)
+    }
+}
+
+fn median(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    s[s.len() / 2]
+}
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("static bounds are valid")
+}
+
+fn bench_engine() -> anyhow::Result<Engine> {
+    Ok(Engine::new(EngineConfig::single(BookConfig {
+        max_orders: 1 << 20,
+        dense_levels: 1 << 12,
+        level_events: false,
+        ..BookConfig::default()
+    }))?)
+}
+
+struct Producer<'a> {
+    session: &'a mut Session,
+    base: Instant,
+    pending: VecDeque<(u64, u64)>,
+    hist: Histogram<u64>,
+    seg: Histogram<u64>,
+}
+
+impl Producer<'_> {
+    #[inline]
+    fn now(&self) -> u64 {
+        self.base.elapsed().as_nanos() as u64
+    }
+
+    /// Read every event waiting; record the latency of each acknowledgement.
+    #[inline]
+    fn poll(&mut self) {
+        let mut now = 0u64;
+        while let Some(e) = self.session.poll() {
+            if let Some(&(id, t)) = self.pending.front() {
+                if flow::is_ack(&e, id) {
+                    if now == 0 {
+                        now = self.now();
+                    }
+                    let lat = now.saturating_sub(t).max(1);
+                    let _ = self.hist.record(lat);
+                    let _ = self.seg.record(lat);
+                    self.pending.pop_front();
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self) -> anyhow::Result<()> {
+        let t0 = Instant::now();
+        while !self.pending.is_empty() {
+            self.poll();
+            if t0.elapsed() > Duration::from_secs(10) {
+                bail!(
+                    "no acknowledgement for 10 s with {} commands outstanding",
+                    self.pending.len()
+                );
+            }
+            std::hint::spin_loop();
+        }
+        Ok(())
+    }
+
+    fn submit(&mut self, cmd: Command, t: u64, full: &mut u64) -> anyhow::Result<()> {
+        let mut c = cmd;
+        let mut counted = false;
+        loop {
+            match self.session.submit(c) {
+                Ok(()) => {
+                    self.pending.push_back((flow::ack_id(&cmd), t));
+                    return Ok(());
+                }
+                Err(SubmitError::Full(back)) => {
+                    if !counted {
+                        *full += 1;
+                        counted = true;
+                    }
+                    c = back;
+                    self.poll();
+                }
+                Err(SubmitError::EngineGone(_)) => bail!("engine thread stopped"),
+            }
+        }
+    }
+}
+
+/// Run one configuration.
+pub fn run_once(
+    args: &BenchArgs,
+    rate: Option<f64>,
+    progress: Option<Arc<AtomicU64>>,
+) -> anyhow::Result<RunResult> {
+    let producers = args.producers.max(1);
+    let cfg = RuntimeConfig {
+        engine_core: if args.no_pin {
+            None
+        } else {
+            Some(args.engine_core)
+        },
+        ring_capacity: 1 << 14,
+        md_capacity: 0,
+        batch: 64,
+        max_accounts: 1 << 16,
+    };
+    let (rt, sessions, _md) = Runtime::start(bench_engine()?, producers, &cfg)?;
+    let per = args.orders / producers;
+    let segments = args.segments.max(1);
+    let mut threads = Vec::new();
+    for (k, mut session) in sessions.into_iter().enumerate() {
+        let cmds = flow::generate(
+            per,
+            args.seed.wrapping_add(k as u64),
+            1 + (k as u64) * 1_000_000_000,
+            1 + 8 * k as u32,
+            Mix::default(),
+        );
+        let core = if args.no_pin {
+            None
+        } else {
+            Some(args.producer_core)
+        };
+        let progress = progress.clone();
+        let batch = args.batch.max(1);
+        let rate_each = rate.map(|r| r / producers as f64);
+        threads.push(std::thread::spawn(move || -> anyhow::Result<_> {
+            let pin = pin_current(core);
+            let mut p = Producer {
+                session: &mut session,
+                base: Instant::now(),
+                pending: VecDeque::with_capacity(1 << 16),
+                hist: new_hist(),
+                seg: new_hist(),
+            };
+            let mut floor = Vec::new();
+            let mut intervals = Vec::new();
+            let mut busy = Duration::ZERO;
+            let mut full = 0u64;
+            let seg_len = cmds.len().div_ceil(segments).max(1);
+            for chunk in cmds.chunks(seg_len) {
+                p.drain()?;
+                if k == 0 {
+                    if let Some(f) = p.session.floor_rtt_ns(1000) {
+                        floor.push(f);
+                    }
+                }
+                let seg_start = Instant::now();
+                let s0 = p.now();
+                match rate_each {
+                    Some(r) => {
+                        let period = 1e9 / r;
+                        for (i, c) in chunk.iter().enumerate() {
+                            let due = s0 + (i as f64 * period) as u64;
+                            while p.now() < due {
+                                p.poll();
+                            }
+                            p.submit(*c, due, &mut full)?;
+                            p.poll();
+                        }
+                    }
+                    None => {
+                        let mut rest = chunk;
+                        while !rest.is_empty() {
+                            let t = p.now();
+                            let n = rest.len().min(batch);
+                            let sent = p.session.submit_batch(&rest[..n]);
+                            if sent == 0 {
+                                full += 1;
+                            }
+                            for c in &rest[..sent] {
+                                p.pending.push_back((flow::ack_id(c), t));
+                            }
+                            rest = &rest[sent..];
+                            p.poll();
+                        }
+                    }
+                }
+                p.drain()?;
+                let seg_time = seg_start.elapsed();
+                busy += seg_time;
+                let h = std::mem::replace(&mut p.seg, new_hist());
+                intervals.push((seg_start.duration_since(p.base), seg_time, h));
+                if let Some(pr) = &progress {
+                    pr.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                }
+            }
+            let hist = p.hist;
+            Ok((hist, intervals, busy, floor, pin, full, cmds.len() as u64))
+        }));
+    }
+    let mut hist = new_hist();
+    let mut intervals = Vec::new();
+    let mut busy = Duration::ZERO;
+    let mut floor = Vec::new();
+    let mut producer_pin = PinStatus::NotRequested;
+    let mut full_retries = 0;
+    let mut orders = 0;
+    for (k, t) in threads.into_iter().enumerate() {
+        let (h, iv, b, f, pin, full, n) = t
+            .join()
+            .map_err(|_| anyhow::anyhow!("producer thread panicked"))??;
+        hist.add(&h).context("merging histograms")?;
+        if k == 0 {
+            intervals = iv;
+            floor = f;
+            producer_pin = pin;
+        }
+        busy = busy.max(b);
+        full_retries += full;
+        orders += n;
+    }
+    let (_engine, report) = rt.stop();
+    Ok(RunResult {
+        rate,
+        hist,
+        intervals,
+        orders,
+        busy,
+        floor,
+        report,
+        producer_pin,
+        full_retries,
+    })
+}
+
+fn pct(h: &Histogram<u64>, q: f64) -> f64 {
+    h.value_at_quantile(q) as f64
+}
+
+/// The JSON object of one run (the shape plus context fields).
+pub fn json_of(r: &RunResult) -> serde_json::Value {
+    let h = &r.hist;
+    let floor = r.floor_median();
+    serde_json::json!({
+        "orders": r.orders,
+        "mode": if r.rate.is_some() { "open_loop" } else { "closed_loop" },
+        "offered_rate_per_sec": r.rate,
+        "throughput_per_sec": r.throughput(),
+        "floor_rtt_ns": floor,
+        "latency_ns": {
+            "p50": pct(h, 0.5), "p90": pct(h, 0.9), "p99": pct(h, 0.99),
+            "p999": pct(h, 0.999), "p9999": pct(h, 0.9999), "max": h.max() as f64,
+        },
+        "p50_over_floor": pct(h, 0.5) / floor,
+        "engine_pin": r.report.pin.map(|p| p.to_string()),
+        "producer_pin": r.producer_pin.to_string(),
+        "outbound_stalls": r.report.outbound_stalls,
+        "inbound_full": r.full_retries,
+        "engine_commands": r.report.commands,
+        "engine_events": r.report.events,
+    })
+}
+
+fn print_table(r: &RunResult) {
+    let h = &r.hist;
+    let floor = r.floor_median();
+    let mode = match r.rate {
+        Some(x) => format!("open loop at {:.0} commands/s", x),
+        None => "closed loop".to_string(),
+    };
+    println!("ferrex bench: {} commands, {mode}", r.orders);
+    println!(
+        "  engine thread: {}; producer: {}",
+        r.report.pin.map_or("?".into(), |p| p.to_string()),
+        r.producer_pin
+    );
+    println!(
+        "  core-to-core floor (cache-line ping-pong, same threads): {floor:.0} ns round trip (median of {} samples, min {:.0}, max {:.0})",
+        r.floor.len(),
+        r.floor.iter().copied().fold(f64::INFINITY, f64::min),
+        r.floor.iter().copied().fold(0.0, f64::max)
+    );
+    println!("  order -> ack latency (ns):");
+    println!(
+        "    {:>8} {:>8} {:>8} {:>8} {:>8} {:>10}",
+        "p50", "p90", "p99", "p99.9", "p99.99", "max"
+    );
+    println!(
+        "    {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>10}",
+        pct(h, 0.5),
+        pct(h, 0.9),
+        pct(h, 0.99),
+        pct(h, 0.999),
+        pct(h, 0.9999),
+        h.max()
+    );
+    println!(
+        "  p50 / floor = {:.2}   throughput {:.0} commands/s   engine: {} commands, {} events, {} outbound stalls; inbound full {} times",
+        pct(h, 0.5) / floor,
+        r.throughput(),
+        r.report.commands,
+        r.report.events,
+        r.report.outbound_stalls,
+        r.full_retries
+    );
+}
+
+fn with_progress<T>(total: u64, quiet: bool, f: impl FnOnce(Option<Arc<AtomicU64>>) -> T) -> T {
+    if quiet || total < 500_000 {
+        return f(None);
+    }
+    let counter = Arc::new(AtomicU64::new(0));
+    let bar = indicatif::ProgressBar::new(total);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} commands {elapsed}")
+            .expect("static template"),
+    );
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (c2, d2, b2) = (Arc::clone(&counter), Arc::clone(&done), bar.clone());
+    let ticker = std::thread::spawn(move || {
+        while !d2.load(Ordering::Relaxed) {
+            b2.set_position(c2.load(Ordering::Relaxed));
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let out = f(Some(counter));
+    done.store(true, Ordering::Relaxed);
+    let _ = ticker.join();
+    bar.finish_and_clear();
+    out
+}
+
+/// `ferrex bench`.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.orders == 0 {
+        bail!("--orders must be at least 1");
+    }
+    if args.sweep {
+        return sweep(args);
+    }
+    let rate = if args.closed_loop {
+        None
+    } else {
+        Some(args.rate.unwrap_or(1_000_000.0))
+    };
+    if let Some(r) = rate {
+        if !(r.is_finite() && r > 0.0) {
+            bail!("--rate must be a positive number, got {r}");
+        }
+    }
+    let r = with_progress(args.orders as u64, args.json, |p| run_once(args, rate, p))?;
+    if args.json {
+        println!("{}", json_of(&r));
+    } else {
+        print_table(&r);
+    }
+    if let Some(path) = &args.hlog {
+        crate::benchout::write_hlog(path, &r)?;
+        if !args.json {
+            println!("  wrote {}", path.display());
+        }
+    }
+    if let Some(path) = &args.plot {
+        crate::benchout::plot_percentiles(path, &[&r])?;
+        if !args.json {
+            println!("  wrote {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn sweep(args: &BenchArgs) -> anyhow::Result<()> {
+    let rates: [Option<f64>; 8] = [
+        Some(100_000.0),
+        Some(250_000.0),
+        Some(500_000.0),
+        Some(1_000_000.0),
+        Some(2_000_000.0),
+        Some(4_000_000.0),
+        Some(8_000_000.0),
+        None,
+    ];
+    let mut results = Vec::new();
+    if !args.json {
+        println!("ferrex bench --sweep: {} commands per rate", args.orders);
+        println!(
+            "  {:>12} {:>12} {:>8} {:>8} {:>8} {:>8} {:>10} {:>8}",
+            "offered/s", "achieved/s", "p50", "p90", "p99", "p99.9", "max", "floor"
+        );
+    }
+    for rate in rates {
+        let r = run_once(args, rate, None)?;
+        if !args.json {
+            let h = &r.hist;
+            println!(
+                "  {:>12} {:>12.0} {:>8.0} {:>8.0} {:>8.0} {:>8.0} {:>10} {:>8.0}",
+                rate.map_or("closed".to_string(), |x| format!("{x:.0}")),
+                r.throughput(),
+                pct(h, 0.5),
+                pct(h, 0.9),
+                pct(h, 0.99),
+                pct(h, 0.999),
+                h.max(),
+                r.floor_median()
+            );
+        }
+        results.push(r);
+    }
+    if args.json {
+        let v: Vec<_> = results.iter().map(json_of).collect();
+        println!("{}", serde_json::json!({ "sweep": v }));
+    }
+    if let Some(path) = &args.plot {
+        let refs: Vec<&RunResult> = results.iter().collect();
+        crate::benchout::plot_sweep(path, &refs)?;
+        if !args.json {
+            println!("  wrote {}", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! `ferrex`: the command-line tool of the ferrex matching and risk engine.
+//!
+//! With no subcommand it runs `ferrex demo` on the bundled data.
+
+mod bench;
+mod benchout;
+mod config;
+mod demo;
+mod flow;
+mod output;
+mod paths;
+mod plot;
+mod quantcup;
+mod run;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// ferrex: low-latency matching and pre-trade risk engine.
+#[derive(Parser, Debug)]
+#[command(name = "ferrex", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// The main job: replay the bundled data through the engine and print a summary.
+    Demo(demo::DemoArgs),
+    /// Order->ack latency through the threaded pipeline, beside the core-to-core floor.
+    Bench(bench::BenchArgs),
+    /// Replay a CSV script of commands through the engine and print every event.
+    Run {
+        /// The command script (CSV with a header; see README).
+        #[arg(long)]
+        commands: PathBuf,
+        /// One JSON object per event instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Instrument configuration (TOML). Without it every instrument named in the script
+        /// exists with tick size 1 and lot size 1.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Also print market-data level changes.
+        #[arg(long)]
+        levels: bool,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        None => demo::run(&demo::DemoArgs::default()),
+        Some(Cmd::Demo(args)) => demo::run(&args),
+        Some(Cmd::Bench(args)) => bench::run(&args),
+        Some(Cmd::Run {
+            commands,
+            json,
+            config,
+            levels,
+        }) => run::run(&commands, config.as_deref(), json, levels),
+    }
+}
