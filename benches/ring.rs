@@ -151,29 +151,46 @@ impl Spsc for CbArrayQueue {
     }
 }
 
+/// Spin, but yield after ~50 µs without progress: on a loaded 2-core VM the peer may be
+/// descheduled and spinning through its time slice would make a sample take seconds.
+#[inline(always)]
+fn relax(spins: &mut u32) {
+    *spins += 1;
+    if *spins < 1 << 12 {
+        spin_loop();
+    } else {
+        *spins = 0;
+        thread::yield_now();
+    }
+}
+
 #[inline]
 fn spin_push<Q: Spsc>(tx: &mut Q::Tx, v: u64) {
+    let mut spins = 0;
     while !Q::push(tx, v) {
-        spin_loop();
+        relax(&mut spins);
     }
 }
 
 #[inline]
 fn spin_pop<Q: Spsc>(rx: &mut Q::Rx) -> u64 {
+    let mut spins = 0;
     loop {
         if let Some(v) = Q::pop(rx) {
             return v;
         }
-        spin_loop();
+        relax(&mut spins);
     }
 }
 
-/// Cores for (this thread, the other thread), if there are two to pin to.
+/// Cores for (this thread, the other thread), if there are two to pin to. Read once, before
+/// this thread pins itself (after that its mask holds one core).
 fn cores() -> (Option<usize>, Option<usize>) {
-    match floor::default_core_pair() {
+    static CORES: std::sync::OnceLock<(Option<usize>, Option<usize>)> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| match floor::default_core_pair() {
         Some((a, b)) => (Some(a), Some(b)),
         None => (None, None),
-    }
+    })
 }
 
 fn rtt<Q: Spsc>(g: &mut BenchmarkGroup<'_, WallTime>) {
@@ -242,10 +259,11 @@ fn single_consume<Q: Spsc>(rx: &mut Q::Rx, n: u64) -> u64 {
 fn batch_produce<Q: Spsc>(tx: &mut Q::Tx, n: u64) {
     let src: [u64; BATCH] = std::array::from_fn(|i| i as u64);
     let mut left = n as usize;
+    let mut spins = 0;
     while left > 0 {
         let k = Q::push_batch(tx, &src[..left.min(BATCH)]);
         if k == 0 {
-            spin_loop();
+            relax(&mut spins);
         }
         left -= k;
     }
@@ -255,10 +273,11 @@ fn batch_consume<Q: Spsc>(rx: &mut Q::Rx, n: u64) -> u64 {
     let mut dst = [0u64; BATCH];
     let mut left = n as usize;
     let mut sum = 0u64;
+    let mut spins = 0;
     while left > 0 {
         let k = Q::pop_batch(rx, &mut dst[..left.min(BATCH)]);
         if k == 0 {
-            spin_loop();
+            relax(&mut spins);
         }
         sum = sum.wrapping_add(dst[..k].iter().sum::<u64>());
         left -= k;
@@ -286,13 +305,13 @@ fn configure(g: &mut BenchmarkGroup<'_, WallTime>) {
 
 fn ring(c: &mut Criterion) {
     let (here, other) = cores();
-    let pinned = floor::pin_current_thread(here);
+    let pinned = floor::pin_current_thread(here) && other.is_some();
     if pinned {
         println!("ring bench: threads pinned to cores {here:?} and {other:?}");
     } else {
         println!("ring bench: NOTE fewer than two cores available or pinning failed: unpinned");
     }
-    let f = floor::core_to_core_rtt_ns(200, here, other);
+    let f = floor::core_to_core_rtt_ns(50, here, other);
     println!(
         "core-to-core floor: round trip min {:.1} ns, median {:.1} ns (pinned: {})",
         f.min_ns, f.median_ns, f.pinned

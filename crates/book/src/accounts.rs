@@ -89,10 +89,17 @@ impl Accounts {
     /// Unlinks slot `s` from its account's list; drops the account when its list empties.
     #[inline]
     pub fn unlink(&mut self, nodes: &mut [Node], s: u32) {
-        let (account, p, nx) = {
+        let (account, p, nx, entry) = {
             let n = &nodes[s as usize];
-            (n.account, n.acct_prev, n.acct_next)
+            (n.account, n.acct_prev, n.acct_next, n.entry)
         };
+        if nx != s && nodes[p as usize].entry < entry {
+            // Not the head (the list is in entry order and circular: only the head's
+            // predecessor, the tail, has a larger entry number): no table access needed.
+            nodes[p as usize].acct_next = nx;
+            nodes[nx as usize].acct_prev = p;
+            return;
+        }
         let Ok(i) = self.find(account) else { return };
         if nx == s {
             self.remove_bucket(i);
@@ -100,9 +107,7 @@ impl Accounts {
         }
         nodes[p as usize].acct_next = nx;
         nodes[nx as usize].acct_prev = p;
-        if self.b[i].head == s {
-            self.b[i].head = nx;
-        }
+        self.b[i].head = nx;
     }
 
     fn remove_bucket(&mut self, i: usize) {

@@ -75,6 +75,17 @@ impl core::fmt::Display for BookConfigError {
 
 impl std::error::Error for BookConfigError {}
 
+/// `v % m == 0` without a division when `m` is a power of two (the usual lot and tick sizes).
+#[inline(always)]
+fn multiple_of(v: u64, m: u64) -> bool {
+    // m ≥ 1 (config check): a power of two iff m & (m − 1) == 0.
+    if m & (m - 1) == 0 {
+        v & (m - 1) == 0
+    } else {
+        v.is_multiple_of(m)
+    }
+}
+
 /// `u64 → i64` for reject fields, saturating.
 #[inline(always)]
 fn sat(v: u64) -> i64 {
@@ -348,8 +359,17 @@ impl Book {
             return false;
         };
         lvl.push(&mut self.slab.nodes, s, vis);
+        let (qty, orders) = (lvl.qty, lvl.count);
         self.slab.nodes[s as usize].state = State::Resting;
-        self.emit_level(side, price, out);
+        if self.cfg.level_events {
+            out.emit(EventKind::LevelChanged {
+                instrument: self.instrument,
+                side,
+                price: Price(price),
+                qty: Qty(qty),
+                orders,
+            });
+        }
         true
     }
 
@@ -383,7 +403,7 @@ impl Book {
         if p > c.max_price {
             return Err((range, c.max_price.0, p.0));
         }
-        if p.0 % c.tick_size != 0 {
+        if !multiple_of(p.0 as u64, c.tick_size as u64) {
             return Err((RejectReason::TickSize, c.tick_size, p.0));
         }
         Ok(())
@@ -396,7 +416,7 @@ impl Book {
         if qty == 0 {
             return Err((InvalidQty, 0, 0));
         }
-        if !qty.is_multiple_of(c.lot_size) {
+        if !multiple_of(qty, c.lot_size) {
             return Err((LotSize, sat(c.lot_size), sat(qty)));
         }
         let disp = o.display_qty.0;
@@ -404,7 +424,7 @@ impl Book {
             if disp >= qty {
                 return Err((InvalidQty, sat(qty), sat(disp)));
             }
-            if !disp.is_multiple_of(c.lot_size) {
+            if !multiple_of(disp, c.lot_size) {
                 return Err((LotSize, sat(c.lot_size), sat(disp)));
             }
         }
@@ -720,7 +740,7 @@ impl Book {
         if qty == 0 {
             return Err((InvalidQty, 0, 0));
         }
-        if !qty.is_multiple_of(self.cfg.lot_size) {
+        if !multiple_of(qty, self.cfg.lot_size) {
             return Err((LotSize, sat(self.cfg.lot_size), sat(qty)));
         }
         self.check_price(m.price, InvalidPrice)?;

@@ -233,7 +233,7 @@ impl Ladder {
 
     /// True when an order at `p` can rest (the level exists, is dense, or the sparse fallback has
     /// room). An unanchored ladder accepts anything (the window will centre on it).
-    #[inline]
+    #[inline(always)]
     pub fn can_insert(&self, p: i64) -> bool {
         !self.anchored
             || self.idx(p).is_some()

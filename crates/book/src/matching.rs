@@ -175,12 +175,23 @@ impl Book {
                 gone = true;
             }
         }
+        let (lq, lc) = (lvl.qty, lvl.count);
         self.last_trade = Some(price);
         if gone {
-            self.ladders[si].remove_if_empty(price);
+            if lc == 0 {
+                self.ladders[si].remove_if_empty(price);
+            }
             self.release(s);
         }
-        self.emit_level(side, price, out);
+        if self.cfg.level_events {
+            out.emit(EventKind::LevelChanged {
+                instrument,
+                side,
+                price: Price(price),
+                qty: Qty(if lc == 0 { 0 } else { lq }),
+                orders: lc,
+            });
+        }
     }
 
     /// FOK fillable quantity for `t` (stops once it reaches `want`). O(orders walked).

@@ -1281,3 +1281,80 @@ fn random_streams_keep_invariants() {
         }
     }
 }
+
+/// The QuantCup feed as book calls (see `benches/book.rs`); empty if the file is missing.
+fn quantcup_feed() -> Vec<(bool, NewOrder)> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/qc_orders.csv"
+    );
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let mut owners: Vec<u32> = vec![0];
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (Ok(trader), Ok(price), Ok(qty)) = (
+            f[0].parse::<u32>(),
+            f[2].parse::<i64>(),
+            f[3].parse::<u64>(),
+        ) else {
+            continue;
+        };
+        if price == 0 {
+            let acct = owners.get(qty as usize).copied().unwrap_or(0);
+            out.push((true, lim(qty, Side::Buy, 0, 0, acct)));
+        } else {
+            let id = owners.len() as u64;
+            owners.push(trader);
+            let side = if f[1] == "Bid" { Side::Buy } else { Side::Sell };
+            out.push((false, lim(id, side, price, qty, trader)));
+        }
+    }
+    out
+}
+
+#[inline(never)]
+fn replay_qc(b: &mut Book, feed: &[(bool, NewOrder)], sink: &mut CountSink) {
+    for (t, (is_cancel, o)) in feed.iter().enumerate() {
+        if *is_cancel {
+            let c = CancelOrder {
+                order_id: o.order_id,
+                account: o.account,
+                instrument: I,
+            };
+            b.cancel(&c, t as u64, sink);
+        } else {
+            b.new_order(o, t as u64, sink);
+        }
+    }
+}
+
+struct CountSink(u64);
+impl EventKindSink for CountSink {
+    #[inline(always)]
+    fn emit(&mut self, kind: EventKind) {
+        self.0 += 1;
+        std::hint::black_box(&kind);
+    }
+}
+
+/// Replays the QuantCup feed once (for `valgrind --tool=callgrind --toggle-collect=*replay_qc*`
+/// instruction counts) and checks the book stays consistent.
+#[test]
+fn quantcup_feed_replays_cleanly() {
+    let feed = quantcup_feed();
+    let cfg = BookConfig {
+        max_orders: 1 << 17,
+        dense_levels: 1 << 12,
+        sparse_levels: 256,
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(I, cfg).unwrap();
+    let mut sink = CountSink(0);
+    replay_qc(&mut b, &feed, &mut sink);
+    check(&b);
+    println!("quantcup: {} messages, {} events", feed.len(), sink.0);
+    if !feed.is_empty() {
+        assert!(sink.0 > feed.len() as u64);
+    }
+}

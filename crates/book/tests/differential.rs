@@ -17,7 +17,10 @@ use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256)
 }
 
 fn report(cfg: BookConfig, msg: &str, log: Vec<(u64, Cmd)>) -> String {
@@ -25,7 +28,10 @@ fn report(cfg: BookConfig, msg: &str, log: Vec<(u64, Cmd)>) -> String {
     std::panic::set_hook(Box::new(|_| {}));
     let min = minimize(cfg, log);
     std::panic::set_hook(prev);
-    let mut s = format!("{msg}\nconfig: {cfg:?}\nminimised ({} commands):\n", min.len());
+    let mut s = format!(
+        "{msg}\nconfig: {cfg:?}\nminimised ({} commands):\n",
+        min.len()
+    );
     for (t, c) in &min {
         s.push_str(&format!("  t={t}: {c:?}\n"));
     }
@@ -35,16 +41,20 @@ fn report(cfg: BookConfig, msg: &str, log: Vec<(u64, Cmd)>) -> String {
 }
 
 fn differential(opts: GenOpts) {
+    differential_with(opts, cases(), 200..=300);
+}
+
+fn differential_with(opts: GenOpts, cases: u32, len: std::ops::RangeInclusive<usize>) {
     for cfg in configs() {
         let mut runner = TestRunner::new(Config {
-            cases: cases(),
+            cases,
             failure_persistence: None,
             // The streams are resolved against live state, so shrinking by proptest is of little
             // use; `minimize` does it on the concrete commands instead.
             max_shrink_iters: 0,
             ..Config::default()
         });
-        let strat = prop::collection::vec(step(opts), 200..=300);
+        let strat = prop::collection::vec(step(opts), len.clone());
         let failure = std::cell::RefCell::new(None);
         let result = runner.run(&strat, |steps: Vec<Step>| match run_stream(cfg, &steps) {
             Ok(_) => Ok(()),
@@ -54,7 +64,10 @@ fn differential(opts: GenOpts) {
             }
         });
         if result.is_err() {
-            panic!("{}", failure.borrow().as_deref().unwrap_or("proptest failed"));
+            panic!(
+                "{}",
+                failure.borrow().as_deref().unwrap_or("proptest failed")
+            );
         }
     }
 }
@@ -70,7 +83,23 @@ fn book_matches_reference() {
 /// with IOC/FOK/PostOnly, replay helpers), so a disagreement there cannot hide others.
 #[test]
 fn book_matches_reference_core() {
-    differential(GenOpts { odd_stop_tifs: false, replay_helpers: false });
+    differential(GenOpts {
+        odd_stop_tifs: false,
+        replay_helpers: false,
+        wide_ids: false,
+    });
+}
+
+/// Long streams, with ids from a wide range and from the small pool: deep states, slab slot and
+/// id-map bucket reuse, many GTD entries cancelled before they are due.
+#[test]
+fn book_matches_reference_long_streams() {
+    let wide = GenOpts {
+        wide_ids: true,
+        ..GenOpts::ALL
+    };
+    differential_with(wide, cases().div_ceil(32), 2000..=3000);
+    differential_with(GenOpts::ALL, cases().div_ceil(32), 2000..=3000);
 }
 
 /// The same stream twice gives the same events and the same `state_hash` after every command.
@@ -82,7 +111,7 @@ fn deterministic() {
         failure_persistence: None,
         ..Config::default()
     });
-    let strat = (prop::collection::vec(step(opts), 200..=300), 0usize..4);
+    let strat = (prop::collection::vec(step(opts), 200..=300), 0usize..5);
     runner
         .run(&strat, |(steps, which)| {
             let cfg = configs()[which];
@@ -94,7 +123,9 @@ fn deterministic() {
             for (k, h) in hs.iter_mut().enumerate() {
                 for s in &steps {
                     h.now += u64::from(s.dt);
-                    let Some(cmd) = h.resolve(&s.op) else { continue };
+                    let Some(cmd) = h.resolve(&s.op) else {
+                        continue;
+                    };
                     let now = h.now;
                     let ev = &mut events[k];
                     h.book.expire(now, ev);
@@ -162,15 +193,24 @@ fn generator_coverage() {
     use ferrex_types::EventKind;
     use std::collections::BTreeMap;
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let mut runner = TestRunner::new(Config { cases: 48, failure_persistence: None, ..Config::default() });
-    let strat = (prop::collection::vec(step(GenOpts::ALL), 200..=300), 0usize..4);
+    let mut runner = TestRunner::new(Config {
+        cases: 48,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let strat = (
+        prop::collection::vec(step(GenOpts::ALL), 200..=300),
+        0usize..5,
+    );
     for _ in 0..48 {
         let (steps, which) = strat.new_tree(&mut runner).unwrap().current();
         let cfg = configs()[which];
         let mut h = harness::Harness::new(cfg);
         for s in &steps {
             h.now += u64::from(s.dt);
-            let Some(cmd) = h.resolve(&s.op) else { continue };
+            let Some(cmd) = h.resolve(&s.op) else {
+                continue;
+            };
             let mut ev = Vec::new();
             let now = h.now;
             h.refb.expire(now, &mut ev);
@@ -191,16 +231,18 @@ fn generator_coverage() {
                     h.refb.mass_cancel(a, now, &mut ev);
                     "cmd mass".into()
                 }
-                Cmd::Fill(id, q) => format!("cmd fill {}", h.refb.fill_resting(id, q, now, &mut ev)),
-                Cmd::Reduce(id, q) => format!("cmd reduce {}", h.refb.reduce_resting(id, q, &mut ev)),
+                Cmd::Fill(id, q) => {
+                    format!("cmd fill {}", h.refb.fill_resting(id, q, now, &mut ev))
+                }
+                Cmd::Reduce(id, q) => {
+                    format!("cmd reduce {}", h.refb.reduce_resting(id, q, &mut ev))
+                }
             };
             *seen.entry(k).or_default() += 1;
             if let Cmd::New(o) = cmd
-                && let Some(p) = [o.price]
-                    .into_iter()
-                    .find(|p| (p.0 - 500 * cfg.tick_size).abs() > 40 * cfg.tick_size)
+                && o.ord_type == ferrex_types::OrdType::Limit
                 && matches!(ev.first(), Some(EventKind::Accepted { .. }))
-                && p.0 > 0
+                && (o.price.0 - 500 * cfg.tick_size).abs() > 40 * cfg.tick_size
             {
                 *seen.entry("outlier price accepted".into()).or_default() += 1;
             }
@@ -208,8 +250,12 @@ fn generator_coverage() {
                 let k = match e {
                     EventKind::Rejected { reason, .. } => format!("rejected {reason:?}"),
                     EventKind::Cancelled { reason, .. } => format!("cancelled {reason:?}"),
-                    EventKind::Replaced { kept_priority, .. } => format!("replaced kept={kept_priority}"),
-                    EventKind::Trade { maker_leaves, .. } if maker_leaves.0 > 0 => "trade partial".into(),
+                    EventKind::Replaced { kept_priority, .. } => {
+                        format!("replaced kept={kept_priority}")
+                    }
+                    EventKind::Trade { maker_leaves, .. } if maker_leaves.0 > 0 => {
+                        "trade partial".into()
+                    }
                     e => e.type_name().to_string(),
                 };
                 *seen.entry(k).or_default() += 1;
@@ -220,14 +266,34 @@ fn generator_coverage() {
         println!("{n:>8}  {k}");
     }
     let must = [
-        "accepted", "trade", "trade partial", "triggered", "expired", "level", "replaced kept=true",
-        "replaced kept=false", "outlier price accepted",
-        "cancelled Requested", "cancelled MassCancel", "cancelled Unfilled", "cancelled MarketProtection",
+        "accepted",
+        "trade",
+        "trade partial",
+        "triggered",
+        "expired",
+        "level",
+        "replaced kept=true",
+        "replaced kept=false",
+        "outlier price accepted",
+        "cancelled Requested",
+        "cancelled MassCancel",
+        "cancelled Unfilled",
+        "cancelled MarketProtection",
         "cancelled SelfTrade",
-        "rejected InvalidQty", "rejected LotSize", "rejected InvalidPrice", "rejected TickSize",
-        "rejected InvalidStopPrice", "rejected InvalidExpireTime", "rejected DuplicateOrderId",
-        "rejected NoLiquidity", "rejected PostOnlyWouldTake", "rejected FokNotFillable",
-        "rejected BookFull", "rejected NotOwner", "rejected UnknownOrder", "rejected InvalidModify",
+        "rejected InvalidQty",
+        "rejected LotSize",
+        "rejected InvalidPrice",
+        "rejected TickSize",
+        "rejected InvalidStopPrice",
+        "rejected InvalidExpireTime",
+        "rejected DuplicateOrderId",
+        "rejected NoLiquidity",
+        "rejected PostOnlyWouldTake",
+        "rejected FokNotFillable",
+        "rejected BookFull",
+        "rejected NotOwner",
+        "rejected UnknownOrder",
+        "rejected InvalidModify",
     ];
     for m in must {
         assert!(seen.contains_key(m), "generator never produced: {m}");

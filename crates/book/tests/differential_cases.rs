@@ -16,7 +16,10 @@ use harness::{Cmd, Harness, run_cmds};
 use script::*;
 
 fn cfg() -> BookConfig {
-    BookConfig { max_price: Price(100_000), ..small_cfg() }
+    BookConfig {
+        max_price: Price(100_000),
+        ..small_cfg()
+    }
 }
 
 /// Run the commands (each at its time, GTD expiry first) on both books; panic on the first
@@ -118,7 +121,10 @@ fn stop_batch_then_cascade() {
 /// for an IOC stop (step 11's "not IOC/FOK/Market" exemption is for orders that never rest).
 #[test]
 fn ioc_stop_into_full_book() {
-    let c = BookConfig { max_orders: 2, ..cfg() };
+    let c = BookConfig {
+        max_orders: 2,
+        ..cfg()
+    };
     let cmds = [
         n(limit(1, 1, S, 500, 1)),
         n(limit(2, 1, S, 501, 1)),
@@ -185,7 +191,10 @@ fn triggered_gtd_stop_limit_rests_then_expires() {
         (49, Cmd::Mass(AccountId(4))),
         (50, Cmd::Mass(AccountId(4))),
     ];
-    assert_eq!(reference_events(cfg(), &cmds), [expired(2, 2, 3), level(B, 495, 0, 0)]);
+    assert_eq!(
+        reference_events(cfg(), &cmds),
+        [expired(2, 2, 3), level(B, 495, 0, 0)]
+    );
     agree(cfg(), &cmds);
 }
 
@@ -193,7 +202,10 @@ fn triggered_gtd_stop_limit_rests_then_expires() {
 /// measures it from the best price when it enters.
 #[test]
 fn market_protection_clamped() {
-    let c = BookConfig { market_protection_ticks: 1_000_000, ..cfg() };
+    let c = BookConfig {
+        market_protection_ticks: 1_000_000,
+        ..cfg()
+    };
     let cmds = [
         n(limit(1, 1, B, 3, 1)),
         n(limit(2, 1, B, 1, 1)),
@@ -257,4 +269,136 @@ fn replay_helpers_edges() {
         (0, Cmd::Reduce(OrderId(1), Qty(3))),
     ];
     agree(cfg(), &cmds);
+}
+
+/// Protection ticks × tick size beyond i64 must not overflow: the limit is clamped.
+#[test]
+fn huge_market_protection_does_not_overflow() {
+    let c = BookConfig {
+        market_protection_ticks: i64::MAX,
+        tick_size: 5,
+        min_price: Price(5),
+        ..cfg()
+    };
+    let cmds = [
+        n(limit(1, 1, B, 10, 1)),
+        n(limit(2, 1, S, 99_995, 1)),
+        n(market(3, 2, S, 2)),
+        n(market(4, 2, B, 2)),
+        n(limit(5, 1, S, 500, 1)),
+        n(stop(6, 2, S, 505, 1)),
+        n(limit(7, 1, S, 99_995, 1)),
+        n(limit(8, 3, B, 500, 1)),
+        n(limit(9, 1, S, 505, 1)),
+        n(limit(10, 3, B, 505, 1)),
+    ];
+    agree(c, &cmds);
+}
+
+/// With no configured anchor the dense window centres on the first price seen; an outlier first
+/// order puts the busy band into the sparse fallback.
+#[test]
+fn first_price_is_an_outlier() {
+    let c = BookConfig {
+        dense_levels: 8,
+        sparse_levels: 16,
+        ..cfg()
+    };
+    let mut cmds = vec![n(limit(1, 1, S, 90_000, 1))];
+    let mut id = 2;
+    for k in 0..6 {
+        cmds.push(n(limit(id, 2, S, 500 + k, 2)));
+        cmds.push(n(limit(id + 1, 3, B, 490 - k, 2)));
+        id += 2;
+    }
+    cmds.push(n(limit(50, 4, B, 503, 7)));
+    cmds.push(n(limit(51, 4, S, 488, 7)));
+    cmds.push(n(market(52, 4, B, 20)));
+    cmds.push(n(limit(53, 4, B, 90_000, 1)));
+    cmds.push(n(limit(54, 4, B, 1, 1)));
+    cmds.push(n(market(55, 2, S, 20)));
+    agree(c, &cmds);
+}
+
+/// Large quantities (well beyond any level's usual size) add up without loss.
+#[test]
+fn large_quantities() {
+    let big = 1u64 << 50;
+    let cmds = [
+        n(limit(1, 1, S, 500, big)),
+        n(limit(2, 2, S, 500, big)),
+        n(iceberg(limit(3, 3, S, 500, big), big / 3)),
+        n(limit(4, 4, B, 500, big + big / 2)),
+        (0, Cmd::Modify(modify(2, 2, 500, 1))),
+        n(market(5, 4, B, big)),
+    ];
+    agree(cfg(), &cmds);
+}
+
+/// Extreme field values are rejected (or handled) without a panic, the same way on both books.
+#[test]
+fn extreme_values() {
+    use ferrex_types::{NewOrder, OrdType};
+    let c = cfg();
+    let cmds = [
+        n(limit(1, 1, B, i64::MIN, 1)),
+        n(limit(2, 1, B, i64::MAX, 1)),
+        n(stop(3, 1, B, i64::MAX, 1)),
+        n(stop(4, 1, S, i64::MIN, 1)),
+        n(stop_limit(5, 1, S, 500, i64::MIN + 1, 1)),
+        n(iceberg(limit(6, 1, S, 500, 5), u64::MAX)),
+        (
+            u64::MAX - 1,
+            Cmd::New(gtd(limit(7, 1, S, 500, 5), u64::MAX)),
+        ),
+        (
+            u64::MAX - 1,
+            Cmd::New(NewOrder {
+                ord_type: OrdType::Market,
+                price: Price(i64::MIN),
+                ..limit(8, 2, B, 0, 1)
+            }),
+        ),
+        (u64::MAX - 1, Cmd::Modify(modify(7, 1, i64::MAX, 1))),
+        (u64::MAX - 1, Cmd::Modify(modify(7, 1, 500, u64::MAX))),
+        (u64::MAX, Cmd::New(limit(u64::MAX, u32::MAX, S, 501, 1))),
+        (u64::MAX, Cmd::Cancel(cancel(u64::MAX, u32::MAX))),
+    ];
+    agree(c, &cmds);
+}
+
+/// `fill_resting` moves the last trade price without triggering stops. A stop it moved through
+/// triggers after the next command that matches; this reads "after a command's matching" as
+/// "after every new order or modify that got to matching (accepted, not a stop)".
+#[test]
+fn stop_left_behind_by_fill_resting() {
+    let base = [
+        n(limit(1, 1, S, 505, 5)),
+        n(limit(2, 1, B, 495, 5)),
+        n(stop(3, 2, B, 504, 1)),
+        (0, Cmd::Fill(OrderId(1), Qty(1))),
+    ];
+    // A cancel does not match: the stop stays pending.
+    let mut a = base.to_vec();
+    a.push((0, Cmd::Cancel(cancel(2, 1))));
+    agree(cfg(), &a);
+    // A parked stop does not match either.
+    let mut b = base.to_vec();
+    b.push(n(stop(4, 3, B, 600, 1)));
+    agree(cfg(), &b);
+    // A rejected order does not.
+    let mut c = base.to_vec();
+    c.push(n(limit(5, 3, B, 0, 1)));
+    agree(cfg(), &c);
+    // An order that rests without trading does.
+    let mut d = base.to_vec();
+    d.push(n(limit(6, 3, B, 496, 1)));
+    assert!(reference_events(cfg(), &d).contains(&triggered(3, 2, 504, 505)));
+    agree(cfg(), &d);
+    // A modify that keeps priority does not (it never matches); one that loses priority does.
+    let mut e = base.to_vec();
+    e.push((0, Cmd::Modify(modify(2, 1, 495, 4))));
+    agree(cfg(), &e);
+    e.push((0, Cmd::Modify(modify(2, 1, 494, 4))));
+    agree(cfg(), &e);
 }

@@ -45,7 +45,10 @@ fn order(id: u64, acct: u32, side: Side, price: i64, qty: u64, display: u64) -> 
 }
 
 fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(256)
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(256)
 }
 
 /// Run `f` on another thread and fail if it does not finish in time (a hang is a failure, not a
@@ -55,12 +58,17 @@ fn within<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) 
     std::thread::spawn(move || {
         let _ = tx.send(f());
     });
-    rx.recv_timeout(Duration::from_secs(secs)).expect("book operation did not finish (hang?)")
+    rx.recv_timeout(Duration::from_secs(secs))
+        .expect("book operation did not finish (hang?)")
 }
 
 /// A resting order: (side is opposite of the sweep), price offset from 1000, qty, display.
 fn resting() -> impl Strategy<Value = (i64, u64, u64)> {
-    (prop_oneof![8 => -6i64..=6, 1 => -200i64..=200], 1u64..=9, prop_oneof![3 => Just(0u64), 1 => 1u64..=3])
+    (
+        prop_oneof![8 => -6i64..=6, 1 => -200i64..=200],
+        1u64..=9,
+        prop_oneof![3 => Just(0u64), 1 => 1u64..=3],
+    )
 }
 
 proptest! {
@@ -202,17 +210,35 @@ fn partial_fill_cancel_then_market_does_not_hang() {
     book.new_order(&order(2, 1, Side::Sell, 1001, 10, 0), 0, &mut ev);
     book.new_order(&order(3, 2, Side::Buy, 1000, 4, 0), 0, &mut ev);
     ev.clear();
-    book.cancel(&CancelOrder { order_id: OrderId(1), account: AccountId(1), instrument: INST }, 0, &mut ev);
+    book.cancel(
+        &CancelOrder {
+            order_id: OrderId(1),
+            account: AccountId(1),
+            instrument: INST,
+        },
+        0,
+        &mut ev,
+    );
     assert_eq!(book.best_ask(), Some(Price(1001)));
     assert!(book.level(Side::Sell, Price(1000)).is_none());
-    let mkt = NewOrder { ord_type: OrdType::Market, ..order(4, 2, Side::Buy, 0, 15, 0) };
+    let mkt = NewOrder {
+        ord_type: OrdType::Market,
+        ..order(4, 2, Side::Buy, 0, 15, 0)
+    };
     let ev = within(10, move || {
         let mut ev = Vec::new();
         book.new_order(&mkt, 0, &mut ev);
         ev
     });
     assert!(
-        matches!(ev[1], EventKind::Trade { price: Price(1001), qty: Qty(10), .. }),
+        matches!(
+            ev[1],
+            EventKind::Trade {
+                price: Price(1001),
+                qty: Qty(10),
+                ..
+            }
+        ),
         "{ev:?}"
     );
 }

@@ -1,9 +1,10 @@
 //! `Engine`: sequencer + routing to books + event stamping.
 
 use ferrex_book::{Book, BookConfig, BookConfigError};
+use ferrex_risk::{MarketView, OrderSnapshot, Risk, RiskAction, RiskReject};
 use ferrex_types::{
-    AccountId, Command, CommandKind, Event, EventKind, EventKindSink, EventSink, FnvHasher,
-    InstrumentId, OrderId, RejectReason,
+    AccountId, CancelOrder, CancelReason, Command, CommandKind, Event, EventKind, EventKindSink,
+    EventSink, FnvHasher, InstrumentId, OrderId, RejectReason,
 };
 use std::hash::Hasher;
 
@@ -46,6 +47,10 @@ pub enum EngineError {
 /// command unless an expiry is due.
 pub struct Engine {
     books: Vec<Book>,
+    /// The pre-trade risk layer, when configured.
+    risk: Option<Risk>,
+    /// Preallocated scratch for market-maker-protection cancels.
+    mmp_buf: Vec<(InstrumentId, OrderId)>,
     cmd_seq: u64,
     event_seq: u64,
     last_time: u64,
@@ -91,6 +96,8 @@ impl Engine {
         }
         Ok(Engine {
             books,
+            risk: None,
+            mmp_buf: Vec::new(),
             cmd_seq: 0,
             event_seq: 0,
             last_time: 0,
@@ -98,7 +105,38 @@ impl Engine {
         })
     }
 
-    /// Process one command: sequence it, expire due GTD orders, apply it, emit its events.
+    /// Build the engine with the pre-trade risk layer. Each instrument's tick, lot, price range
+    /// and market protection come from the risk configuration where it names the instrument, so
+    /// the book and the risk checks agree.
+    pub fn with_risk(mut cfg: EngineConfig, risk: Risk) -> Result<Engine, EngineError> {
+        for (i, b) in cfg.instruments.iter_mut().enumerate() {
+            if let Some(p) = risk.book_params(InstrumentId(i as u32)) {
+                b.tick_size = p.tick_size;
+                b.lot_size = p.lot_size;
+                b.min_price = p.min_price;
+                b.max_price = p.max_price;
+                b.market_protection_ticks = p.market_protection_ticks;
+            }
+        }
+        let cap: usize = cfg
+            .instruments
+            .iter()
+            .map(|b| b.max_orders as usize)
+            .sum::<usize>()
+            .min(1 << 20);
+        let mut e = Engine::new(cfg)?;
+        e.risk = Some(risk);
+        e.mmp_buf = Vec::with_capacity(cap);
+        Ok(e)
+    }
+
+    /// The risk layer, when configured (read its positions, exposure, states).
+    pub fn risk(&self) -> Option<&Risk> {
+        self.risk.as_ref()
+    }
+
+    /// Process one command: sequence it, expire due GTD orders, run the risk checks, apply it,
+    /// emit its events.
     #[inline]
     pub fn process<S: EventSink>(&mut self, cmd: &Command, sink: &mut S) {
         let time = if cmd.time > self.last_time {
@@ -114,53 +152,39 @@ impl Engine {
             time,
             sink,
         };
-        if time >= self.next_expiry {
-            let mut next = u64::MAX;
-            for book in self.books.iter_mut() {
-                book.expire(time, &mut out);
-                if let Some(t) = book.next_expiry() {
-                    next = next.min(t);
+        match self.risk.as_mut() {
+            None => {
+                if time >= self.next_expiry {
+                    self.next_expiry = expire_all(&mut self.books, time, &mut out);
+                }
+                apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut out);
+            }
+            Some(risk) => {
+                risk.tick(time, &mut out);
+                let mut tap = RiskTap {
+                    risk,
+                    out: &mut out,
+                    now: time,
+                    actions: [RiskAction::None; 4],
+                    n_actions: 0,
+                };
+                if time >= self.next_expiry {
+                    self.next_expiry = expire_all(&mut self.books, time, &mut tap);
+                }
+                if pre_trade(&self.books, tap.risk, cmd, time, tap.out) {
+                    match cmd.kind {
+                        CommandKind::Risk(ref c) => {
+                            let a = tap.risk.control(c, time, tap.out);
+                            tap.push(a);
+                        }
+                        _ => apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut tap),
+                    }
+                }
+                let (actions, n) = (tap.actions, tap.n_actions);
+                for a in &actions[..n] {
+                    risk_action(&mut self.books, risk, &mut self.mmp_buf, *a, time, &mut out);
                 }
             }
-            self.next_expiry = next;
-        }
-        match cmd.kind {
-            CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
-                Some(book) => {
-                    book.new_order(o, time, &mut out);
-                    if let Some(t) = book.next_expiry() {
-                        self.next_expiry = self.next_expiry.min(t);
-                    }
-                }
-                None => reject_unknown_instrument(o.order_id, o.account, o.instrument, &mut out),
-            },
-            CommandKind::Cancel(ref c) => match self.books.get_mut(c.instrument.0 as usize) {
-                Some(book) => book.cancel(c, time, &mut out),
-                None => reject_unknown_instrument(c.order_id, c.account, c.instrument, &mut out),
-            },
-            CommandKind::Modify(ref m) => match self.books.get_mut(m.instrument.0 as usize) {
-                Some(book) => book.modify(m, time, &mut out),
-                None => reject_unknown_instrument(m.order_id, m.account, m.instrument, &mut out),
-            },
-            CommandKind::MassCancel(ref mc) => match mc.instrument {
-                Some(i) => match self.books.get_mut(i.0 as usize) {
-                    Some(book) => book.mass_cancel(mc.account, time, &mut out),
-                    None => reject_unknown_instrument(OrderId(0), mc.account, i, &mut out),
-                },
-                None => {
-                    for book in self.books.iter_mut() {
-                        book.mass_cancel(mc.account, time, &mut out);
-                    }
-                }
-            },
-            CommandKind::Risk(_) => out.emit(EventKind::Rejected {
-                order_id: OrderId(0),
-                account: AccountId(0),
-                instrument: InstrumentId(0),
-                reason: RejectReason::Malformed,
-                limit: 0,
-                value: 0,
-            }),
         }
     }
 
@@ -219,8 +243,265 @@ impl Engine {
     }
 }
 
+/// Carry out what the risk layer asked for: kill-switch and MMP cancels (cold path).
 #[inline(never)]
-fn reject_unknown_instrument<K: EventKindSink>(
+fn risk_action<K: EventKindSink>(
+    books: &mut [Book],
+    risk: &mut Risk,
+    mmp_buf: &mut Vec<(InstrumentId, OrderId)>,
+    action: RiskAction,
+    time: u64,
+    out: &mut K,
+) {
+    let mut tap = RiskTap {
+        risk,
+        out,
+        now: time,
+        actions: [RiskAction::None; 4],
+        n_actions: 0,
+    };
+    match action {
+        RiskAction::None => {}
+        RiskAction::CancelAccount(a) => {
+            let mut kill = Relabel {
+                inner: &mut tap,
+                reason: CancelReason::Kill,
+            };
+            for book in books.iter_mut() {
+                book.mass_cancel(a, time, &mut kill);
+            }
+        }
+        RiskAction::CancelMmp(a) => {
+            cancel_mmp(books, mmp_buf, a, time, &mut tap);
+        }
+        RiskAction::CancelMmpBoth(a, b) => {
+            cancel_mmp(books, mmp_buf, a, time, &mut tap);
+            cancel_mmp(books, mmp_buf, b, time, &mut tap);
+        }
+    }
+    // Cancels cannot trip further actions (MMP counts fills, kills come from commands).
+}
+
+/// Expire due GTD orders on every book; returns the next expiry time over all books.
+#[inline(never)]
+fn expire_all<K: EventKindSink>(books: &mut [Book], time: u64, out: &mut K) -> u64 {
+    let mut next = u64::MAX;
+    for book in books.iter_mut() {
+        book.expire(time, out);
+        if let Some(t) = book.next_expiry() {
+            next = next.min(t);
+        }
+    }
+    next
+}
+
+/// Route one (non-risk) command to its book.
+#[inline(always)]
+fn apply<K: EventKindSink>(
+    books: &mut [Book],
+    next_expiry: &mut u64,
+    cmd: &Command,
+    time: u64,
+    out: &mut K,
+) {
+    match cmd.kind {
+        CommandKind::New(ref o) => match books.get_mut(o.instrument.0 as usize) {
+            Some(book) => {
+                book.new_order(o, time, out);
+                if let Some(t) = book.next_expiry() {
+                    *next_expiry = (*next_expiry).min(t);
+                }
+            }
+            None => reject_unknown_instrument(o.order_id, o.account, o.instrument, out),
+        },
+        CommandKind::Cancel(ref c) => match books.get_mut(c.instrument.0 as usize) {
+            Some(book) => book.cancel(c, time, out),
+            None => reject_unknown_instrument(c.order_id, c.account, c.instrument, out),
+        },
+        CommandKind::Modify(ref m) => match books.get_mut(m.instrument.0 as usize) {
+            Some(book) => book.modify(m, time, out),
+            None => reject_unknown_instrument(m.order_id, m.account, m.instrument, out),
+        },
+        CommandKind::MassCancel(ref mc) => match mc.instrument {
+            Some(i) => match books.get_mut(i.0 as usize) {
+                Some(book) => book.mass_cancel(mc.account, time, out),
+                None => reject_unknown_instrument(OrderId(0), mc.account, i, out),
+            },
+            None => {
+                for book in books.iter_mut() {
+                    book.mass_cancel(mc.account, time, out);
+                }
+            }
+        },
+        CommandKind::Risk(_) => out.emit(EventKind::Rejected {
+            order_id: OrderId(0),
+            account: AccountId(0),
+            instrument: InstrumentId(0),
+            reason: RejectReason::RiskNotConfigured,
+            limit: 0,
+            value: 0,
+        }),
+    }
+}
+
+/// Run the pre-trade check of a command. Returns false (after emitting the reject) when the
+/// command must not reach the book.
+#[inline(always)]
+fn pre_trade<K: EventKindSink>(
+    books: &[Book],
+    risk: &mut Risk,
+    cmd: &Command,
+    time: u64,
+    out: &mut K,
+) -> bool {
+    let market = |i: InstrumentId| {
+        books.get(i.0 as usize).map(|b| MarketView {
+            best_bid: b.best_bid(),
+            best_ask: b.best_ask(),
+            last_trade: b.last_trade_price(),
+        })
+    };
+    let (res, order_id, account, instrument) = match cmd.kind {
+        CommandKind::New(ref o) => {
+            let Some(mkt) = market(o.instrument) else {
+                return true; // the book step rejects the unknown instrument
+            };
+            (
+                risk.check_new(o, time, &mkt),
+                o.order_id,
+                o.account,
+                o.instrument,
+            )
+        }
+        CommandKind::Modify(ref m) => {
+            let Some(book) = books.get(m.instrument.0 as usize) else {
+                return true;
+            };
+            let Some(old) = book.order(m.order_id) else {
+                return true; // unknown order: the book rejects it
+            };
+            let snap = OrderSnapshot {
+                side: old.side,
+                price: old.price,
+                leaves: old.leaves,
+            };
+            let mkt = market(m.instrument).unwrap_or_default();
+            (
+                risk.check_modify(m, &snap, time, &mkt),
+                m.order_id,
+                m.account,
+                m.instrument,
+            )
+        }
+        CommandKind::Cancel(ref c) => (
+            risk.check_cancel(c, time),
+            c.order_id,
+            c.account,
+            c.instrument,
+        ),
+        CommandKind::MassCancel(_) | CommandKind::Risk(_) => return true,
+    };
+    match res {
+        Ok(()) => true,
+        Err(RiskReject {
+            reason,
+            limit,
+            value,
+        }) => {
+            out.emit(EventKind::Rejected {
+                order_id,
+                account,
+                instrument,
+                reason,
+                limit,
+                value,
+            });
+            risk.flush(out);
+            false
+        }
+    }
+}
+
+/// Cancel an account's market-maker-protection orders (copied out of the risk layer first).
+fn cancel_mmp<K: EventKindSink>(
+    books: &mut [Book],
+    buf: &mut Vec<(InstrumentId, OrderId)>,
+    account: AccountId,
+    time: u64,
+    tap: &mut RiskTap<'_, K>,
+) {
+    buf.clear();
+    for o in tap.risk.mmp_orders(account) {
+        if buf.len() == buf.capacity() {
+            break;
+        }
+        buf.push(o);
+    }
+    let mut mmp = Relabel {
+        inner: tap,
+        reason: CancelReason::Mmp,
+    };
+    for &(instrument, order_id) in buf.iter() {
+        if let Some(book) = books.get_mut(instrument.0 as usize) {
+            book.cancel(
+                &CancelOrder {
+                    order_id,
+                    account,
+                    instrument,
+                },
+                time,
+                &mut mmp,
+            );
+        }
+    }
+}
+
+/// Forwards book events to the output and feeds each to the risk layer, collecting the actions
+/// it asks for.
+struct RiskTap<'a, K: EventKindSink> {
+    risk: &'a mut Risk,
+    out: &'a mut K,
+    now: u64,
+    actions: [RiskAction; 4],
+    n_actions: usize,
+}
+
+impl<K: EventKindSink> RiskTap<'_, K> {
+    #[inline(always)]
+    fn push(&mut self, a: RiskAction) {
+        if a != RiskAction::None && self.n_actions < self.actions.len() {
+            self.actions[self.n_actions] = a;
+            self.n_actions += 1;
+        }
+    }
+}
+
+impl<K: EventKindSink> EventKindSink for RiskTap<'_, K> {
+    #[inline(always)]
+    fn emit(&mut self, kind: EventKind) {
+        self.out.emit(kind);
+        let a = self.risk.on_event(&kind, self.now, self.out);
+        self.push(a);
+    }
+}
+
+/// Rewrites the reason of the cancels a mass cancel / cancel emits (kill switch, MMP).
+struct Relabel<'a, K: EventKindSink> {
+    inner: &'a mut K,
+    reason: CancelReason,
+}
+
+impl<K: EventKindSink> EventKindSink for Relabel<'_, K> {
+    fn emit(&mut self, mut kind: EventKind) {
+        if let EventKind::Cancelled { ref mut reason, .. } = kind {
+            *reason = self.reason;
+        }
+        self.inner.emit(kind);
+    }
+}
+
+#[inline(never)]
+fn reject_unknown_instrument<K: EventKindSink + ?Sized>(
     order_id: OrderId,
     account: AccountId,
     instrument: InstrumentId,

@@ -396,7 +396,9 @@ pub enum BinanceError {
         source: LineError,
     },
     /// A decimal field does not fit the capture's scale.
-    #[error("line {line}: {field} {value:?} is not a decimal with at most {decimals} significant decimals")]
+    #[error(
+        "line {line}: {field} {value:?} is not a decimal with at most {decimals} significant decimals"
+    )]
     Decimal {
         /// 1-based line number.
         line: u64,
@@ -453,7 +455,13 @@ impl BinanceBook {
     /// The best `n` levels of a side, best first.
     pub fn depth(&self, side: Side, n: usize) -> Vec<(i64, u64)> {
         match side {
-            Side::Buy => self.bids.iter().rev().take(n).map(|(&p, &q)| (p, q)).collect(),
+            Side::Buy => self
+                .bids
+                .iter()
+                .rev()
+                .take(n)
+                .map(|(&p, &q)| (p, q))
+                .collect(),
             Side::Sell => self.asks.iter().take(n).map(|(&p, &q)| (p, q)).collect(),
         }
     }
@@ -540,6 +548,13 @@ pub struct BinanceStats {
     pub crossed: u64,
     /// Line of the first diff applied after the first snapshot.
     pub first_applied_line: Option<u64>,
+    /// Book tickers whose update id `u` equals the `u` of an applied diff: the book's best bid and
+    /// ask (price and quantity) are compared with the ticker's at that point.
+    pub bbo_checked: u64,
+    /// Of those, the ones that differ.
+    pub bbo_mismatches: u64,
+    /// Line of the first book ticker that differed.
+    pub first_bbo_mismatch_line: Option<u64>,
     /// Sequence gaps, in order.
     pub gaps: Vec<Gap>,
 }
@@ -564,10 +579,28 @@ enum SyncState {
     Synced { last: u64 },
 }
 
+/// A book ticker waiting for the diff with its update id.
+#[derive(Clone, Copy, Debug)]
+struct PendingTicker {
+    line: u64,
+    update_id: u64,
+    bid: (i64, u64),
+    ask: (i64, u64),
+}
+
+/// Most book tickers kept waiting for their diff.
+const MAX_PENDING_TICKERS: usize = 4096;
+
 /// Rebuilds a [`BinanceBook`] from capture lines fed in order.
+///
+/// Besides the snapshot + diff rule it cross-checks the book against the `bookTicker` stream
+/// where the two meet exactly: a ticker whose update id equals the final id `u` of an applied diff
+/// must show the book's best bid and ask at that point (`bbo_checked`, `bbo_mismatches`). Tickers
+/// whose id falls inside a diff's range (the diff batches several updates) cannot be compared.
 #[derive(Clone, Debug)]
 pub struct BinanceReplay {
     scale: Scale,
+    pending: std::collections::VecDeque<PendingTicker>,
     market: Option<Market>,
     book: BinanceBook,
     state: SyncState,
@@ -580,6 +613,7 @@ impl BinanceReplay {
     pub fn new(scale: Scale) -> Self {
         BinanceReplay {
             scale,
+            pending: std::collections::VecDeque::new(),
             market: None,
             book: BinanceBook::default(),
             state: SyncState::Unsynced(Vec::new()),
@@ -636,8 +670,14 @@ impl BinanceReplay {
         };
         raw.iter()
             .map(|[p, q]| {
-                let px = self.scale.price(p).ok_or_else(|| self.dec_err(line, pf, p, true))?;
-                let qty = self.scale.qty(q).ok_or_else(|| self.dec_err(line, qf, q, false))?;
+                let px = self
+                    .scale
+                    .price(p)
+                    .ok_or_else(|| self.dec_err(line, pf, p, true))?;
+                let qty = self
+                    .scale
+                    .qty(q)
+                    .ok_or_else(|| self.dec_err(line, qf, q, false))?;
                 Ok((px, qty))
             })
             .collect()
@@ -662,11 +702,13 @@ impl BinanceReplay {
         match &parsed.event {
             BinanceEvent::DepthUpdate(d) => {
                 self.stats.depth_updates += 1;
-                let market = *self.market.get_or_insert(if d.prev_final_update_id.is_some() {
-                    Market::Futures
-                } else {
-                    Market::Spot
-                });
+                let market = *self
+                    .market
+                    .get_or_insert(if d.prev_final_update_id.is_some() {
+                        Market::Futures
+                    } else {
+                        Market::Spot
+                    });
                 let diff = Diff {
                     line,
                     first: d.first_update_id,
@@ -699,10 +741,69 @@ impl BinanceReplay {
                 }
                 self.last_trade = Some((px, q));
             }
-            BinanceEvent::BookTicker(_) => self.stats.book_tickers += 1,
+            BinanceEvent::BookTicker(t) => {
+                self.stats.book_tickers += 1;
+                let p = |s: &str, f| {
+                    self.scale
+                        .price(s)
+                        .ok_or_else(|| self.dec_err(line, f, s, true))
+                };
+                let q = |s: &str, f| {
+                    self.scale
+                        .qty(s)
+                        .ok_or_else(|| self.dec_err(line, f, s, false))
+                };
+                let tk = PendingTicker {
+                    line,
+                    update_id: t.update_id,
+                    bid: (
+                        p(t.bid_price, "ticker bid price")?,
+                        q(t.bid_qty, "ticker bid qty")?,
+                    ),
+                    ask: (
+                        p(t.ask_price, "ticker ask price")?,
+                        q(t.ask_qty, "ticker ask qty")?,
+                    ),
+                };
+                self.on_ticker(tk);
+            }
             BinanceEvent::Other { .. } => self.stats.other += 1,
         }
         Ok(())
+    }
+
+    fn on_ticker(&mut self, t: PendingTicker) {
+        match self.state {
+            SyncState::Synced { last } if t.update_id == last => self.check_ticker(t),
+            SyncState::Synced { last } if t.update_id < last => {}
+            _ => {
+                if self.pending.len() == MAX_PENDING_TICKERS {
+                    self.pending.pop_front();
+                }
+                self.pending.push_back(t);
+            }
+        }
+    }
+
+    fn check_ticker(&mut self, t: PendingTicker) {
+        self.stats.bbo_checked += 1;
+        if self.book.best_bid() != Some(t.bid) || self.book.best_ask() != Some(t.ask) {
+            self.stats.bbo_mismatches += 1;
+            self.stats.first_bbo_mismatch_line.get_or_insert(t.line);
+        }
+    }
+
+    /// After a diff ending at `last` was applied: compare the tickers with that id, drop the older.
+    fn settle_tickers(&mut self, last: u64) {
+        let mut keep = std::collections::VecDeque::with_capacity(self.pending.len());
+        while let Some(t) = self.pending.pop_front() {
+            if t.update_id == last {
+                self.check_ticker(t);
+            } else if t.update_id > last {
+                keep.push_back(t);
+            }
+        }
+        self.pending = keep;
     }
 
     fn on_snapshot(&mut self, last_update_id: u64, bids: Vec<(i64, u64)>, asks: Vec<(i64, u64)>) {
@@ -792,6 +893,9 @@ impl BinanceReplay {
             self.stats.crossed += 1;
         }
         self.state = SyncState::Synced { last: d.last };
+        if !self.pending.is_empty() {
+            self.settle_tickers(d.last);
+        }
     }
 
     /// Ends the replay: diffs still buffered (no snapshot came after a gap) are counted as
@@ -901,8 +1005,8 @@ mod tests {
             format!(r#"2 {{"lastUpdateId":{id},"bids":[["100.00","2"]],"asks":[["101.00","3"]]}}"#)
         };
         let lines = [
-            spot_diff(1, 5, "99.00"),   // dropped (u <= 10)
-            spot_diff(6, 12, "99.50"),  // bridges 11
+            spot_diff(1, 5, "99.00"),  // dropped (u <= 10)
+            spot_diff(6, 12, "99.50"), // bridges 11
             snap(10),
             spot_diff(13, 14, "99.60"), // chained
             spot_diff(16, 17, "99.70"), // gap: expected 15

@@ -686,7 +686,9 @@ pub fn trim_alpha(a: &[u8]) -> &[u8] {
 
 #[inline(always)]
 fn sub<const N: usize, const M: usize>(b: &[u8; N], at: usize) -> &[u8; M] {
-    b[at..at + M].try_into().expect("field inside a length-checked body")
+    b[at..at + M]
+        .try_into()
+        .expect("field inside a length-checked body")
 }
 #[inline(always)]
 fn u16_at<const N: usize>(b: &[u8; N], at: usize) -> u16 {

@@ -186,6 +186,19 @@ impl ItchReplay {
         }
     }
 
+    /// Creates the book of `locate` now (it is otherwise created on the locate's first add), so
+    /// that its allocation is not timed with the replay. No-op if it exists.
+    pub fn prepare(&mut self, locate: u16) -> Result<(), ItchReplayError> {
+        let slot = &mut self.books[locate as usize];
+        if slot.is_none() {
+            let b = Book::new(InstrumentId(u32::from(locate)), self.cfg.book)
+                .map_err(|source| ItchReplayError::Book { locate, source })?;
+            *slot = Some(Box::new(b));
+            self.s.books += 1;
+        }
+        Ok(())
+    }
+
     fn add(
         &mut self,
         locate: u16,
@@ -195,14 +208,10 @@ impl ItchReplay {
         price: u32,
         now: u64,
     ) -> Result<(), ItchReplayError> {
-        let slot = &mut self.books[locate as usize];
-        if slot.is_none() {
-            let b = Book::new(InstrumentId(u32::from(locate)), self.cfg.book)
-                .map_err(|source| ItchReplayError::Book { locate, source })?;
-            *slot = Some(Box::new(b));
-            self.s.books += 1;
+        if self.books[locate as usize].is_none() {
+            self.prepare(locate)?;
         }
-        if let Some(book) = slot.as_deref_mut() {
+        if let Some(book) = self.books[locate as usize].as_deref_mut() {
             let o = NewOrder {
                 order_id: OrderId(id),
                 price: price4(price),

@@ -17,3 +17,4 @@ pub mod fuzz_targets;
 pub mod itch;
 pub mod itch_replay;
 pub mod lobster;
+pub mod lobster_replay;

@@ -228,7 +228,13 @@ fn parse_i64(s: &str) -> Option<i64> {
     }
 }
 
-fn field_err(file: &str, line: u64, field: &str, value: &str, expected: &'static str) -> LobsterError {
+fn field_err(
+    file: &str,
+    line: u64,
+    field: &str,
+    value: &str,
+    expected: &'static str,
+) -> LobsterError {
     LobsterError::Field {
         file: file.to_string(),
         line,
@@ -239,7 +245,11 @@ fn field_err(file: &str, line: u64, field: &str, value: &str, expected: &'static
 }
 
 /// Parses one message-file line. `file` and `line` only feed the error.
-pub fn parse_message_line(text: &str, file: &str, line: u64) -> Result<LobsterMessage, LobsterError> {
+pub fn parse_message_line(
+    text: &str,
+    file: &str,
+    line: u64,
+) -> Result<LobsterMessage, LobsterError> {
     let text = text.strip_suffix('\r').unwrap_or(text);
     let mut cols = [""; 6];
     let mut n = 0;
@@ -258,7 +268,13 @@ pub fn parse_message_line(text: &str, file: &str, line: u64) -> Result<LobsterMe
         });
     }
     let time_ns = parse_time_ns(cols[0]).ok_or_else(|| {
-        field_err(file, line, "time", cols[0], "seconds after midnight, at most 9 decimals")
+        field_err(
+            file,
+            line,
+            "time",
+            cols[0],
+            "seconds after midnight, at most 9 decimals",
+        )
     })?;
     let event = parse_u64_digits(cols[1])
         .and_then(|c| u8::try_from(c).ok())
@@ -320,7 +336,13 @@ pub fn parse_orderbook_line(
         for (k, slot) in v.iter_mut().enumerate() {
             let c = cols.next().unwrap_or("");
             *slot = parse_i64(c).ok_or_else(|| {
-                field_err(file, line, &format!("{}{}", LEVEL_FIELDS[k], lvl + 1), c, "an integer")
+                field_err(
+                    file,
+                    line,
+                    &format!("{}{}", LEVEL_FIELDS[k], lvl + 1),
+                    c,
+                    "an integer",
+                )
             })?;
         }
         for (is_ask, px, sz, ended) in [
@@ -424,7 +446,7 @@ impl LobsterPair {
         let levels = match levels {
             Some(n) if n > 0 => n,
             _ => {
-                if cols % 4 != 0 || first.is_empty() {
+                if !cols.is_multiple_of(4) || first.is_empty() {
                     return Err(LobsterError::Columns {
                         file: orderbook_name,
                         line: 1,
@@ -572,8 +594,20 @@ mod tests {
             &mut row,
         )
         .unwrap();
-        assert_eq!(row.asks, vec![Level { price: 2239500, size: 100 }]);
-        assert_eq!(row.bids, vec![Level { price: 2231800, size: 100 }]);
+        assert_eq!(
+            row.asks,
+            vec![Level {
+                price: 2239500,
+                size: 100
+            }]
+        );
+        assert_eq!(
+            row.bids,
+            vec![Level {
+                price: 2231800,
+                size: 100
+            }]
+        );
         let e = parse_orderbook_line(
             "9999999999,0,2231800,100,2239500,100,2231700,100",
             2,

@@ -36,7 +36,18 @@ fn truncated_body() {
     buf.truncate(buf.len() - 1);
     let (ok, e) = last_err(&buf);
     assert_eq!(ok, 1);
-    assert!(matches!(e, ItchError::Truncated { offset: 38, expected: 36, available: 35, what: "message body" }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ItchError::Truncated {
+                offset: 38,
+                expected: 36,
+                available: 35,
+                what: "message body"
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(
         e.to_string(),
         "truncated frame at byte offset 38: expected 36 bytes (message body), only 35 left"
@@ -49,7 +60,18 @@ fn truncated_length_prefix() {
     buf.push(0);
     let (ok, e) = last_err(&buf);
     assert_eq!(ok, 2);
-    assert!(matches!(e, ItchError::Truncated { offset: 76, expected: 2, available: 1, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ItchError::Truncated {
+                offset: 76,
+                expected: 2,
+                available: 1,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -62,7 +84,12 @@ fn wrong_length_for_type() {
     let (ok, e) = last_err(&buf);
     assert_eq!(ok, 1);
     match &e {
-        ItchError::LengthMismatch { offset: 38, msg_type: TypeByte(b'A'), expected: 36, found: 35 } => {}
+        ItchError::LengthMismatch {
+            offset: 38,
+            msg_type: TypeByte(b'A'),
+            expected: 36,
+            found: 35,
+        } => {}
         other => panic!("{other:?}"),
     }
     assert_eq!(
@@ -77,7 +104,18 @@ fn length_beyond_buffer_with_wrong_type_length() {
     let mut buf = vec![0, 200, b'D'];
     buf.extend_from_slice(&[0; 30]);
     let (_, e) = last_err(&buf);
-    assert!(matches!(e, ItchError::LengthMismatch { offset: 0, expected: 19, found: 200, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ItchError::LengthMismatch {
+                offset: 0,
+                expected: 19,
+                found: 200,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -86,13 +124,24 @@ fn unknown_type() {
     encode::frame(&mut buf, b"Zxxxxxxxxxxx");
     let (ok, e) = last_err(&buf);
     assert_eq!(ok, 2);
-    assert!(matches!(e, ItchError::UnknownType { offset: 76, msg_type: TypeByte(b'Z') }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            ItchError::UnknownType {
+                offset: 76,
+                msg_type: TypeByte(b'Z')
+            }
+        ),
+        "{e:?}"
+    );
     assert_eq!(e.to_string(), "unknown message type 'Z' at byte offset 76");
 }
 
 #[test]
 fn garbage_bytes() {
-    let buf: Vec<u8> = (0..1000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let buf: Vec<u8> = (0..1000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let results: Vec<_> = ItchReader::new(&buf).collect();
     assert!(results.last().unwrap().is_err());
     assert_eq!(results.iter().filter(|r| r.is_err()).count(), 1);

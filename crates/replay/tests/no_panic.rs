@@ -14,7 +14,11 @@ fn itch_like() -> impl Strategy<Value = Vec<u8>> {
         prop::collection::vec(any::<u8>(), 0..60),
     )
         .prop_map(|(t, exact, mut body)| {
-            let n = if exact { itch::body_len(t).unwrap() } else { body.len().max(1) };
+            let n = if exact {
+                itch::body_len(t).unwrap()
+            } else {
+                body.len().max(1)
+            };
             body.resize(n, b'B');
             body[0] = t;
             let mut f = (n as u16).to_be_bytes().to_vec();

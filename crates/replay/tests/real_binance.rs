@@ -6,14 +6,22 @@ use ferrex_replay::binance::{self, BinanceCapture, BinanceError, LineError, Mark
 use ferrex_types::Side;
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(name)
 }
 
 #[test]
 fn futures_capture() {
     let cap = BinanceCapture::open(data("usdm_btcusdt_20240808.gz")).unwrap();
     let (book, st, scale) = cap.replay().unwrap();
-    assert_eq!(scale, Scale { price_decimals: 1, qty_decimals: 3 });
+    assert_eq!(
+        scale,
+        Scale {
+            price_decimals: 1,
+            qty_decimals: 3
+        }
+    );
     assert_eq!(st.lines, 93_954);
     assert_eq!(st.depth_updates, 6_551);
     assert_eq!(st.trades, 21_313);
@@ -25,6 +33,13 @@ fn futures_capture() {
     assert_eq!(st.unsynced, 0);
     assert_eq!(st.crossed, 0);
     eprintln!("futures: {st:?}");
+    // The book agrees with every book ticker that lands exactly on a diff boundary.
+    assert_eq!(st.bbo_checked, 629);
+    assert_eq!(
+        st.bbo_mismatches, 0,
+        "first at line {:?}",
+        st.first_bbo_mismatch_line
+    );
     let (b, a) = (book.best_bid().unwrap(), book.best_ask().unwrap());
     assert!(b.0 < a.0);
     assert!(book.levels(Side::Buy) > 100 && book.levels(Side::Sell) > 100);
@@ -34,7 +49,13 @@ fn futures_capture() {
 fn spot_capture() {
     let cap = BinanceCapture::open(data("spot_btcusdt_20240808.gz")).unwrap();
     let (book, st, scale) = cap.replay().unwrap();
-    assert_eq!(scale, Scale { price_decimals: 2, qty_decimals: 6 });
+    assert_eq!(
+        scale,
+        Scale {
+            price_decimals: 2,
+            qty_decimals: 6
+        }
+    );
     assert_eq!(st.lines, 41_249);
     assert_eq!(st.depth_updates, 3_451);
     assert_eq!(st.trades, 9_757);
@@ -45,6 +66,12 @@ fn spot_capture() {
     assert_eq!(st.applied + st.dropped, 3_451);
     assert_eq!(st.crossed, 0);
     eprintln!("spot: {st:?}");
+    assert_eq!(st.bbo_checked, 564);
+    assert_eq!(
+        st.bbo_mismatches, 0,
+        "first at line {:?}",
+        st.first_bbo_mismatch_line
+    );
     assert!(book.best_bid().unwrap().0 < book.best_ask().unwrap().0);
 }
 
@@ -96,7 +123,16 @@ fn bad_json_line_names_its_line() {
     let text = format!("{good}{good}1 {{\"stream\":\"btcusdt@trade\",\"data\":{{\"e\":\"trade\"\n");
     let cap = BinanceCapture::from_bytes("x".into(), text.as_bytes()).unwrap();
     let e = cap.replay().unwrap_err();
-    assert!(matches!(e, BinanceError::Line { line: 3, source: LineError::Json(_) }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            BinanceError::Line {
+                line: 3,
+                source: LineError::Json(_)
+            }
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().starts_with("line 3: JSON: "), "{e}");
 
     for (line, want) in [
@@ -104,7 +140,10 @@ fn bad_json_line_names_its_line() {
         ("12a {}", "local_recv_ns \"12a\""),
         ("1 {}", "neither a combined-stream frame"),
         ("1 {\"stream\":\"x@trade\"}", "without `data`"),
-        ("1 {\"stream\":\"x@trade\",\"data\":{\"p\":1}}", "JSON: invalid type"),
+        (
+            "1 {\"stream\":\"x@trade\",\"data\":{\"p\":1}}",
+            "JSON: invalid type",
+        ),
     ] {
         let e = binance::parse_line(line).unwrap_err();
         assert!(e.to_string().contains(want), "{line}: {e}");
@@ -114,7 +153,10 @@ fn bad_json_line_names_its_line() {
 #[test]
 fn off_scale_decimal_is_an_error() {
     let text = "1 {\"lastUpdateId\":5,\"bids\":[[\"1.25\",\"1\"]],\"asks\":[]}\n";
-    let mut r = binance::BinanceReplay::new(Scale { price_decimals: 1, qty_decimals: 0 });
+    let mut r = binance::BinanceReplay::new(Scale {
+        price_decimals: 1,
+        qty_decimals: 0,
+    });
     let e = r.feed_line(7, text.trim_end()).unwrap_err();
     assert_eq!(
         e.to_string(),

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use ferrex_replay::itch::{self, ItchError, ItchMessage, ItchReader};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(name)
 }
 
 fn aapl() -> Vec<u8> {
@@ -56,7 +58,10 @@ fn fields_are_plausible() {
     }
     // README: A prices 283.00–292.46, timestamps 09:35:00.000155705 .. 09:39:36.663325325.
     assert_eq!((min_a, max_a), (2_830_000, 2_924_600));
-    assert_eq!(last_ts, 9 * 3_600_000_000_000 + 39 * 60_000_000_000 + 36_663_325_325);
+    assert_eq!(
+        last_ts,
+        9 * 3_600_000_000_000 + 39 * 60_000_000_000 + 36_663_325_325
+    );
 }
 
 #[test]
@@ -86,7 +91,10 @@ fn corrupt_gzip_is_an_error() {
     enc.write_all(&raw[..10_000]).unwrap();
     let mut gz = enc.finish().unwrap();
     gz.truncate(gz.len() / 2);
-    assert!(matches!(itch::decompress_if_gzip(&gz), Err(ItchError::Gzip { .. })));
+    assert!(matches!(
+        itch::decompress_if_gzip(&gz),
+        Err(ItchError::Gzip { .. })
+    ));
 }
 
 #[test]

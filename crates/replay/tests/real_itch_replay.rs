@@ -6,12 +6,19 @@ use ferrex_types::Side;
 
 #[test]
 fn aapl_replay() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/AAPL_20191230_0935.itch50");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/data/AAPL_20191230_0935.itch50"
+    );
     let buf = itch::read_file(path).unwrap();
     let mut r = ItchReplay::new(ItchReplayConfig::default());
     r.run(&buf).unwrap();
     let s = r.summary();
-    eprintln!("{s:?}\nhead share {:.4}, {:.0} msgs/s", s.head_of_queue_share(), s.msgs_per_sec());
+    eprintln!(
+        "{s:?}\nhead share {:.4}, {:.0} msgs/s",
+        s.head_of_queue_share(),
+        s.msgs_per_sec()
+    );
     assert_eq!(s.counts.total, 49_947);
     assert_eq!(s.books, 1);
     // README: 3,904 E/X/D/U messages reference orders never added, counting a U's new ref as
@@ -31,6 +38,10 @@ fn aapl_replay() {
     assert!(bid < ask, "never crossed: {bid:?} {ask:?}");
     // README: BBO about 286.67/286.73 at 09:39:36.
     eprintln!("final BBO {bid:?} / {ask:?}");
-    let mut lv = [ferrex_book::LevelView { price: bid, qty: ferrex_types::Qty(0), orders: 0 }; 5];
+    let mut lv = [ferrex_book::LevelView {
+        price: bid,
+        qty: ferrex_types::Qty(0),
+        orders: 0,
+    }; 5];
     assert!(book.depth(Side::Buy, &mut lv) > 0);
 }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use ferrex_replay::lobster::{self, EventType, LobsterError, LobsterPair};
 
 fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data")
+        .join(name)
 }
 
 fn pair(ticker: &str, levels: usize) -> LobsterPair {
@@ -25,7 +27,13 @@ fn amzn_level1_counts() {
     let c = lobster::count(&p).unwrap();
     assert_eq!(c.rows, 57_515);
     assert_eq!(&c.by_type[1..], &[27_845, 16, 18_235, 8_974, 2_445, 0, 0]);
-    assert_eq!(c.time_range, (34_200_017_459_617, 57_599_959_000_000 + c.time_range.1 % 1_000_000));
+    assert_eq!(
+        c.time_range,
+        (
+            34_200_017_459_617,
+            57_599_959_000_000 + c.time_range.1 % 1_000_000
+        )
+    );
     assert!(c.time_range.1 / 1_000_000 == 57_599_959);
 }
 
@@ -84,22 +92,57 @@ fn bad(messages: &str, orderbook: &str) -> LobsterError {
 fn bad_fields_name_file_line_and_field() {
     let ok_m = "34200.1,1,5,100,2238100,1\n";
     let ok_o = "2239500,100,2238100,100\n";
-    let e = bad(&format!("{ok_m}34200.2,1,6,1x0,2238100,1\n"), &ok_o.repeat(2));
-    assert_eq!(e.to_string(), "m.csv:2: field size = \"1x0\": expected a non-negative integer");
-    let e = bad(&format!("{ok_m}34200.2,9,6,100,2238100,1\n"), &ok_o.repeat(2));
-    assert!(e.to_string().starts_with("m.csv:2: field type = \"9\""), "{e}");
-    let e = bad(&format!("{ok_m}34200.2,1,6,100,2238100,0\n"), &ok_o.repeat(2));
+    let e = bad(
+        &format!("{ok_m}34200.2,1,6,1x0,2238100,1\n"),
+        &ok_o.repeat(2),
+    );
+    assert_eq!(
+        e.to_string(),
+        "m.csv:2: field size = \"1x0\": expected a non-negative integer"
+    );
+    let e = bad(
+        &format!("{ok_m}34200.2,9,6,100,2238100,1\n"),
+        &ok_o.repeat(2),
+    );
+    assert!(
+        e.to_string().starts_with("m.csv:2: field type = \"9\""),
+        "{e}"
+    );
+    let e = bad(
+        &format!("{ok_m}34200.2,1,6,100,2238100,0\n"),
+        &ok_o.repeat(2),
+    );
     assert!(e.to_string().starts_with("m.csv:2: field direction"), "{e}");
-    let e = bad(&format!("{ok_m}3420a.2,1,6,100,2238100,1\n"), &ok_o.repeat(2));
+    let e = bad(
+        &format!("{ok_m}3420a.2,1,6,100,2238100,1\n"),
+        &ok_o.repeat(2),
+    );
     assert!(e.to_string().starts_with("m.csv:2: field time"), "{e}");
     let e = bad(&format!("{ok_m}34200.2,1,6,100,2238100\n"), &ok_o.repeat(2));
     assert_eq!(e.to_string(), "m.csv:2: 5 columns, expected 6");
-    let e = bad(&ok_m.repeat(2), &format!("{ok_o}2239500,100,22381.00,100\n"));
-    assert!(e.to_string().starts_with("o.csv:2: field bid_px1 = \"22381.00\""), "{e}");
+    let e = bad(
+        &ok_m.repeat(2),
+        &format!("{ok_o}2239500,100,22381.00,100\n"),
+    );
+    assert!(
+        e.to_string()
+            .starts_with("o.csv:2: field bid_px1 = \"22381.00\""),
+        "{e}"
+    );
     let e = bad(&ok_m.repeat(2), &format!("{ok_o}2239500,100,2238100\n"));
     assert_eq!(e.to_string(), "o.csv:2: 3 columns, expected 4");
     let e = bad(&ok_m.repeat(3), &ok_o.repeat(2));
     assert_eq!(e.to_string(), "m.csv has a line 3 but o.csv ends at line 2");
     let e = bad(ok_m, "1,2,3\n");
-    assert!(matches!(e, LobsterError::Columns { line: 1, found: 3, .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            LobsterError::Columns {
+                line: 1,
+                found: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
 }

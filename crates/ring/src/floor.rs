@@ -23,6 +23,23 @@ pub const ROUND_TRIPS_PER_SAMPLE: u32 = 512;
 /// Round trips run before timing starts (wakes the cores up, warms the lines).
 const WARMUP_ROUND_TRIPS: u64 = 20_000;
 
+/// Spins a uncontended hop's worth many times over before yielding: on an oversubscribed
+/// machine the peer may be descheduled, and spinning through its time slice would stretch one
+/// round trip to milliseconds and the whole measurement to minutes.
+#[inline(always)]
+fn relax(spins: &mut u32) {
+    *spins += 1;
+    if *spins < SPINS_BEFORE_YIELD {
+        spin_loop();
+    } else {
+        *spins = 0;
+        thread::yield_now();
+    }
+}
+
+/// About 50 µs of spinning, 100 times an uncontended round trip.
+const SPINS_BEFORE_YIELD: u32 = 1 << 12;
+
 /// Result of [`core_to_core_rtt_ns`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloorSample {
@@ -45,20 +62,17 @@ impl FloorSample {
     }
 }
 
-/// Pins the current thread to core `id` (as numbered by `core_affinity::get_core_ids`);
-/// returns whether it worked. `None` leaves the thread where the OS put it and returns `false`.
-/// Cost: one `sched_setaffinity` syscall.
+/// Pins the current thread to core `id` (an id as numbered by `core_affinity::get_core_ids`);
+/// returns whether it worked. `None` leaves the thread where it is and returns `false`.
+/// The id is passed straight to the OS (not checked against the calling thread's own mask,
+/// which after an earlier pin may hold a single core). Cost: one `sched_setaffinity` syscall.
 pub fn pin_current_thread(id: Option<usize>) -> bool {
-    let Some(id) = id else { return false };
-    core_affinity::get_core_ids()
-        .unwrap_or_default()
-        .into_iter()
-        .find(|c| c.id == id)
-        .is_some_and(core_affinity::set_for_current)
+    id.is_some_and(|id| core_affinity::set_for_current(core_affinity::CoreId { id }))
 }
 
-/// The first two cores this process may run on, if it has two: the natural default pair for
-/// [`core_to_core_rtt_ns`]. Cost: one `sched_getaffinity` syscall.
+/// The first two cores the calling thread may run on, if it has two: the natural default pair
+/// for [`core_to_core_rtt_ns`]. Call it before pinning the calling thread (a pinned thread's
+/// mask holds one core). Cost: one `sched_getaffinity` syscall.
 pub fn default_core_pair() -> Option<(usize, usize)> {
     let ids = core_affinity::get_core_ids()?;
     match ids.as_slice() {
@@ -68,13 +82,14 @@ pub fn default_core_pair() -> Option<(usize, usize)> {
 }
 
 /// Measures `samples` samples of the core-to-core round-trip time between two new threads,
-/// pinned to `core_a` and `core_b` where given (`None`: unpinned). The calling thread only
-/// waits; its affinity is untouched.
+/// pinned to `core_a` and `core_b` where given (`None`: the thread inherits the caller's
+/// affinity mask). The calling thread only waits; its affinity is untouched.
 ///
 /// Cost: two thread spawns, a 20 000-round-trip warm-up, then `samples * 512` round trips
 /// (roughly 100 ns each on a modern x86 pair: `samples = 100` takes about 5 ms). Both threads
-/// spin at 100% while it runs; with only one core available every hop waits for a scheduler
-/// time slice and the figures mean little (`pinned` will be `false`).
+/// spin at 100% while it runs (yielding after ~50 µs without an answer); on an oversubscribed
+/// machine or with one core, hops wait for the scheduler and the figures mean little: read
+/// `min_ns` and `pinned` before trusting `median_ns`.
 ///
 /// # Panics
 /// If `samples` is 0.
@@ -106,8 +121,9 @@ pub fn core_to_core_rtt_ns(
             // Acquire/Release here (and below) only keep the compiler from hoisting the spin;
             // the round trip itself is what is being measured.
             for seq in 1..=total {
+                let mut spins = 0u32;
                 while ping.load(Ordering::Acquire) != seq {
-                    spin_loop();
+                    relax(&mut spins);
                 }
                 pong.store(seq, Ordering::Release);
             }
@@ -119,8 +135,9 @@ pub fn core_to_core_rtt_ns(
             let mut round_trip = || {
                 seq += 1;
                 ping.store(seq, Ordering::Release);
+                let mut spins = 0u32;
                 while pong.load(Ordering::Acquire) != seq {
-                    spin_loop();
+                    relax(&mut spins);
                 }
             };
             for _ in 0..WARMUP_ROUND_TRIPS {

@@ -14,6 +14,10 @@ use ferrex_types::*;
 use std::hint::black_box;
 use std::time::Instant;
 
+thread_local! {
+    static NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(1_000_000_000) };
+}
+
 const SAMPLE: &str = include_str!("../../../config/risk.toml");
 
 fn off_config() -> RiskConfig {
@@ -93,17 +97,38 @@ fn warmed(cfg: &RiskConfig) -> Risk {
 
 fn run(r: &mut Risk, orders: &[NewOrder], n: usize, mkt: &MarketView) -> (f64, usize) {
     let mut rejects = 0usize;
-    let mut now = 1_000_000_000u64;
+    let mut by_reason = [0usize; 64];
+    // Engine time goes on across rounds (100 µs per order: ~1,700 orders/s per account, under
+    // every throttle of the sample config).
+    let mut now = NOW.with(|c| c.get());
     let t0 = Instant::now();
     for k in 0..n {
         let o = &orders[k & (orders.len() - 1)];
-        now += 10_000;
-        if r.check_new(black_box(o), now, black_box(mkt)).is_err() {
+        now += 100_000;
+        if let Err(e) = r.check_new(black_box(o), now, black_box(mkt)) {
             rejects += 1;
+            by_reason[e.reason as usize & 63] += 1;
         }
     }
     let dt = t0.elapsed().as_nanos() as f64;
+    NOW.with(|c| c.set(now));
+    if std::env::var_os("COST_REASONS").is_some() {
+        for (k, &c) in by_reason.iter().enumerate().filter(|x| *x.1 > 0) {
+            eprintln!("  reason code {k}: {c}");
+        }
+    }
     (dt / n as f64, rejects)
+}
+
+/// The same loop without the check: the harness's own cost.
+fn baseline(orders: &[NewOrder], n: usize) -> f64 {
+    let t0 = Instant::now();
+    let mut now = 0u64;
+    for k in 0..n {
+        now += 100_000;
+        black_box((&orders[k & (orders.len() - 1)], now));
+    }
+    t0.elapsed().as_nanos() as f64 / n as f64
 }
 
 fn main() {
@@ -125,6 +150,10 @@ fn main() {
             let (ns, rej) = run(&mut on, &orders, n, &mkt);
             println!("on:  {ns:.2} ns/check ({rej} rejects of {n})");
         }
+        "none" => {
+            let ns = baseline(&orders, n);
+            println!("none: {ns:.2} ns/iteration");
+        }
         "off" => {
             let (ns, rej) = run(&mut off, &orders, n, &mkt);
             println!("off: {ns:.2} ns/check ({rej} rejects of {n})");
@@ -134,7 +163,9 @@ fn main() {
             run(&mut on, &orders, n / 10 + 1, &mkt);
             run(&mut off, &orders, n / 10 + 1, &mkt);
             let (mut best_on, mut best_off, mut rej_on, mut rej_off) = (f64::MAX, f64::MAX, 0, 0);
+            let mut best_none = f64::MAX;
             for _ in 0..5 {
+                best_none = best_none.min(baseline(&orders, n));
                 let (a, ra) = run(&mut on, &orders, n, &mkt);
                 let (b, rb) = run(&mut off, &orders, n, &mkt);
                 best_on = best_on.min(a);
@@ -145,7 +176,9 @@ fn main() {
             println!("checks per round: {n}, best of 5 rounds");
             println!("all controls on : {best_on:.2} ns/check ({rej_on} rejects)");
             println!("controls off    : {best_off:.2} ns/check ({rej_off} rejects)");
+            println!("loop, no check  : {best_none:.2} ns/iteration");
             println!("on − off        : {:.2} ns/check", best_on - best_off);
+            println!("on − no check   : {:.2} ns/check", best_on - best_none);
             println!("ratio on / off  : {:.2}", best_on / best_off);
         }
     }

@@ -21,6 +21,9 @@ const DEFAULT_WINDOW_NS: u64 = 1_000_000_000;
 #[derive(Clone, Copy, Debug, Default)]
 struct Acct {
     known: bool,
+    /// Any of: state not Active, throttle halt, MMP freeze (expired or not): checks take the
+    /// precise path.
+    gated: bool,
     state: TradingState,
     /// Throttle halt: 0 = none, FOREVER = until SetAccountState, else lifts at this time.
     throttle_until: u64,
@@ -45,6 +48,8 @@ struct Slot {
     open_orders: u32,
     held_idx: u32,
     max_order_qty: u64,
+    /// min(instrument max_qty, max_order_qty): the fast path's upper qty bound.
+    qty_hi: u64,
     max_order_notional: i64,
     max_long: u64,
     max_short: u64,
@@ -53,6 +58,8 @@ struct Slot {
 #[derive(Clone, Copy, Debug, Default)]
 struct Instr {
     known: bool,
+    /// State not Active or a volatility halt set: checks take the precise path.
+    gated: bool,
     state: TradingState,
     /// Volatility interruption lifts at this time (0 = none).
     vol_until: u64,
@@ -65,10 +72,27 @@ struct Instr {
     /// 0 off, 1 bps, 2 ticks.
     band_kind: u8,
     band: i64,
+    /// Cache of the last band computation: reference → width (the reference changes far less
+    /// often than orders arrive, and a bps width needs an i128 division).
+    band_ref: i64,
+    band_w: i128,
     reference: Option<i64>,
     protection: i64,
     last_trade: Option<i64>,
     velocity: Velocity,
+}
+
+impl Acct {
+    fn regate(&mut self) {
+        self.gated =
+            self.state != TradingState::Active || self.throttle_until != 0 || self.mmp_until != 0;
+    }
+}
+
+impl Instr {
+    fn regate(&mut self) {
+        self.gated = self.state != TradingState::Active || self.vol_until != 0;
+    }
 }
 
 /// The order most recently passed by `check_new`: its `Accepted` event picks up the reserve
@@ -147,6 +171,7 @@ impl Risk {
             };
             instruments[ic.id as usize] = Instr {
                 known: true,
+                gated: false,
                 state: TradingState::Active,
                 vol_until: 0,
                 tick: ic.tick_size,
@@ -157,6 +182,8 @@ impl Risk {
                 max_price: ic.max_price,
                 band_kind,
                 band,
+                band_ref: i64::MIN,
+                band_w: 0,
                 reference: ic.reference_price,
                 protection: ic.market_protection_ticks,
                 last_trade: None,
@@ -221,6 +248,9 @@ impl Risk {
             let s = &mut self.slots[a * self.n_instr + ic.id as usize];
             *s = Slot {
                 max_order_qty: opt_u64(ac.max_order_qty).min(opt_u64(ic.max_order_qty)),
+                qty_hi: opt_u64(ac.max_order_qty)
+                    .min(opt_u64(ic.max_order_qty))
+                    .min(opt_u64(ic.max_qty)),
                 max_order_notional: ac
                     .max_order_notional
                     .unwrap_or(i64::MAX)
@@ -283,30 +313,38 @@ impl Risk {
         let Some(i) = self.instr_idx(o.instrument) else {
             return Err(RiskReject::new(R::UnknownInstrument, 0, o.instrument.0 as i64));
         };
-        self.gate(a, i, now)?;
-        let ins = &self.instruments[i];
-        let qty = o.qty.0;
-        check_qty(ins, qty)?;
-        let has_limit = matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit);
-        let has_stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
-        if has_limit {
-            check_price(ins, o.price.0, R::OutsideMinMax)?;
-        }
-        if has_stop {
-            check_price(ins, o.stop_price.0, R::OutsideMinMax)?;
-        }
-        if ins.vol_until > now {
-            check_volatility(o.ord_type, o.side, o.price.0, mkt)?;
+        let gated = self.accounts[a].gated | self.instruments[i].gated;
+        if gated {
+            self.gate(a, i, now)?;
+        } else {
+            self.throttle(a, now)?;
         }
         let si = self.slot_idx(a, i);
+        let ins = &self.instruments[i];
         let slot = &self.slots[si];
-        if qty > slot.max_order_qty {
-            return Err(RiskReject::new(R::MaxOrderQty, u2i(slot.max_order_qty), u2i(qty)));
+        let qty = o.qty.0;
+        // Fast path: one range compare each for qty (min_qty ..= min(max_qty, max_order_qty))
+        // and a plain limit price; anything unusual takes the precise path, which finds the
+        // first failing check in the documented order.
+        let p = o.price.0;
+        let fast = !gated
+            && o.ord_type == OrdType::Limit
+            && qty >= ins.min_qty
+            && qty <= slot.qty_hi
+            && (ins.lot == 1 || qty.is_multiple_of(ins.lot))
+            && p >= ins.min_price
+            && p <= ins.max_price
+            && (ins.tick == 1 || p % ins.tick == 0);
+        if !fast {
+            self.check_static(o, a, i, now, mkt)?;
         }
+        let ins = &self.instruments[i];
         let acct = &self.accounts[a];
         let side = side_idx(o.side);
         let same_open = slot.open_qty[side] as i128;
-        self.check_reducing(a, i, o.flags, o.side, same_open, qty)?;
+        if gated || o.flags.contains(OrderFlags::REDUCE_ONLY) {
+            self.check_reducing(a, i, o.flags, o.side, same_open, qty)?;
+        }
         let rests = !matches!(o.ord_type, OrdType::Market)
             && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
         if rests {
@@ -335,14 +373,22 @@ impl Risk {
             OrdType::Market => market_reserve(ins, o.side, mkt),
             OrdType::Stop => stop_reserve(ins, o.side, o.stop_price.0),
         };
-        if has_limit && ins.band_kind != 0 {
+        let mut band_miss = None;
+        if ins.band_kind != 0 && matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit) {
             let reference = if o.ord_type == OrdType::StopLimit {
                 Some(o.stop_price.0)
             } else {
                 band_reference(ins, mkt)
             };
             if let Some(r) = reference {
-                check_band(ins, r, o.price.0)?;
+                let w = if ins.band_ref == r {
+                    ins.band_w
+                } else {
+                    let w = band_width_of(ins, r);
+                    band_miss = Some((r, w));
+                    w
+                };
+                check_band(r, w, o.price.0)?;
             }
         }
         let notional = reserve as i128 * qty as i128;
@@ -359,6 +405,11 @@ impl Risk {
                 return Err(RiskReject::new(R::CreditLimit, acct.credit_limit, sat_i64(e)));
             }
         }
+        if let Some((r, w)) = band_miss {
+            let ins = &mut self.instruments[i];
+            ins.band_ref = r;
+            ins.band_w = w;
+        }
         self.pending = Pending {
             order_id: o.order_id.0,
             instrument: o.instrument.0,
@@ -366,6 +417,41 @@ impl Risk {
             flags: o.flags,
             valid: true,
         };
+        Ok(())
+    }
+
+    /// The precise per-order static checks, in order: qty (zero, lot, min/max), limit price,
+    /// stop price, volatility halt, max order qty. Cold: only orders that fail the fast
+    /// compares, non-limit orders and orders while a state gate is set come here.
+    #[inline(never)]
+    fn check_static(
+        &self,
+        o: &NewOrder,
+        a: usize,
+        i: usize,
+        now: u64,
+        mkt: &MarketView,
+    ) -> Result<(), RiskReject> {
+        let ins = &self.instruments[i];
+        let qty = o.qty.0;
+        check_qty(ins, qty)?;
+        if matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit) {
+            check_price(ins, o.price.0, RejectReason::OutsideMinMax)?;
+        }
+        if matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit) {
+            check_price(ins, o.stop_price.0, RejectReason::OutsideMinMax)?;
+        }
+        if ins.vol_until > now {
+            check_volatility(o.ord_type, o.side, o.price.0, mkt)?;
+        }
+        let slot = &self.slots[self.slot_idx(a, i)];
+        if qty > slot.max_order_qty {
+            return Err(RiskReject::new(
+                RejectReason::MaxOrderQty,
+                u2i(slot.max_order_qty),
+                u2i(qty),
+            ));
+        }
         Ok(())
     }
 
@@ -407,6 +493,7 @@ impl Risk {
                 let until =
                     if acct.bucket.halt_ns == 0 { FOREVER } else { now.saturating_add(acct.bucket.halt_ns) };
                 acct.throttle_until = until;
+                acct.gated = true;
                 acct.bucket.fill();
                 let halt = acct.bucket.halt;
                 self.queued = Some(EventKind::AccountState {
@@ -505,7 +592,8 @@ impl Risk {
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
         {
-            check_band(ins, r, m.price.0)?;
+            let w = band_width(&mut self.instruments[i], r);
+            check_band(r, w, m.price.0)?;
         }
         let notional = m.price.0 as i128 * qty as i128;
         if notional > slot.max_order_notional as i128 {
@@ -710,6 +798,7 @@ impl Risk {
         let until =
             if acct.mmp.freeze_ns == 0 { FOREVER } else { now.saturating_add(acct.mmp.freeze_ns) };
         acct.mmp_until = until;
+        acct.gated = true;
         self.next_deadline = self.next_deadline.min(until);
         out.emit(EventKind::AccountState {
             account: AccountId(a as u32),
@@ -729,6 +818,7 @@ impl Risk {
         if ins.velocity.on_trade(now, price).is_some() && ins.vol_until <= now {
             let until = now.saturating_add(ins.velocity.halt_ns);
             ins.vol_until = until;
+            ins.gated = true;
             ins.velocity.reset();
             self.next_deadline = self.next_deadline.min(until);
             out.emit(EventKind::InstrumentState {
@@ -857,6 +947,7 @@ impl Risk {
                     return RiskAction::None;
                 };
                 self.accounts[a].state = TradingState::Halted;
+                self.accounts[a].gated = true;
                 out.emit(EventKind::AccountState {
                     account,
                     state: TradingState::Halted,
@@ -873,6 +964,7 @@ impl Risk {
                 let acct = &mut self.accounts[a];
                 acct.state = state;
                 acct.throttle_until = 0;
+                acct.regate();
                 acct.bucket.fill();
                 out.emit(EventKind::AccountState {
                     account,
@@ -893,6 +985,7 @@ impl Risk {
                     ins.vol_until = 0;
                     ins.velocity.reset();
                 }
+                ins.regate();
                 out.emit(EventKind::InstrumentState {
                     instrument,
                     state,
@@ -924,6 +1017,7 @@ impl Risk {
                 };
                 let acct = &mut self.accounts[a];
                 acct.mmp_until = 0;
+                acct.regate();
                 acct.mmp.reset();
                 let state = self.effective_state(a, now);
                 out.emit(EventKind::AccountState {
@@ -973,6 +1067,7 @@ impl Risk {
             LimitKind::PriceBand => {
                 let Some(i) = i else { return };
                 let ins = &mut self.instruments[i];
+                ins.band_ref = i64::MIN;
                 if v == 0 {
                     ins.band_kind = 0;
                 } else {
@@ -988,11 +1083,15 @@ impl Risk {
                     Some(a) if !all_accounts => (a, a + 1),
                     _ => (0, self.accounts.len()),
                 };
+                let max_qty = self.instruments[i].max_qty;
                 for a in lo..hi {
                     let si = self.slot_idx(a, i);
                     let s = &mut self.slots[si];
                     match l.kind {
-                        LimitKind::MaxOrderQty => s.max_order_qty = uv,
+                        LimitKind::MaxOrderQty => {
+                            s.max_order_qty = uv;
+                            s.qty_hi = uv.min(max_qty);
+                        }
                         LimitKind::MaxOrderNotional => s.max_order_notional = v,
                         LimitKind::MaxLong => s.max_long = uv,
                         _ => s.max_short = uv,
@@ -1024,6 +1123,7 @@ impl Risk {
             let tu = self.accounts[a].throttle_until;
             if tu != 0 && tu != FOREVER && tu <= now {
                 self.accounts[a].throttle_until = 0;
+                self.accounts[a].regate();
                 let state = self.effective_state(a, now);
                 out.emit(EventKind::AccountState {
                     account: AccountId(a as u32),
@@ -1035,6 +1135,7 @@ impl Risk {
             let mu = self.accounts[a].mmp_until;
             if mu != 0 && mu != FOREVER && mu <= now {
                 self.accounts[a].mmp_until = 0;
+                self.accounts[a].regate();
                 let state = self.effective_state(a, now);
                 out.emit(EventKind::AccountState {
                     account: AccountId(a as u32),
@@ -1052,6 +1153,7 @@ impl Risk {
         for (i, ins) in self.instruments.iter_mut().enumerate() {
             if ins.vol_until != 0 && ins.vol_until <= now {
                 ins.vol_until = 0;
+                ins.regate();
                 out.emit(EventKind::InstrumentState {
                     instrument: InstrumentId(i as u32),
                     state: ins.state,
@@ -1109,8 +1211,14 @@ impl Risk {
         for k in 0..acct.held_len as usize {
             let i = self.held[row + k] as usize;
             let pos = self.slots[row + i].position;
-            let last = self.instruments[i].last_trade.unwrap_or(0) as i128;
-            e = e.saturating_add(pos.abs().saturating_mul(last));
+            let last = self.instruments[i].last_trade.unwrap_or(0);
+            let value = if let (Ok(p), Ok(l)) = (u64::try_from(pos.unsigned_abs()), u64::try_from(last)) {
+                // u64 × u64 < 2^128: exact, one multiply.
+                (p as u128 * l as u128).min(i128::MAX as u128) as i128
+            } else {
+                pos.abs().saturating_mul((last as i128).abs())
+            };
+            e = e.saturating_add(value);
         }
         e
     }
@@ -1275,15 +1383,31 @@ fn band_reference(ins: &Instr, mkt: &MarketView) -> Option<i64> {
     ins.reference
 }
 
-/// |price − reference| ≤ width, width = reference × bps / 10 000 or ticks × tick_size.
+/// Band width around `reference`: reference × bps / 10 000, or ticks × tick_size. Cached per
+/// instrument by reference price (one compare when the reference has not moved).
 #[inline(always)]
-fn check_band(ins: &Instr, reference: i64, price: i64) -> Result<(), RiskReject> {
+fn band_width(ins: &mut Instr, reference: i64) -> i128 {
+    if ins.band_ref != reference {
+        ins.band_w = band_width_of(ins, reference);
+        ins.band_ref = reference;
+    }
+    ins.band_w
+}
+
+#[cold]
+fn band_width_of(ins: &Instr, reference: i64) -> i128 {
     let r = reference as i128;
-    let w = if ins.band_kind == 1 {
+    if ins.band_kind == 1 {
         r.abs() * ins.band as i128 / 10_000
     } else {
         ins.band as i128 * ins.tick as i128
-    };
+    }
+}
+
+/// |price − reference| ≤ width.
+#[inline(always)]
+fn check_band(reference: i64, w: i128, price: i64) -> Result<(), RiskReject> {
+    let r = reference as i128;
     let p = price as i128;
     if p > r + w {
         return Err(RiskReject::new(RejectReason::PriceOutsideBand, sat_i64(r + w), price));

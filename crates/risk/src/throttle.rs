@@ -22,6 +22,9 @@ pub(crate) struct Bucket {
     pub halt: u64,
     pub window: u64,
     pub halt_ns: u64,
+    /// rate × window and halt × window (bucket capacities).
+    cap: u64,
+    halt_cap: u64,
     tokens: u64,
     halt_tokens: u64,
     last: u64,
@@ -29,24 +32,43 @@ pub(crate) struct Bucket {
 
 impl Bucket {
     pub(crate) fn new(rate: u64, window: u64, halt: u64, halt_ns: u64) -> Bucket {
-        let mut b = Bucket { rate, halt, window, halt_ns, tokens: 0, halt_tokens: 0, last: 0 };
+        let mut b = Bucket {
+            rate,
+            halt,
+            window,
+            halt_ns,
+            cap: 0,
+            halt_cap: 0,
+            tokens: 0,
+            halt_tokens: 0,
+            last: 0,
+        };
         b.fill();
         b
     }
 
     /// Refill both buckets completely (start-up, rate change, reset).
     pub(crate) fn fill(&mut self) {
-        self.tokens = self.rate.saturating_mul(self.window);
-        self.halt_tokens = self.halt.saturating_mul(self.window);
+        self.cap = self.rate.saturating_mul(self.window);
+        self.halt_cap = self.halt.saturating_mul(self.window);
+        self.tokens = self.cap;
+        self.halt_tokens = self.halt_cap;
     }
 
     /// Change the rate; tokens are clamped to the new capacity.
     pub(crate) fn set_rate(&mut self, rate: u64) {
+        // Keep rate × window (and halt × window) within 64 bits.
+        let max = u64::MAX / self.window.max(1) / 2;
+        let rate = rate.min(max);
         self.rate = rate;
-        self.tokens = self.tokens.min(rate.saturating_mul(self.window));
         if self.halt != 0 && self.halt <= rate {
-            self.halt = rate.saturating_add(1);
+            self.halt = rate + 1;
         }
+        let tokens = self.tokens;
+        let halt_tokens = self.halt_tokens;
+        self.fill();
+        self.tokens = self.tokens.min(tokens);
+        self.halt_tokens = self.halt_tokens.min(halt_tokens);
     }
 
     /// Count one message at `now`. Costs a few multiplies and compares.
@@ -55,15 +77,20 @@ impl Bucket {
         if self.rate == 0 {
             return Throttle::Pass;
         }
-        let dt = now.saturating_sub(self.last);
-        self.last = self.last.max(now);
         let w = self.window;
-        self.tokens = self.tokens.saturating_add(dt.saturating_mul(self.rate)).min(self.rate.saturating_mul(w));
+        if now > self.last {
+            let dt = now - self.last;
+            self.last = now;
+            // dt < window: dt × rate < window × rate, which fits (validated, or clamped by
+            // `set_rate`); tokens ≤ capacity, so the sum fits too.
+            if dt >= w {
+                self.fill();
+            } else {
+                self.tokens = (self.tokens + dt * self.rate).min(self.cap);
+                self.halt_tokens = (self.halt_tokens + dt * self.halt).min(self.halt_cap);
+            }
+        }
         if self.halt != 0 {
-            self.halt_tokens = self
-                .halt_tokens
-                .saturating_add(dt.saturating_mul(self.halt))
-                .min(self.halt.saturating_mul(w));
             if self.halt_tokens < w {
                 return Throttle::Halt;
             }

@@ -69,6 +69,8 @@ pub enum RejectReason {
     OutsideMinMax = 31,
     /// Malformed command (edge decoders use this for input that cannot be mapped).
     Malformed = 32,
+    /// A risk command sent to an engine built without the risk layer.
+    RiskNotConfigured = 33,
 }
 
 impl RejectReason {
@@ -108,6 +110,7 @@ impl RejectReason {
             MmpFrozen => "mmp_frozen",
             OutsideMinMax => "outside_min_max",
             Malformed => "malformed",
+            RiskNotConfigured => "risk_not_configured",
         }
     }
 }

@@ -7,6 +7,7 @@ mod benchout;
 mod config;
 mod demo;
 mod flow;
+mod memory;
 mod output;
 mod paths;
 mod plot;
@@ -30,6 +31,8 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Order->ack latency through the threaded pipeline, beside the core-to-core floor.
     Bench(bench::BenchArgs),
+    /// Bytes per resting order and peak RSS with 1,000,000 resting orders.
+    Memory(memory::MemoryArgs),
     /// Replay a CSV script of commands through the engine and print every event.
     Run {
         /// The command script (CSV with a header; see README).
@@ -54,6 +57,7 @@ fn main() -> anyhow::Result<()> {
         None => demo::run(&demo::DemoArgs::default()),
         Some(Cmd::Demo(args)) => demo::run(&args),
         Some(Cmd::Bench(args)) => bench::run(&args),
+        Some(Cmd::Memory(args)) => memory::run(&args),
         Some(Cmd::Run {
             commands,
             json,

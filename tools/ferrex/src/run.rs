@@ -296,10 +296,23 @@ pub fn parse_script(text: &str, known: Option<Vec<String>>) -> anyhow::Result<Sc
         fixed: known.is_some(),
         names: known.unwrap_or_default(),
     };
+    // Comment and blank lines become a lone comma (an all-empty record, skipped below): the
+    // reader does not count lines it skips, and line numbers must stay exact.
+    let text: String = text
+        .lines()
+        .map(|l| {
+            let t = l.trim_start();
+            if t.starts_with('#') || t.is_empty() {
+                ","
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .flexible(true)
-        .comment(Some(b'#'))
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
     let headers = rdr.headers().context("reading the CSV header")?.clone();
@@ -425,11 +438,14 @@ mod tests {
              modify,5,1,X,1,,,,101,5,,,,\n\
              new,6,1,Y,7,sell,stop_limit,gtd,99,10,,98,100,cancel_both\n\
              mass_cancel,7,1,,,,,,,,,,,\n\
-             new,3,1,X,9,buy,limit,gtc,100,10,,,,\n"
+             new,3,1,X,9,buy,limit,gtc,100,10,,,,\n\
+             # a comment line\n\
+             new,8,1,X,10,sell,limit,gtc,,1,,,,\n"
         );
         let s = parse_script(&text, None).unwrap();
         assert_eq!(s.commands.len(), 6);
-        assert_eq!(s.errors.len(), 2);
+        assert_eq!(s.errors.len(), 3);
+        assert_eq!(s.errors[2].0, 11, "{:?}", s.errors);
         assert_eq!(s.errors[0].0, 4, "{:?}", s.errors);
         assert!(s.errors[0].1.contains("action"));
         assert_eq!(s.errors[1].0, 9);

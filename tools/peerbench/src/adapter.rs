@@ -105,3 +105,29 @@ pub(crate) mod tests {
         a
     }
 }
+
+#[cfg(test)]
+mod full_feed_tests {
+    use super::*;
+
+    fn final_levels<A: Adapter>(feed: &Feed) -> Levels {
+        let mut a = A::new(BookSizing::of(feed));
+        crate::measure::run(&mut a, &feed.msgs);
+        a.levels()
+    }
+
+    /// The whole shipped feed: every engine ends with the same book (the `books_agree` check of
+    /// the tool, as a test), and orderbook-rs reports no error.
+    #[test]
+    fn shipped_feed_books_agree() {
+        let feed = Feed::load(&crate::default_feed_path()).unwrap();
+        let lob = final_levels::<crate::lobster::Lobster>(&feed);
+        assert_eq!(lob.totals(), (304_391, 226_846));
+        let mut obr = crate::orderbook_rs::OrderbookRs::new(BookSizing::of(&feed));
+        crate::measure::run(&mut obr, &feed.msgs);
+        assert_eq!(obr.errors, 0);
+        assert_eq!(obr.levels(), lob);
+        #[cfg(feature = "ferrex")]
+        assert_eq!(final_levels::<crate::ferrex::Ferrex>(&feed), lob);
+    }
+}

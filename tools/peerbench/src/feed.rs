@@ -127,6 +127,22 @@ impl Feed {
         }
     }
 
+    /// Drop the cancels whose target was not issued yet ([`FeedMsg::Cancel::issued`] false):
+    /// they are no-ops in every engine. Order numbers are unchanged.
+    pub fn without_unissued_cancels(mut self) -> Feed {
+        self.msgs
+            .retain(|m| !matches!(m, FeedMsg::Cancel { issued: false, .. }));
+        self
+    }
+
+    /// Number of cancels whose target order was issued before them.
+    pub fn issued_cancels(&self) -> usize {
+        self.msgs
+            .iter()
+            .filter(|m| matches!(m, FeedMsg::Cancel { issued: true, .. }))
+            .count()
+    }
+
     /// Number of limit orders and of cancels.
     pub fn counts(&self) -> (usize, usize) {
         let limits = self
@@ -316,11 +332,9 @@ mod tests {
         assert_eq!(f.msgs.len(), 35_759);
         assert_eq!(f.counts(), (17_894, 17_865));
         assert_eq!(f.price_range, (4799, 4846));
-        let issued = f
-            .msgs
-            .iter()
-            .filter(|m| matches!(m, FeedMsg::Cancel { issued: true, .. }))
-            .count();
-        assert_eq!(issued, 8_930);
+        assert_eq!(f.issued_cancels(), 8_930);
+        let g = f.clone().without_unissued_cancels();
+        assert_eq!(g.counts(), (17_894, 8_930));
+        assert_eq!(g.orders, f.orders);
     }
 }

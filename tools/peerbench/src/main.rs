@@ -30,6 +30,10 @@ struct Args {
     /// Engines to run, comma separated (ferrex, lobster, orderbook-rs).
     #[arg(long, value_delimiter = ',', default_values_t = default_engines())]
     engines: Vec<String>,
+    /// Leave out the cancels whose target order was not issued yet (no-ops in every engine).
+    /// By default they are sent, as in the original feed.
+    #[arg(long)]
+    skip_unissued_cancels: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -87,7 +91,10 @@ fn main() -> anyhow::Result<()> {
         bail!("--passes must be at least 1");
     }
     let path = args.feed.clone().unwrap_or_else(default_feed_path);
-    let feed = Feed::load_repeated(&path, args.repeat)?;
+    let mut feed = Feed::load_repeated(&path, args.repeat)?;
+    if args.skip_unissued_cancels {
+        feed = feed.without_unissued_cancels();
+    }
     let engines = args
         .engines
         .iter()
@@ -102,36 +109,20 @@ fn main() -> anyhow::Result<()> {
     let agree = books_agree(&results);
 
     if args.json {
-        let out = JsonOut {
-            feed_messages: feed.msgs.len(),
-            books_agree: agree,
-            engines: results
-                .iter()
-                .map(|r| {
-                    let (bid, ask) = r.levels.totals();
-                    JsonEngine {
-                        name: r.name,
-                        ns_per_msg: round2(r.ns_per_msg),
-                        p50_ns: r.p50_ns,
-                        p99_ns: r.p99_ns,
-                        p999_ns: r.p999_ns,
-                        final_bid_qty: bid,
-                        final_ask_qty: ask,
-                    }
-                })
-                .collect(),
-        };
+        let out = json_out(feed.msgs.len(), &results);
         println!("{}", serde_json::to_string(&out)?);
         return Ok(());
     }
 
     let (limits, cancels) = feed.counts();
     println!(
-        "feed {}: {} messages ({} limit orders, {} cancels), repeat {}, {} timed passes per engine",
-        path.display(),
+        "feed {}: {} messages ({} limit orders, {} cancels of which {} target an order already \
+         issued), repeat {}, {} timed passes per engine",
+        path.canonicalize().unwrap_or(path.clone()).display(),
         feed.msgs.len(),
         limits,
         cancels,
+        feed.issued_cancels(),
         args.repeat,
         args.passes
     );
@@ -173,7 +164,7 @@ fn main() -> anyhow::Result<()> {
     }
     println!(
         "ns/msg: median of {} passes (fresh engine each, construction not timed). Latency: one \
-         extra pass, Instant::now() around each message, timer overhead {} ns (median of \
+         extra pass, Instant::now() around each message, timer overhead {} ns (mean of \
          back-to-back pairs) subtracted from each sample.",
         args.passes, overhead
     );
@@ -196,6 +187,69 @@ fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The `--json` object.
+fn json_out(feed_messages: usize, results: &[EngineResult]) -> JsonOut<'_> {
+    JsonOut {
+        feed_messages,
+        books_agree: books_agree(results),
+        engines: results
+            .iter()
+            .map(|r| {
+                let (bid, ask) = r.levels.totals();
+                JsonEngine {
+                    name: r.name,
+                    ns_per_msg: round2(r.ns_per_msg),
+                    p50_ns: r.p50_ns,
+                    p99_ns: r.p99_ns,
+                    p999_ns: r.p999_ns,
+                    final_bid_qty: bid,
+                    final_ask_qty: ask,
+                }
+            })
+            .collect(),
+    }
+}
+
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use peerbench::Levels;
+
+    fn result(name: &'static str, bids: Vec<(u64, u64)>, asks: Vec<(u64, u64)>) -> EngineResult {
+        EngineResult {
+            name,
+            pass_ns_per_msg: vec![10.0, 12.0, 11.0],
+            ns_per_msg: 11.0,
+            p50_ns: 9.0,
+            p99_ns: 40.0,
+            p999_ns: 90.0,
+            levels: Levels { bids, asks },
+        }
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let r = vec![
+            result("ferrex", vec![(4800, 5)], vec![(4801, 7)]),
+            result("lobster", vec![(4800, 5)], vec![(4801, 7)]),
+        ];
+        let s = serde_json::to_string(&json_out(3, &r)).unwrap();
+        assert_eq!(
+            s,
+            r#"{"feed_messages":3,"books_agree":true,"engines":[{"name":"ferrex","ns_per_msg":11.0,"p50_ns":9.0,"p99_ns":40.0,"p999_ns":90.0,"final_bid_qty":5,"final_ask_qty":7},{"name":"lobster","ns_per_msg":11.0,"p50_ns":9.0,"p99_ns":40.0,"p999_ns":90.0,"final_bid_qty":5,"final_ask_qty":7}]}"#
+        );
+    }
+
+    #[test]
+    fn books_agree_compares_levels_not_only_totals() {
+        let a = result("a", vec![(4800, 5), (4799, 5)], vec![]);
+        let b = result("b", vec![(4800, 10)], vec![]);
+        assert_eq!(a.levels.totals(), b.levels.totals());
+        assert!(!books_agree(&[a.clone(), b]));
+        assert!(books_agree(&[a.clone(), a]));
+    }
 }

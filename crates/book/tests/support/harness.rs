@@ -36,7 +36,9 @@ pub enum PriceSpec {
     Near(i8),
     /// Anywhere in the valid range (the sparse fallback).
     Far(u32),
-    /// Invalid: 0, max + tick, off tick, negative.
+    /// `tick * (1 + x % 16000)`: spread over a large dense window (multi-word bitmap search).
+    Wide(u16),
+    /// Invalid: 0, max + tick, off tick, negative, `i64::MAX`, `i64::MIN`.
     Bad(u8),
 }
 
@@ -73,11 +75,25 @@ pub struct NewSpec {
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
     New(NewSpec),
-    Cancel { target: Target, wrong_owner: bool },
-    Modify { target: Target, wrong_owner: bool, price: Option<PriceSpec>, qty: QtyPick },
+    Cancel {
+        target: Target,
+        wrong_owner: bool,
+    },
+    Modify {
+        target: Target,
+        wrong_owner: bool,
+        price: Option<PriceSpec>,
+        qty: QtyPick,
+    },
     Mass(u32),
-    Fill { target: Target, frac: u8 },
-    Reduce { target: Target, frac: u8 },
+    Fill {
+        target: Target,
+        frac: u8,
+    },
+    Reduce {
+        target: Target,
+        frac: u8,
+    },
 }
 
 /// One generated step: time advance, then an operation.
@@ -105,10 +121,17 @@ pub struct GenOpts {
     pub odd_stop_tifs: bool,
     /// `fill_resting` / `reduce_resting` replay helpers.
     pub replay_helpers: bool,
+    /// Order ids from a wide range (hash map probing, slot reuse) instead of a pool of 40
+    /// (duplicates and id reuse).
+    pub wide_ids: bool,
 }
 
 impl GenOpts {
-    pub const ALL: GenOpts = GenOpts { odd_stop_tifs: true, replay_helpers: true };
+    pub const ALL: GenOpts = GenOpts {
+        odd_stop_tifs: true,
+        replay_helpers: true,
+        wide_ids: false,
+    };
 }
 
 // ------------------------------------------------------------------ strategies
@@ -117,7 +140,8 @@ pub fn price_spec() -> impl Strategy<Value = PriceSpec> {
     prop_oneof![
         80 => (-5i8..=5).prop_map(PriceSpec::Band),
         8 => (-40i8..=40).prop_map(PriceSpec::Near),
-        6 => any::<u32>().prop_map(PriceSpec::Far),
+        4 => any::<u32>().prop_map(PriceSpec::Far),
+        4 => any::<u16>().prop_map(PriceSpec::Wide),
         3 => any::<u8>().prop_map(PriceSpec::Bad),
     ]
 }
@@ -154,33 +178,49 @@ pub fn new_spec(opts: GenOpts) -> impl Strategy<Value = NewSpec> {
     let lots = prop_oneof![40 => 1u8..=10, 1 => Just(0u8), 1 => Just(u8::MAX)];
     let display = prop_oneof![7 => Just(0u8), 3 => 1u8..=6];
     (
-        (1u64..=40, 1u32..=4, group, any::<bool>(), ord_type, tif, stp),
+        (
+            if opts.wide_ids {
+                1u64..=1 << 40
+            } else {
+                1u64..=40
+            },
+            1u32..=4,
+            group,
+            any::<bool>(),
+            ord_type,
+            tif,
+            stp,
+        ),
         (price_spec(), price_spec(), lots, display, -3i16..=80),
     )
-        .prop_map(move |((id, account, stp_group, buy, ord_type, mut tif, stp), rest)| {
-            let (price, stop_price, lots, display_lots, expire_in) = rest;
-            let is_stop = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
-            if is_stop && !opts.odd_stop_tifs {
-                tif = match tif {
-                    TimeInForce::Ioc | TimeInForce::Fok | TimeInForce::PostOnly => TimeInForce::Gtc,
-                    t => t,
-                };
-            }
-            NewSpec {
-                id,
-                account,
-                stp_group,
-                side: if buy { Side::Buy } else { Side::Sell },
-                ord_type,
-                tif,
-                stp,
-                price,
-                stop_price,
-                lots,
-                display_lots,
-                expire_in,
-            }
-        })
+        .prop_map(
+            move |((id, account, stp_group, buy, ord_type, mut tif, stp), rest)| {
+                let (price, stop_price, lots, display_lots, expire_in) = rest;
+                let is_stop = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
+                if is_stop && !opts.odd_stop_tifs {
+                    tif = match tif {
+                        TimeInForce::Ioc | TimeInForce::Fok | TimeInForce::PostOnly => {
+                            TimeInForce::Gtc
+                        }
+                        t => t,
+                    };
+                }
+                NewSpec {
+                    id,
+                    account,
+                    stp_group,
+                    side: if buy { Side::Buy } else { Side::Sell },
+                    ord_type,
+                    tif,
+                    stp,
+                    price,
+                    stop_price,
+                    lots,
+                    display_lots,
+                    expire_in,
+                }
+            },
+        )
 }
 
 pub fn step(opts: GenOpts) -> impl Strategy<Value = Step> {
@@ -201,12 +241,13 @@ pub fn step(opts: GenOpts) -> impl Strategy<Value = Step> {
         helper_w => (target(), any::<u8>()).prop_map(|(target, frac)| Op::Fill { target, frac }),
         helper_w => (target(), any::<u8>()).prop_map(|(target, frac)| Op::Reduce { target, frac }),
     ];
-    (prop_oneof![3 => Just(0u8), 6 => 1u8..=3, 1 => 4u8..=30], op).prop_map(|(dt, op)| Step { dt, op })
+    (prop_oneof![3 => Just(0u8), 6 => 1u8..=3, 1 => 4u8..=30], op)
+        .prop_map(|(dt, op)| Step { dt, op })
 }
 
 /// The configurations the differential runs on: small capacities so the sparse fallback and
 /// `BookFull` are reached.
-pub fn configs() -> [BookConfig; 4] {
+pub fn configs() -> [BookConfig; 5] {
     let base = BookConfig {
         tick_size: 1,
         lot_size: 1,
@@ -231,9 +272,24 @@ pub fn configs() -> [BookConfig; 4] {
             market_protection_ticks: 2,
             ..base
         },
-        BookConfig { level_events: false, max_orders: 10, dense_levels: 16, ..base },
+        BookConfig {
+            level_events: false,
+            max_orders: 10,
+            dense_levels: 16,
+            ..base
+        },
         // A dense window narrower than the busy band: levels move between dense and sparse.
-        BookConfig { max_orders: 6, dense_levels: 4, anchor: Some(Price(498)), ..base },
+        BookConfig {
+            max_orders: 6,
+            dense_levels: 4,
+            anchor: Some(Price(498)),
+            ..base
+        },
+        // A large dense window (four summary words of the two-level bitmap).
+        BookConfig {
+            dense_levels: 16_384,
+            ..base
+        },
     ]
 }
 
@@ -250,10 +306,13 @@ pub fn resolve_price(cfg: &BookConfig, p: PriceSpec) -> Price {
             let n = cfg.max_price.0 / t;
             t * (1 + i64::from(x) % n)
         }
-        PriceSpec::Bad(x) => match x % 4 {
+        PriceSpec::Wide(x) => t * (1 + i64::from(x % 16000)),
+        PriceSpec::Bad(x) => match x % 6 {
             0 => 0,
             1 => cfg.max_price.0 + t,
             2 if t > 1 => c + 1,
+            3 => i64::MAX,
+            4 => i64::MIN,
             _ => -t,
         },
     })
@@ -297,23 +356,44 @@ impl Ledger {
                 if let Some(l) = self.lives.get(&order_id)
                     && l.open != 0
                 {
-                    return Err(format!("Accepted for {order_id} which is still open: {l:?}"));
+                    return Err(format!(
+                        "Accepted for {order_id} which is still open: {l:?}"
+                    ));
                 }
                 let q = i128::from(qty.0);
-                self.lives
-                    .insert(order_id, Life { entered: q, open: q, ..Life::default() });
+                self.lives.insert(
+                    order_id,
+                    Life {
+                        entered: q,
+                        open: q,
+                        ..Life::default()
+                    },
+                );
             }
-            EventKind::Trade { qty, maker_order_id, taker_order_id, maker_leaves, taker_leaves, .. } => {
+            EventKind::Trade {
+                qty,
+                maker_order_id,
+                taker_order_id,
+                maker_leaves,
+                taker_leaves,
+                ..
+            } => {
                 let m = self.take(maker_order_id, qty.0, "trade (maker)")?;
                 m.filled += i128::from(qty.0);
                 if m.open != i128::from(maker_leaves.0) {
-                    return Err(format!("maker {maker_order_id} leaves {maker_leaves:?}, ledger {}", m.open));
+                    return Err(format!(
+                        "maker {maker_order_id} leaves {maker_leaves:?}, ledger {}",
+                        m.open
+                    ));
                 }
                 if taker_order_id != OrderId(0) {
                     let t = self.take(taker_order_id, qty.0, "trade (taker)")?;
                     t.filled += i128::from(qty.0);
                     if t.open != i128::from(taker_leaves.0) {
-                        return Err(format!("taker {taker_order_id} leaves {taker_leaves:?}, ledger {}", t.open));
+                        return Err(format!(
+                            "taker {taker_order_id} leaves {taker_leaves:?}, ledger {}",
+                            t.open
+                        ));
                     }
                 }
             }
@@ -344,17 +424,25 @@ impl Ledger {
         for (id, l) in &self.lives {
             let leaves = book.order(*id).map_or(0, |o| i128::from(o.leaves.0));
             if l.entered != l.filled + l.cancelled + l.expired + leaves {
-                return Err(format!("conservation broken for {id}: {l:?}, book leaves {leaves}"));
+                return Err(format!(
+                    "conservation broken for {id}: {l:?}, book leaves {leaves}"
+                ));
             }
             if l.open != leaves {
-                return Err(format!("order {id}: events imply {} open, book has {leaves}", l.open));
+                return Err(format!(
+                    "order {id}: events imply {} open, book has {leaves}",
+                    l.open
+                ));
             }
             if l.open > 0 {
                 open += 1;
             }
         }
         if open != book.live_orders() {
-            return Err(format!("{open} orders open by the events, book has {} live", book.live_orders()));
+            return Err(format!(
+                "{open} orders open by the events, book has {} live",
+                book.live_orders()
+            ));
         }
         Ok(())
     }
@@ -370,6 +458,9 @@ pub struct Harness {
     pub now: u64,
     pub ledger: Ledger,
     pub log: Vec<(u64, Cmd)>,
+    /// Book entry number minus reference entry number (semantics.md does not say where the
+    /// counter starts, only that it counts accepted new orders): must stay constant.
+    pub entry_offset: Option<i128>,
 }
 
 fn lots(cfg: &BookConfig, n: u8) -> u64 {
@@ -388,6 +479,7 @@ impl Harness {
             now: 0,
             ledger: Ledger::default(),
             log: Vec::new(),
+            entry_offset: None,
         }
     }
 
@@ -396,7 +488,11 @@ impl Harness {
             Target::Raw(id) => Some(OrderId(id)),
             Target::Live(k) => {
                 let ids = self.refb.live_ids();
-                if ids.is_empty() { None } else { Some(ids[usize::from(k) % ids.len()]) }
+                if ids.is_empty() {
+                    None
+                } else {
+                    Some(ids[usize::from(k) % ids.len()])
+                }
             }
         }
     }
@@ -426,11 +522,23 @@ impl Harness {
                 stp: s.stp,
                 flags: OrderFlags::NONE,
             }),
-            Op::Cancel { target, wrong_owner } => {
+            Op::Cancel {
+                target,
+                wrong_owner,
+            } => {
                 let id = self.target(target)?;
-                Cmd::Cancel(CancelOrder { order_id: id, account: self.owner(id, wrong_owner), instrument: INST })
+                Cmd::Cancel(CancelOrder {
+                    order_id: id,
+                    account: self.owner(id, wrong_owner),
+                    instrument: INST,
+                })
             }
-            Op::Modify { target, wrong_owner, price, qty } => {
+            Op::Modify {
+                target,
+                wrong_owner,
+                price,
+                qty,
+            } => {
                 let id = self.target(target)?;
                 let o = self.refb.order(id);
                 let leaves = o.map_or(1, |o| o.leaves.0);
@@ -471,7 +579,9 @@ impl Harness {
     /// Run one step on both books and compare everything.
     pub fn step(&mut self, s: &Step) -> Result<(), String> {
         self.now += u64::from(s.dt);
-        let Some(cmd) = self.resolve(&s.op) else { return Ok(()) };
+        let Some(cmd) = self.resolve(&s.op) else {
+            return Ok(());
+        };
         self.run(self.now, cmd)
     }
 
@@ -514,22 +624,27 @@ impl Harness {
                 self.book.fill_resting(id, q, now, &mut eb),
                 self.refb.fill_resting(id, q, now, &mut er),
             ),
-            Cmd::Reduce(id, q) => {
-                (self.book.reduce_resting(id, q, &mut eb), self.refb.reduce_resting(id, q, &mut er))
-            }
+            Cmd::Reduce(id, q) => (
+                self.book.reduce_resting(id, q, &mut eb),
+                self.refb.reduce_resting(id, q, &mut er),
+            ),
         };
         if eb != er || rb != rr {
-            return Err(format!("{}\n  returned: book {rb}, reference {rr}", diff(&format!("{cmd:?}"), now, &eb, &er)));
+            return Err(format!(
+                "{}\n  returned: book {rb}, reference {rr}",
+                diff(&format!("{cmd:?}"), now, &eb, &er)
+            ));
         }
         for e in &er {
             self.ledger.apply(e)?;
         }
-        self.compare().map_err(|m| format!("after {cmd:?} at t={now}: {m}"))?;
+        self.compare()
+            .map_err(|m| format!("after {cmd:?} at t={now}: {m}"))?;
         self.ledger.check(&self.book)
     }
 
     /// Compare every observable of the two books and check the invariants.
-    pub fn compare(&self) -> Result<(), String> {
+    pub fn compare(&mut self) -> Result<(), String> {
         let (b, r) = (&self.book, &self.refb);
         check_eq("best_bid", b.best_bid(), r.best_bid())?;
         check_eq("best_ask", b.best_ask(), r.best_ask())?;
@@ -539,28 +654,59 @@ impl Harness {
             return Err(format!("book crossed: bid {bid:?} >= ask {ask:?}"));
         }
         check_eq("live_orders", b.live_orders(), r.live_orders())?;
-        check_eq("last_trade_price", b.last_trade_price(), r.last_trade_price())?;
+        check_eq(
+            "last_trade_price",
+            b.last_trade_price(),
+            r.last_trade_price(),
+        )?;
         check_eq("next_expiry", b.next_expiry(), r.next_expiry())?;
         for side in [Side::Buy, Side::Sell] {
             let mut levels = Vec::new();
             b.for_each_level(side, |l| levels.push((l.price, l.qty, l.orders)));
-            let want: Vec<_> = r.depth(side).iter().map(|l| (l.price, l.qty, l.orders)).collect();
+            let want: Vec<_> = r
+                .depth(side)
+                .iter()
+                .map(|l| (l.price, l.qty, l.orders))
+                .collect();
             check_eq(&format!("levels {side:?}"), &levels, &want)?;
-            let mut buf = [LevelView { price: Price(0), qty: Qty(0), orders: 0 }; 80];
+            let mut buf = [LevelView {
+                price: Price(0),
+                qty: Qty(0),
+                orders: 0,
+            }; 80];
             let n = b.depth(side, &mut buf);
-            let got: Vec<_> = buf[..n].iter().map(|l| (l.price, l.qty, l.orders)).collect();
-            check_eq(&format!("depth {side:?}"), &got[..], &want[..want.len().min(80)])?;
-            let mut short = [LevelView { price: Price(0), qty: Qty(0), orders: 0 }; 2];
+            let got: Vec<_> = buf[..n]
+                .iter()
+                .map(|l| (l.price, l.qty, l.orders))
+                .collect();
+            check_eq(
+                &format!("depth {side:?}"),
+                &got[..],
+                &want[..want.len().min(80)],
+            )?;
+            let mut short = [LevelView {
+                price: Price(0),
+                qty: Qty(0),
+                orders: 0,
+            }; 2];
             let n = b.depth(side, &mut short);
             check_eq(&format!("depth(2) {side:?}"), n, want.len().min(2))?;
             for (price, qty, orders) in &want {
                 if qty.0 == 0 || *orders == 0 {
-                    return Err(format!("empty level listed: {side:?} {price:?} {qty:?} {orders}"));
+                    return Err(format!(
+                        "empty level listed: {side:?} {price:?} {qty:?} {orders}"
+                    ));
                 }
                 let l = b.level(side, *price).map(|l| (l.price, l.qty, l.orders));
-                check_eq(&format!("level({side:?}, {price:?})"), l, Some((*price, *qty, *orders)))?;
+                check_eq(
+                    &format!("level({side:?}, {price:?})"),
+                    l,
+                    Some((*price, *qty, *orders)),
+                )?;
                 let mut got = Vec::new();
-                b.for_each_order_in_level(side, *price, |o| got.push((o.order_id, o.visible, o.leaves)));
+                b.for_each_order_in_level(side, *price, |o| {
+                    got.push((o.order_id, o.visible, o.leaves))
+                });
                 let want: Vec<_> = r
                     .orders_in_level(side, *price)
                     .iter()
@@ -571,8 +717,11 @@ impl Harness {
         }
         for id in r.live_ids() {
             let ro = r.order(id).expect("live");
-            let Some(bo) = b.order(id) else { return Err(format!("order {id} missing from book")) };
-            let key = |side, account, leaves, visible, is_stop| (side, account, leaves, visible, is_stop);
+            let Some(bo) = b.order(id) else {
+                return Err(format!("order {id} missing from book"));
+            };
+            let key =
+                |side, account, leaves, visible, is_stop| (side, account, leaves, visible, is_stop);
             check_eq(
                 &format!("order({id})"),
                 key(bo.side, bo.account, bo.leaves, bo.visible, bo.is_stop),
@@ -580,15 +729,38 @@ impl Harness {
             )?;
             check_eq(&format!("order({id}).price"), bo.price, ro.price)?;
             if ro.is_stop {
-                check_eq(&format!("order({id}).stop_price"), bo.stop_price, ro.stop_price)?;
+                check_eq(
+                    &format!("order({id}).stop_price"),
+                    bo.stop_price,
+                    ro.stop_price,
+                )?;
             }
-            check_eq(&format!("is_head_of_level({id})"), b.is_head_of_level(id), r.is_head_of_level(id))?;
+            check_eq(
+                &format!("is_head_of_level({id})"),
+                b.is_head_of_level(id),
+                r.is_head_of_level(id),
+            )?;
+            let off = i128::from(bo.entry) - i128::from(ro.entry);
+            match self.entry_offset {
+                None => self.entry_offset = Some(off),
+                Some(o) if o != off => {
+                    return Err(format!(
+                        "order({id}).entry: book {}, reference {} (offset {off}, was {o})",
+                        bo.entry, ro.entry
+                    ));
+                }
+                Some(_) => {}
+            }
         }
         Ok(())
     }
 }
 
-fn check_eq<T: PartialEq + std::fmt::Debug>(what: &str, book: T, reference: T) -> Result<(), String> {
+fn check_eq<T: PartialEq + std::fmt::Debug>(
+    what: &str,
+    book: T,
+    reference: T,
+) -> Result<(), String> {
     if book == reference {
         Ok(())
     } else {

@@ -66,6 +66,12 @@ impl ROrder {
     }
 }
 
+/// A `u64` (quantity, id, time) as a reject's `i64` limit/value field, saturating: semantics.md
+/// does not say how values above `i64::MAX` are reported; saturating keeps them positive.
+fn sat(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// Result of a validation failure: (reason, limit, value).
 type Reject = (RejectReason, i64, i64);
 
@@ -147,7 +153,11 @@ impl ReferenceBook {
                 n += 1;
             }
         }
-        (n > 0).then_some(RefLevel { price, qty: Qty(qty), orders: n })
+        (n > 0).then_some(RefLevel {
+            price,
+            qty: Qty(qty),
+            orders: n,
+        })
     }
 
     /// All levels of `side`, best first.
@@ -236,7 +246,11 @@ impl ReferenceBook {
         if !self.cfg.level_events {
             return;
         }
-        let l = self.level(side, price).unwrap_or(RefLevel { price, qty: Qty(0), orders: 0 });
+        let l = self.level(side, price).unwrap_or(RefLevel {
+            price,
+            qty: Qty(0),
+            orders: 0,
+        });
         sink.emit(EventKind::LevelChanged {
             instrument: self.instrument,
             side,
@@ -246,7 +260,13 @@ impl ReferenceBook {
         });
     }
 
-    fn emit_cancel(&self, o: &ROrder, reason: CancelReason, qty: u64, sink: &mut impl EventKindSink) {
+    fn emit_cancel(
+        &self,
+        o: &ROrder,
+        reason: CancelReason,
+        qty: u64,
+        sink: &mut impl EventKindSink,
+    ) {
         sink.emit(EventKind::Cancelled {
             order_id: o.id,
             account: o.account,
@@ -293,7 +313,8 @@ impl ReferenceBook {
     /// Limit of a taker right now; `None` for a market taker when the opposite side is empty.
     fn taker_limit(&self, t: &ROrder) -> Option<Price> {
         if t.is_market() {
-            self.best(t.side.opposite()).map(|b| self.market_limit(t.side, b))
+            self.best(t.side.opposite())
+                .map(|b| self.market_limit(t.side, b))
         } else {
             Some(t.price)
         }
@@ -327,14 +348,14 @@ impl ReferenceBook {
         if o.qty.0 == 0 {
             return Some((RejectReason::InvalidQty, 0, 0));
         }
-        if o.qty.0 % lot != 0 {
-            return Some((RejectReason::LotSize, lot as i64, o.qty.0 as i64));
+        if !o.qty.0.is_multiple_of(lot) {
+            return Some((RejectReason::LotSize, sat(lot), sat(o.qty.0)));
         }
         if o.display_qty.0 != 0 && o.display_qty.0 >= o.qty.0 {
-            return Some((RejectReason::InvalidQty, o.qty.0 as i64, o.display_qty.0 as i64));
+            return Some((RejectReason::InvalidQty, sat(o.qty.0), sat(o.display_qty.0)));
         }
-        if o.display_qty.0 % lot != 0 {
-            return Some((RejectReason::LotSize, lot as i64, o.display_qty.0 as i64));
+        if !o.display_qty.0.is_multiple_of(lot) {
+            return Some((RejectReason::LotSize, sat(lot), sat(o.display_qty.0)));
         }
         let has_limit = matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit);
         let is_stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
@@ -356,10 +377,14 @@ impl ReferenceBook {
             }
         }
         if o.tif == TimeInForce::Gtd && o.expire_time <= now {
-            return Some((RejectReason::InvalidExpireTime, now as i64, o.expire_time as i64));
+            return Some((
+                RejectReason::InvalidExpireTime,
+                sat(now),
+                sat(o.expire_time),
+            ));
         }
         if self.find(o.order_id).is_some() {
-            return Some((RejectReason::DuplicateOrderId, 0, o.order_id.0 as i64));
+            return Some((RejectReason::DuplicateOrderId, 0, sat(o.order_id.0)));
         }
         let opp = o.side.opposite();
         // Steps 8-10 are about immediate execution; a stop is parked, so they do not apply to it
@@ -379,7 +404,7 @@ impl ReferenceBook {
                 let limit = self.taker_limit(&t);
                 let fill = limit.map_or(0, |l| self.fillable(&t, l, o.qty.0));
                 if fill < o.qty.0 {
-                    return Some((RejectReason::FokNotFillable, o.qty.0 as i64, fill as i64));
+                    return Some((RejectReason::FokNotFillable, sat(o.qty.0), sat(fill)));
                 }
             }
         }
@@ -387,7 +412,11 @@ impl ReferenceBook {
             || !(matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok)
                 || o.ord_type == OrdType::Market);
         if needs_slot && self.orders.len() >= c.max_orders as usize {
-            return Some((RejectReason::BookFull, i64::from(c.max_orders), i64::from(c.max_orders)));
+            return Some((
+                RejectReason::BookFull,
+                i64::from(c.max_orders),
+                i64::from(c.max_orders),
+            ));
         }
         None
     }
@@ -396,7 +425,11 @@ impl ReferenceBook {
         ROrder {
             id: o.order_id,
             account: o.account,
-            group: if o.stp_group == 0 { o.account.0 } else { o.stp_group },
+            group: if o.stp_group == 0 {
+                o.account.0
+            } else {
+                o.stp_group
+            },
             side: o.side,
             ord_type: o.ord_type,
             tif: o.tif,
@@ -471,7 +504,9 @@ impl ReferenceBook {
         };
         let mut leaves = t.leaves();
         'matching: while leaves > 0 {
-            let Some(&hi) = self.queue(opp).first() else { break };
+            let Some(&hi) = self.queue(opp).first() else {
+                break;
+            };
             let head = self.orders[hi];
             if !crosses(t.side, limit, head.price) {
                 break;
@@ -564,7 +599,11 @@ impl ReferenceBook {
                 self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
             }
             TimeInForce::Gtc | TimeInForce::Gtd | TimeInForce::PostOnly => {
-                t.visible = if t.display != 0 { t.display.min(leaves) } else { leaves };
+                t.visible = if t.display != 0 {
+                    t.display.min(leaves)
+                } else {
+                    leaves
+                };
                 t.hidden = leaves - t.visible;
                 t.prio = self.next_prio();
                 t.pending_stop = false;
@@ -636,7 +675,7 @@ impl ReferenceBook {
         let mut ex: Vec<(u64, u64, OrderId)> = self
             .orders
             .iter()
-            .filter(|o| o.tif == TimeInForce::Gtd && o.expire_time <= now && !o.pending_stop)
+            .filter(|o| o.tif == TimeInForce::Gtd && o.expire_time <= now)
             .map(|o| (o.expire_time, o.entry, o.id))
             .collect();
         ex.sort();
@@ -663,18 +702,29 @@ impl ReferenceBook {
         (reason, limit, value): Reject,
         sink: &mut impl EventKindSink,
     ) {
-        sink.emit(EventKind::Rejected { order_id, account, instrument, reason, limit, value });
+        sink.emit(EventKind::Rejected {
+            order_id,
+            account,
+            instrument,
+            reason,
+            limit,
+            value,
+        });
     }
 
     /// Cancel one order.
     pub fn cancel(&mut self, c: &CancelOrder, _now: u64, sink: &mut impl EventKindSink) {
         let Some(i) = self.find(c.order_id) else {
-            let r = (RejectReason::UnknownOrder, 0, c.order_id.0 as i64);
+            let r = (RejectReason::UnknownOrder, 0, sat(c.order_id.0));
             return self.reject(c.order_id, c.account, c.instrument, r, sink);
         };
         let o = self.orders[i];
         if o.account != c.account {
-            let r = (RejectReason::NotOwner, i64::from(o.account.0), i64::from(c.account.0));
+            let r = (
+                RejectReason::NotOwner,
+                i64::from(o.account.0),
+                i64::from(c.account.0),
+            );
             return self.reject(c.order_id, c.account, c.instrument, r, sink);
         }
         self.orders.remove(i);
@@ -687,18 +737,22 @@ impl ReferenceBook {
     /// Modify (cancel/replace) one order.
     pub fn modify(&mut self, m: &ModifyOrder, _now: u64, sink: &mut impl EventKindSink) {
         let Some(i) = self.find(m.order_id) else {
-            let r = (RejectReason::UnknownOrder, 0, m.order_id.0 as i64);
+            let r = (RejectReason::UnknownOrder, 0, sat(m.order_id.0));
             return self.reject(m.order_id, m.account, m.instrument, r, sink);
         };
         let o = self.orders[i];
         let rej = if o.account != m.account {
-            Some((RejectReason::NotOwner, i64::from(o.account.0), i64::from(m.account.0)))
+            Some((
+                RejectReason::NotOwner,
+                i64::from(o.account.0),
+                i64::from(m.account.0),
+            ))
         } else if o.pending_stop {
             Some((RejectReason::InvalidModify, 0, 0))
         } else if m.qty.0 == 0 {
             Some((RejectReason::InvalidQty, 0, 0))
-        } else if m.qty.0 % self.cfg.lot_size != 0 {
-            Some((RejectReason::LotSize, self.cfg.lot_size as i64, m.qty.0 as i64))
+        } else if !m.qty.0.is_multiple_of(self.cfg.lot_size) {
+            Some((RejectReason::LotSize, sat(self.cfg.lot_size), sat(m.qty.0)))
         } else if let Some(r) = self.check_price(m.price, RejectReason::InvalidPrice) {
             Some(r)
         } else if o.tif == TimeInForce::PostOnly

@@ -45,16 +45,31 @@ pub fn limit(id: u64, acct: u32, side: Side, price: i64, qty: u64) -> NewOrder {
 
 /// A GTC market order.
 pub fn market(id: u64, acct: u32, side: Side, qty: u64) -> NewOrder {
-    NewOrder { ord_type: OrdType::Market, price: Price(0), ..limit(id, acct, side, 0, qty) }
+    NewOrder {
+        ord_type: OrdType::Market,
+        price: Price(0),
+        ..limit(id, acct, side, 0, qty)
+    }
 }
 
 /// A GTC stop (market) order.
 pub fn stop(id: u64, acct: u32, side: Side, stop_price: i64, qty: u64) -> NewOrder {
-    NewOrder { ord_type: OrdType::Stop, stop_price: Price(stop_price), ..limit(id, acct, side, 0, qty) }
+    NewOrder {
+        ord_type: OrdType::Stop,
+        stop_price: Price(stop_price),
+        ..limit(id, acct, side, 0, qty)
+    }
 }
 
 /// A GTC stop-limit order.
-pub fn stop_limit(id: u64, acct: u32, side: Side, stop_price: i64, price: i64, qty: u64) -> NewOrder {
+pub fn stop_limit(
+    id: u64,
+    acct: u32,
+    side: Side,
+    stop_price: i64,
+    price: i64,
+    qty: u64,
+) -> NewOrder {
     NewOrder {
         ord_type: OrdType::StopLimit,
         stop_price: Price(stop_price),
@@ -69,22 +84,37 @@ pub fn tif(o: NewOrder, tif: TimeInForce) -> NewOrder {
 
 /// Make an order GTD.
 pub fn gtd(o: NewOrder, expire_time: u64) -> NewOrder {
-    NewOrder { tif: TimeInForce::Gtd, expire_time, ..o }
+    NewOrder {
+        tif: TimeInForce::Gtd,
+        expire_time,
+        ..o
+    }
 }
 
 /// Set the STP mode (and group).
 pub fn stp(o: NewOrder, mode: StpMode, group: u32) -> NewOrder {
-    NewOrder { stp: mode, stp_group: group, ..o }
+    NewOrder {
+        stp: mode,
+        stp_group: group,
+        ..o
+    }
 }
 
 /// Make an order an iceberg.
 pub fn iceberg(o: NewOrder, display: u64) -> NewOrder {
-    NewOrder { display_qty: Qty(display), ..o }
+    NewOrder {
+        display_qty: Qty(display),
+        ..o
+    }
 }
 
 /// A cancel.
 pub fn cancel(id: u64, acct: u32) -> CancelOrder {
-    CancelOrder { order_id: OrderId(id), account: AccountId(acct), instrument: INST }
+    CancelOrder {
+        order_id: OrderId(id),
+        account: AccountId(acct),
+        instrument: INST,
+    }
 }
 
 /// A modify.
@@ -155,7 +185,13 @@ pub fn cancelled(id: u64, acct: u32, reason: CancelReason, qty: u64) -> EventKin
 }
 
 pub fn level(side: Side, price: i64, qty: u64, orders: u32) -> EventKind {
-    EventKind::LevelChanged { instrument: INST, side, price: Price(price), qty: Qty(qty), orders }
+    EventKind::LevelChanged {
+        instrument: INST,
+        side,
+        price: Price(price),
+        qty: Qty(qty),
+        orders,
+    }
 }
 
 pub fn replaced(id: u64, acct: u32, price: i64, qty: u64, kept_priority: bool) -> EventKind {
@@ -180,5 +216,10 @@ pub fn triggered(id: u64, acct: u32, stop_price: i64, trade_price: i64) -> Event
 }
 
 pub fn expired(id: u64, acct: u32, qty: u64) -> EventKind {
-    EventKind::Expired { order_id: OrderId(id), account: AccountId(acct), instrument: INST, qty: Qty(qty) }
+    EventKind::Expired {
+        order_id: OrderId(id),
+        account: AccountId(acct),
+        instrument: INST,
+        qty: Qty(qty),
+    }
 }
