@@ -197,7 +197,7 @@ fn itch_like(n: usize, seed: u64) -> Vec<Msg> {
         let roll = r.next() % 100;
         let account = (r.next() % 16) as u32;
         if roll < 50 || live.len() < 100 {
-            let side = if r.next() % 2 == 0 {
+            let side = if r.next().is_multiple_of(2) {
                 Side::Buy
             } else {
                 Side::Sell
@@ -217,7 +217,7 @@ fn itch_like(n: usize, seed: u64) -> Vec<Msg> {
             let (oid, acct) = live.swap_remove(k);
             out.push(Msg::Cancel(cancel_of(oid, acct)));
         } else if roll < 93 {
-            let side = if r.next() % 2 == 0 {
+            let side = if r.next().is_multiple_of(2) {
                 Side::Buy
             } else {
                 Side::Sell

@@ -97,9 +97,11 @@ type Reject = (RejectReason, i64, i64);
 /// One instrument's order book and matching engine. Single-threaded, deterministic, allocation
 /// free after [`Book::new`]; the behaviour is `docs/semantics.md`, event for event.
 ///
-/// Memory per order slot: a 64-byte hot node (one cache line) + 24 bytes of cold data (iceberg
-/// and stop fields) + 16 bytes of id map (8-byte buckets, 2× capacity) + 16 bytes of account
-/// table + 24 bytes of expiry heap; see [`Book::memory_bytes`].
+/// Memory per order slot (`max_orders`): a 64-byte hot node (one cache line) + 16 bytes of id map
+/// (8-byte buckets at 2× capacity) = 80 bytes on the add/cancel/execute paths, plus cold data
+/// touched only by icebergs, stops, GTD orders and account-list heads: 24 bytes of iceberg/stop
+/// fields, 16 bytes of account table, 24 bytes of expiry heap (144 bytes in all). The ladders add
+/// 24 bytes per dense level and side. See [`Book::memory_bytes`].
 ///
 /// ```
 /// use ferrex_book::{Book, BookConfig};

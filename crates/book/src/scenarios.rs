@@ -1358,3 +1358,132 @@ fn quantcup_feed_replays_cleanly() {
         assert!(sink.0 > feed.len() as u64);
     }
 }
+
+#[test]
+fn triggered_stop_edge_cases() {
+    let mut b = book();
+    run(&mut b, lim(1, Side::Sell, 100, 1, 1));
+    run(&mut b, lim(2, Side::Buy, 100, 1, 2)); // L = 100, book empty
+    // buy stop (market) triggering into an empty ask side: Cancelled Unfilled
+    run(&mut b, stop(3, Side::Buy, 101, 5, 3));
+    // FOK stop-limit that cannot fill at trigger: Cancelled Unfilled
+    let fok = NewOrder {
+        ord_type: OrdType::StopLimit,
+        stop_price: Price(101),
+        tif: TimeInForce::Fok,
+        ..lim(4, Side::Buy, 101, 50, 4)
+    };
+    run(&mut b, fok);
+    // post-only stop-limit that would cross at trigger: Cancelled Unfilled
+    let po = NewOrder {
+        ord_type: OrdType::StopLimit,
+        stop_price: Price(101),
+        tif: TimeInForce::PostOnly,
+        ..lim(5, Side::Buy, 102, 1, 5)
+    };
+    run(&mut b, po);
+    run(&mut b, lim(6, Side::Sell, 101, 1, 6));
+    run(&mut b, lim(7, Side::Sell, 102, 2, 6));
+    let ev = run(&mut b, lim(8, Side::Buy, 101, 1, 7)); // L = 101: 3, 4, 5 trigger in entry order
+    let order: Vec<(u64, &str)> = ev
+        .iter()
+        .filter_map(|e| match e {
+            EventKind::Triggered { order_id, .. } => Some((order_id.0, "trig")),
+            EventKind::Cancelled { order_id, .. } => Some((order_id.0, "cxl")),
+            EventKind::Trade { maker_order_id, .. } => Some((maker_order_id.0, "trade")),
+            _ => None,
+        })
+        .collect();
+    // 3 (market) takes 102 x2 and is cut by protection... no: 102 is within 3 ticks; the ask side
+    // is then empty so the remainder is Unfilled. 4 (FOK, 50 lots) cannot fill. 5 (post-only) no
+    // longer crosses (asks empty) and rests.
+    assert_eq!(
+        order,
+        vec![
+            (6, "trade"),
+            (3, "trig"),
+            (7, "trade"),
+            (3, "cxl"),
+            (4, "trig"),
+            (4, "cxl"),
+            (5, "trig")
+        ]
+    );
+    assert_eq!(
+        cancels(&ev),
+        vec![
+            (3, CancelReason::Unfilled, 3),
+            (4, CancelReason::Unfilled, 50)
+        ]
+    );
+    assert_eq!(b.best_bid(), Some(Price(102)));
+    assert!(!b.order(OrderId(5)).unwrap().is_stop);
+    check(&b);
+}
+
+#[test]
+fn level_events_off_and_iceberg_modify() {
+    let cfg = BookConfig {
+        level_events: false,
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(I, cfg).unwrap();
+    let ev = run(
+        &mut b,
+        NewOrder {
+            display_qty: Qty(2),
+            ..lim(1, Side::Sell, 100, 10, 1)
+        },
+    );
+    assert_eq!(ev.len(), 1);
+    let mut ev = Vec::new();
+    // same price, smaller qty: hidden lots go first, visible unchanged
+    let m = ModifyOrder {
+        order_id: OrderId(1),
+        price: Price(100),
+        qty: Qty(5),
+        account: AccountId(1),
+        instrument: I,
+    };
+    b.modify(&m, 1, &mut ev);
+    assert_eq!(ev.len(), 1);
+    let o = b.order(OrderId(1)).unwrap();
+    assert_eq!((o.visible, o.leaves), (Qty(2), Qty(5)));
+    let mut b = book();
+    run(
+        &mut b,
+        NewOrder {
+            display_qty: Qty(2),
+            ..lim(1, Side::Sell, 100, 10, 1)
+        },
+    );
+    let mut ev = Vec::new();
+    b.modify(&m, 1, &mut ev);
+    assert_eq!(
+        ev.len(),
+        1,
+        "no LevelChanged when only hidden lots change: {ev:?}"
+    );
+    // lose priority with a bigger qty: visible = min(display, qty)
+    ev.clear();
+    b.modify(&ModifyOrder { qty: Qty(20), ..m }, 1, &mut ev);
+    let o = b.order(OrderId(1)).unwrap();
+    assert_eq!((o.visible, o.leaves), (Qty(2), Qty(20)));
+    check(&b);
+}
+
+#[test]
+fn market_order_stp_cancel_aggressor_stops_matching() {
+    let mut b = book();
+    run(&mut b, lim(1, Side::Buy, 100, 5, 2));
+    run(&mut b, lim(2, Side::Buy, 99, 5, 1));
+    let o = NewOrder {
+        stp: StpMode::CancelAggressor,
+        ..mkt(3, Side::Sell, 8, 1)
+    };
+    let ev = run(&mut b, o);
+    assert_eq!(trades(&ev), vec![(1, 100, 5)]);
+    assert_eq!(cancels(&ev), vec![(3, CancelReason::SelfTrade, 3)]);
+    assert_eq!(b.live_orders(), 1);
+    check(&b);
+}

@@ -1,1 +1,835 @@
-//! todo
+//! The FIX 4.4 session layer (acceptor side) as a pure, I/O-free state machine.
+//!
+//! The server thread frames bytes ([`crate::fix::frame`]), hands each framed message to
+//! [`Session::on_message`] with the current time, writes whatever the session appended to `out`,
+//! delivers returned application messages to the order mapping, and closes the socket when told.
+//! It calls [`Session::on_timer`] periodically (heartbeats, TestRequest, dead-peer detection) and
+//! [`Session::on_disconnect`] when the socket closes. Every outgoing message goes through the
+//! session so sequence numbers stay right ([`Session::send`]).
+//!
+//! Behaviour (FIX 4.4 session rules, as QuickFIX's acceptance suite checks them):
+//! - The first message must be a valid Logon with the configured CompIDs, an accurate
+//!   SendingTime and (when configured) the right Username 553 / Password 554; otherwise the
+//!   connection is dropped (a credentials failure first gets a Logout with a reason).
+//!   ResetSeqNumFlag 141 = Y (also in the middle of a session) resets both sequence numbers.
+//!   The reply carries 98 = 0 and the client's 108.
+//! - Garbled messages (bad BeginString, BodyLength, CheckSum, field syntax) are ignored and do
+//!   not consume a sequence number; a garbled first message drops the connection.
+//! - MsgSeqNum too high → ResendRequest (7 = expected, 16 = 0) and the message is queued
+//!   ([`Session::take_queued`] gives queued messages back once the gap is filled); too low
+//!   without PossDupFlag → Logout "MsgSeqNum too low, expecting X but received Y" and disconnect;
+//!   too low with PossDupFlag → ignored (Reject when OrigSendingTime 122 is missing or later than
+//!   SendingTime).
+//! - Header checks: 49 / 56 / 34 / 52 present, CompIDs right (else Reject 373 = 9 + Logout),
+//!   SendingTime within `max_latency` (else Reject 373 = 10 + Logout).
+//! - Field problems found by the parser (invalid tag number, tag without value, repeated tag,
+//!   header field out of order), an invalid MsgType, or an application message type the venue
+//!   does not take get a session Reject (or BusinessMessageReject 380 = 3) and consume the
+//!   sequence number.
+//! - TestRequest → Heartbeat with its TestReqID; ResendRequest → the stored application messages
+//!   of the range again (PossDupFlag 43 = Y, OrigSendingTime 122), admin messages and anything
+//!   older than the store covered by SequenceReset-GapFill;
+//!   SequenceReset-GapFill / Reset move the expected number (a lower NewSeqNo → Reject 373 = 5);
+//!   Logout → Logout reply, then disconnect.
+//! - Timers: a Heartbeat after HeartBtInt without sending (none while a TestRequest is
+//!   outstanding); a TestRequest after HeartBtInt × 1.2 without receiving; disconnect after
+//!   HeartBtInt × 2.4 of silence.
+//!
+//! Costs: O(message) per message; allocates for queued out-of-order messages and for the
+//! bounded store of sent application messages (`resend_store`, 0 disables it).
+
+use crate::fix::{self, FieldError, Header, Message, SessionReject, reject_reason, tag};
+use std::collections::BTreeMap;
+
+/// Session parameters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Our CompID (SenderCompID 49 on what we send).
+    pub sender_comp_id: Vec<u8>,
+    /// The counterparty's CompID.
+    pub target_comp_id: Vec<u8>,
+    /// Username / password required on Logon, if any.
+    pub credentials: Option<(Vec<u8>, Vec<u8>)>,
+    /// Largest allowed |SendingTime − now| in nanoseconds (QuickFIX default: 120 s).
+    pub max_latency_ns: u64,
+    /// Application message types the venue accepts (others get BusinessMessageReject 380 = 3).
+    pub app_msg_types: Vec<Vec<u8>>,
+    /// How many sent application messages to keep for answering ResendRequest (PossDup
+    /// re-send); older ones and all admin messages are gap-filled.
+    pub resend_store: usize,
+}
+
+impl SessionConfig {
+    /// Acceptor config with QuickFIX's defaults and the order-entry message types D, F, G.
+    pub fn new(sender_comp_id: &[u8], target_comp_id: &[u8]) -> SessionConfig {
+        SessionConfig {
+            sender_comp_id: sender_comp_id.to_vec(),
+            target_comp_id: target_comp_id.to_vec(),
+            credentials: None,
+            max_latency_ns: 120_000_000_000,
+            app_msg_types: vec![b"D".to_vec(), b"F".to_vec(), b"G".to_vec()],
+            resend_store: 10_000,
+        }
+    }
+}
+
+/// Where the session stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    /// Connected, waiting for Logon.
+    AwaitingLogon,
+    /// Logged on.
+    Active,
+    /// We sent Logout and wait for the reply.
+    LogoutSent,
+    /// The connection must be closed (or is closed).
+    Disconnected,
+}
+
+/// What one input produced besides the bytes appended to `out`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Step<'a> {
+    /// An in-sequence application message to hand to the order mapping.
+    pub app: Option<Message<'a>>,
+    /// Close the connection now (after writing `out`).
+    pub disconnect: bool,
+}
+
+/// The FIX session state machine. See the module docs.
+#[derive(Clone, Debug)]
+pub struct Session {
+    cfg: SessionConfig,
+    state: SessionState,
+    next_in: u64,
+    next_out: u64,
+    heart_bt_ns: u64,
+    last_recv: u64,
+    last_sent: u64,
+    test_request_at: Option<u64>,
+    queue: BTreeMap<u64, Vec<u8>>,
+    resend_pending: Option<u64>,
+    sent: BTreeMap<u64, Stored>,
+}
+
+/// A sent application message kept for re-sending.
+#[derive(Clone, Debug)]
+struct Stored {
+    msg_type: Vec<u8>,
+    body: Vec<u8>,
+    sending_time: u64,
+}
+
+/// All valid FIX 4.4 MsgType values.
+const FIX44_MSG_TYPES: &[&[u8]] = &[
+    b"0", b"A", b"1", b"2", b"3", b"4", b"5", b"n", b"j", b"BE", b"BF", b"7", b"6", b"B", b"C",
+    b"R", b"AJ", b"AG", b"AH", b"S", b"Z", b"a", b"AI", b"i", b"b", b"V", b"W", b"X", b"Y", b"c",
+    b"d", b"v", b"w", b"x", b"y", b"z", b"AA", b"e", b"f", b"g", b"h", b"D", b"8", b"Q", b"G",
+    b"F", b"9", b"H", b"q", b"r", b"AF", b"s", b"t", b"u", b"AB", b"AC", b"k", b"l", b"E", b"m",
+    b"N", b"L", b"K", b"M", b"J", b"P", b"AS", b"AT", b"AK", b"AU", b"BH", b"T", b"AV", b"AD",
+    b"AQ", b"AE", b"AR", b"o", b"p", b"AL", b"AM", b"AN", b"AO", b"AP", b"AW", b"AX", b"AY", b"AZ",
+    b"BA", b"BB", b"BC", b"BD", b"BG",
+];
+
+/// NumInGroup tags whose presence means repeated tags are legitimate (group members).
+const GROUP_COUNT_TAGS: &[u32] = &[
+    73, 78, 146, 232, 382, 386, 453, 454, 539, 555, 711, 802, 864,
+];
+
+/// QuickFIX's Text (58) for a SessionRejectReason.
+pub const fn reject_text(reason: u32) -> &'static str {
+    match reason {
+        reject_reason::INVALID_TAG_NUMBER => "Invalid tag number",
+        reject_reason::REQUIRED_TAG_MISSING => "Required tag missing",
+        reject_reason::TAG_NOT_DEFINED_FOR_MSG_TYPE => "Tag not defined for this message type",
+        reject_reason::UNDEFINED_TAG => "Undefined Tag",
+        reject_reason::TAG_WITHOUT_VALUE => "Tag specified without a value",
+        reject_reason::VALUE_INCORRECT => "Value is incorrect (out of range) for this tag",
+        reject_reason::INCORRECT_DATA_FORMAT => "Incorrect data format for value",
+        reject_reason::COMP_ID_PROBLEM => "CompID problem",
+        reject_reason::SENDING_TIME_ACCURACY => "SendingTime accuracy problem",
+        reject_reason::INVALID_MSG_TYPE => "Invalid MsgType",
+        reject_reason::TAG_APPEARS_MORE_THAN_ONCE => "Tag appears more than once",
+        reject_reason::TAG_OUT_OF_ORDER => "Tag specified out of required order",
+        reject_reason::REPEATING_GROUP_OUT_OF_ORDER => "Repeating group fields out of order",
+        reject_reason::INCORRECT_NUM_IN_GROUP => "Incorrect NumInGroup count for repeating group",
+        _ => "Other",
+    }
+}
+
+impl Session {
+    /// A session waiting for Logon, sequence numbers at 1.
+    pub fn new(cfg: SessionConfig) -> Session {
+        Session {
+            cfg,
+            state: SessionState::AwaitingLogon,
+            next_in: 1,
+            next_out: 1,
+            heart_bt_ns: 30_000_000_000,
+            last_recv: 0,
+            last_sent: 0,
+            test_request_at: None,
+            queue: BTreeMap::new(),
+            resend_pending: None,
+            sent: BTreeMap::new(),
+        }
+    }
+
+    /// Current state.
+    pub const fn state(&self) -> SessionState {
+        self.state
+    }
+    /// MsgSeqNum expected on the next incoming message.
+    pub const fn next_in(&self) -> u64 {
+        self.next_in
+    }
+    /// MsgSeqNum of the next outgoing message.
+    pub const fn next_out(&self) -> u64 {
+        self.next_out
+    }
+
+    fn header(&self, now: u64, seq: u64, poss_dup: Option<u64>) -> Header<'_> {
+        Header {
+            sender: &self.cfg.sender_comp_id,
+            target: &self.cfg.target_comp_id,
+            seq,
+            sending_time: now,
+            poss_dup,
+        }
+    }
+
+    /// Send one message through the session: stamps the header with the next MsgSeqNum and
+    /// appends it to `out`. Used for application messages (ExecutionReport, …), which are kept
+    /// (up to `resend_store`) to answer a ResendRequest. Returns the message length.
+    pub fn send(
+        &mut self,
+        msg_type: &[u8],
+        now: u64,
+        out: &mut Vec<u8>,
+        body: impl FnOnce(&mut fix::Body<'_>),
+    ) -> usize {
+        let seq = self.next_out;
+        let n = if self.cfg.resend_store > 0 {
+            let mut stored = Vec::new();
+            fix::write_body(&mut stored, body);
+            let h = self.header(now, seq, None);
+            let n = fix::encode(out, &h, msg_type, |b| {
+                b.raw(&stored);
+            });
+            self.sent.insert(
+                seq,
+                Stored {
+                    msg_type: msg_type.to_vec(),
+                    body: stored,
+                    sending_time: now,
+                },
+            );
+            while self.sent.len() > self.cfg.resend_store {
+                self.sent.pop_first();
+            }
+            n
+        } else {
+            let h = self.header(now, seq, None);
+            fix::encode(out, &h, msg_type, body)
+        };
+        self.next_out += 1;
+        self.last_sent = now;
+        n
+    }
+
+    /// Answer a ResendRequest for `begin..=end` (0 = up to the last sent): stored application
+    /// messages go out again with PossDupFlag and OrigSendingTime, everything else is covered
+    /// by SequenceReset-GapFill messages.
+    fn resend(&mut self, begin: u64, end: u64, now: u64, out: &mut Vec<u8>) {
+        let last = self.next_out - 1;
+        let end = if end == 0 || end > last { last } else { end };
+        let begin = begin.max(1);
+        if begin > end {
+            return;
+        }
+        let mut gap_start: Option<u64> = None;
+        for seq in begin..=end {
+            match self.sent.get(&seq) {
+                Some(st) => {
+                    if let Some(g) = gap_start.take() {
+                        let h = self.header(now, g, Some(now));
+                        fix::sequence_reset(out, &h, seq, true);
+                    }
+                    let h = self.header(now, seq, Some(st.sending_time));
+                    fix::encode(out, &h, &st.msg_type, |b| {
+                        b.raw(&st.body);
+                    });
+                }
+                None => {
+                    gap_start.get_or_insert(seq);
+                }
+            }
+        }
+        if let Some(g) = gap_start {
+            let h = self.header(now, g, Some(now));
+            fix::sequence_reset(out, &h, end + 1, true);
+        }
+        self.last_sent = now;
+    }
+
+    fn send_reject(&mut self, now: u64, out: &mut Vec<u8>, r: &SessionReject<'_>) {
+        let h = self.header(now, self.next_out, None);
+        fix::reject(out, &h, r);
+        self.next_out += 1;
+        self.last_sent = now;
+    }
+
+    fn send_logout(&mut self, now: u64, out: &mut Vec<u8>, text: Option<&[u8]>) {
+        let h = self.header(now, self.next_out, None);
+        fix::logout(out, &h, text);
+        self.next_out += 1;
+        self.last_sent = now;
+    }
+
+    /// Reject an application message the mapping found a field problem in (session Reject with
+    /// RefTagID, RefMsgType and SessionRejectReason).
+    pub fn reject_field(
+        &mut self,
+        ref_seq_num: u64,
+        ref_msg_type: &[u8],
+        e: &FieldError,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) {
+        let reason = e.session_reject_reason();
+        self.send_reject(
+            now,
+            out,
+            &SessionReject {
+                ref_seq_num,
+                ref_tag: Some(i64::from(e.tag())),
+                ref_msg_type: Some(ref_msg_type),
+                reason: Some(reason),
+                text: Some(reject_text(reason).as_bytes()),
+            },
+        );
+    }
+
+    /// The socket closed: back to awaiting Logon with sequence numbers reset (ResetOnDisconnect).
+    pub fn on_disconnect(&mut self) {
+        let cfg = core::mem::replace(&mut self.cfg, SessionConfig::new(b"", b""));
+        *self = Session::new(cfg);
+    }
+
+    /// A queued out-of-order message whose turn has come (after a gap fill); feed it back into
+    /// [`Session::on_message`]. Allocation-free when nothing is queued.
+    pub fn take_queued(&mut self) -> Option<Vec<u8>> {
+        if self.state != SessionState::Active {
+            return None;
+        }
+        let (&first, _) = self.queue.first_key_value()?;
+        if first <= self.next_in {
+            self.queue.remove(&first)
+        } else {
+            None
+        }
+    }
+
+    /// Time passed: heartbeats, TestRequest, dead-peer detection. Returns true when the
+    /// connection must be closed.
+    pub fn on_timer(&mut self, now: u64, out: &mut Vec<u8>) -> bool {
+        if !matches!(self.state, SessionState::Active | SessionState::LogoutSent) {
+            return self.state == SessionState::Disconnected;
+        }
+        let hb = self.heart_bt_ns;
+        let silent = now.saturating_sub(self.last_recv);
+        if silent >= hb * 12 / 5 {
+            self.state = SessionState::Disconnected;
+            return true;
+        }
+        if self.test_request_at.is_none() && silent >= hb * 6 / 5 {
+            let h = self.header(now, self.next_out, None);
+            fix::test_request(out, &h, b"TEST");
+            self.next_out += 1;
+            self.last_sent = now;
+            self.test_request_at = Some(now);
+        } else if self.test_request_at.is_none() && now.saturating_sub(self.last_sent) >= hb {
+            let h = self.header(now, self.next_out, None);
+            fix::heartbeat(out, &h, None);
+            self.next_out += 1;
+            self.last_sent = now;
+        }
+        false
+    }
+
+    /// One framed incoming message (exactly one message's bytes). Appends replies to `out`.
+    pub fn on_message<'a>(&mut self, bytes: &'a [u8], now: u64, out: &mut Vec<u8>) -> Step<'a> {
+        let mut step = Step::default();
+        if self.state == SessionState::Disconnected {
+            step.disconnect = true;
+            return step;
+        }
+        let msg = match fix::parse(bytes) {
+            Ok(m) => m,
+            Err(fix::FixError::WrongBeginString { .. })
+                if self.state != SessionState::AwaitingLogon =>
+            {
+                let end = bytes
+                    .iter()
+                    .position(|&b| b == fix::SOH)
+                    .unwrap_or(bytes.len());
+                let got = String::from_utf8_lossy(bytes.get(2..end).unwrap_or_default());
+                let text = format!("Incorrect BeginString ({got})");
+                self.send_logout(now, out, Some(text.as_bytes()));
+                return self.drop_connection();
+            }
+            Err(_) => {
+                // Garbled: ignore; a garbled first message ends the connection.
+                if self.state == SessionState::AwaitingLogon {
+                    return self.drop_connection();
+                }
+                return step;
+            }
+        };
+        self.last_recv = now;
+        self.test_request_at = None;
+        let msg_type = msg.msg_type();
+        let seq = msg.seq_num();
+
+        if self.state == SessionState::AwaitingLogon {
+            return self.on_logon(&msg, now, out);
+        }
+
+        // Required header fields.
+        for t in [
+            tag::SENDER_COMP_ID,
+            tag::TARGET_COMP_ID,
+            tag::MSG_SEQ_NUM,
+            tag::SENDING_TIME,
+        ] {
+            if msg.get(t).is_none() {
+                if t == tag::MSG_SEQ_NUM {
+                    // Without a sequence number the message cannot be placed: logout.
+                    self.send_logout(now, out, Some(b"Received message without MsgSeqNum"));
+                    return self.drop_connection();
+                }
+                self.send_reject(
+                    now,
+                    out,
+                    &SessionReject {
+                        ref_seq_num: seq.unwrap_or(0),
+                        ref_tag: Some(i64::from(t)),
+                        ref_msg_type: Some(msg_type),
+                        reason: Some(reject_reason::REQUIRED_TAG_MISSING),
+                        text: Some(reject_text(reject_reason::REQUIRED_TAG_MISSING).as_bytes()),
+                    },
+                );
+                if seq == Some(self.next_in) {
+                    self.next_in += 1;
+                }
+                return step;
+            }
+        }
+        let Some(seq) = seq else {
+            self.send_logout(now, out, Some(b"Received message without MsgSeqNum"));
+            return self.drop_connection();
+        };
+
+        // SequenceReset in reset mode ignores sequence numbers.
+        if msg_type == b"4" && msg.get(tag::GAP_FILL_FLAG) != Some(b"Y") {
+            return self.on_sequence_reset(&msg, seq, now, out);
+        }
+        // Logon with ResetSeqNumFlag while logged on: both sides restart at 1.
+        if msg_type == b"A" && msg.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y") {
+            self.next_in = 1;
+            self.next_out = 1;
+            self.queue.clear();
+            self.resend_pending = None;
+            self.state = SessionState::AwaitingLogon;
+            let mut s = self.on_logon(&msg, now, out);
+            s.app = None;
+            return s;
+        }
+        // Field-level problems of the in-sequence message come before profile checks.
+        if seq == self.next_in
+            && let Some(r) = self.field_reject(&msg, seq)
+        {
+            self.next_in += 1;
+            self.send_reject(now, out, &r);
+            return step;
+        }
+
+        // SendingTime accuracy and CompIDs.
+        let sending_time = msg.get_time(tag::SENDING_TIME).ok().flatten();
+        if sending_time.is_none_or(|t| t.abs_diff(now) > self.cfg.max_latency_ns) {
+            return self.reject_and_logout(
+                seq,
+                msg_type,
+                reject_reason::SENDING_TIME_ACCURACY,
+                now,
+                out,
+            );
+        }
+        if msg.get(tag::SENDER_COMP_ID) != Some(&self.cfg.target_comp_id[..])
+            || msg.get(tag::TARGET_COMP_ID) != Some(&self.cfg.sender_comp_id[..])
+        {
+            return self.reject_and_logout(seq, msg_type, reject_reason::COMP_ID_PROBLEM, now, out);
+        }
+
+        // Logout and ResendRequest are handled whatever their sequence number.
+        if msg_type == b"5" {
+            if seq == self.next_in {
+                self.next_in += 1;
+            }
+            if self.state != SessionState::LogoutSent {
+                self.send_logout(now, out, None);
+            }
+            return self.drop_connection();
+        }
+        if msg_type == b"2" {
+            if seq == self.next_in {
+                self.next_in += 1;
+            }
+            let begin = msg.get_u64(tag::BEGIN_SEQ_NO).ok().flatten().unwrap_or(1);
+            let end = msg.get_u64(tag::END_SEQ_NO).ok().flatten().unwrap_or(0);
+            self.resend(begin, end, now, out);
+            if seq > self.next_in {
+                self.queue.remove(&seq);
+            }
+            return step;
+        }
+
+        // Sequence number.
+        if seq > self.next_in {
+            if msg_type == b"5" {
+                // Logout with a gap: answer and leave.
+                self.send_logout(now, out, None);
+                return self.drop_connection();
+            }
+            self.queue.entry(seq).or_insert_with(|| bytes.to_vec());
+            if self.resend_pending.is_none_or(|p| p < self.next_in) {
+                let h = self.header(now, self.next_out, None);
+                fix::resend_request(out, &h, self.next_in, 0);
+                self.next_out += 1;
+                self.last_sent = now;
+                self.resend_pending = Some(seq);
+            }
+            return step;
+        }
+        if seq < self.next_in {
+            if msg.poss_dup() {
+                match msg.get_time(tag::ORIG_SENDING_TIME) {
+                    Ok(None) | Err(_) => {
+                        self.send_reject(
+                            now,
+                            out,
+                            &SessionReject {
+                                ref_seq_num: seq,
+                                ref_tag: Some(i64::from(tag::ORIG_SENDING_TIME)),
+                                ref_msg_type: Some(msg_type),
+                                reason: Some(reject_reason::REQUIRED_TAG_MISSING),
+                                text: Some(
+                                    reject_text(reject_reason::REQUIRED_TAG_MISSING).as_bytes(),
+                                ),
+                            },
+                        );
+                    }
+                    Ok(Some(orig)) if sending_time.is_some_and(|s| orig > s) => {
+                        return self.reject_and_logout(
+                            seq,
+                            msg_type,
+                            reject_reason::SENDING_TIME_ACCURACY,
+                            now,
+                            out,
+                        );
+                    }
+                    Ok(Some(_)) => {}
+                }
+                return step;
+            }
+            let text = format!(
+                "MsgSeqNum too low, expecting {} but received {}",
+                self.next_in, seq
+            );
+            self.send_logout(now, out, Some(text.as_bytes()));
+            return self.drop_connection();
+        }
+
+        // In sequence.
+        if let Some(r) = self.field_reject(&msg, seq) {
+            self.next_in += 1;
+            self.send_reject(now, out, &r);
+            return step;
+        }
+
+        self.next_in += 1;
+        match msg_type {
+            b"0" | b"3" => {}
+            b"1" => {
+                let id = msg.get(tag::TEST_REQ_ID);
+                let h = self.header(now, self.next_out, None);
+                fix::heartbeat(out, &h, id);
+                self.next_out += 1;
+                self.last_sent = now;
+            }
+            b"4" => {
+                // Gap fill (reset mode handled above).
+                let new_seq = msg.get_u64(tag::NEW_SEQ_NO).ok().flatten().unwrap_or(0);
+                if new_seq > self.next_in {
+                    self.next_in = new_seq;
+                } else if new_seq < self.next_in {
+                    self.send_reject(
+                        now,
+                        out,
+                        &SessionReject {
+                            ref_seq_num: seq,
+                            ref_tag: Some(i64::from(tag::NEW_SEQ_NO)),
+                            ref_msg_type: Some(b"4"),
+                            reason: Some(reject_reason::VALUE_INCORRECT),
+                            text: Some(reject_text(reject_reason::VALUE_INCORRECT).as_bytes()),
+                        },
+                    );
+                }
+            }
+            b"A" => {
+                // Logon while logged on: ignore (QuickFIX logs it).
+            }
+            t if self.cfg.app_msg_types.iter().any(|a| a == t) => {
+                step.app = Some(msg);
+            }
+            t => {
+                let h = self.header(now, self.next_out, None);
+                fix::business_message_reject(
+                    out,
+                    &h,
+                    seq,
+                    t,
+                    None,
+                    3,
+                    Some(b"Unsupported Message Type"),
+                );
+                self.next_out += 1;
+                self.last_sent = now;
+            }
+        }
+        step
+    }
+
+    /// The session Reject an in-sequence message deserves for its fields, if any: parser
+    /// problems, undefined tags, tags not defined for an admin message, invalid MsgType,
+    /// repeated tags.
+    fn field_reject<'m>(&self, msg: &Message<'m>, seq: u64) -> Option<SessionReject<'m>> {
+        let msg_type = msg.msg_type();
+        let r = |tag: Option<i64>, reason: u32| SessionReject {
+            ref_seq_num: seq,
+            ref_tag: tag,
+            ref_msg_type: Some(msg_type),
+            reason: Some(reason),
+            text: Some(reject_text(reason).as_bytes()),
+        };
+        if let Some(p) = msg.problem() {
+            return Some(r(Some(p.tag()), p.session_reject_reason()));
+        }
+        if let Some(f) = msg.fields().iter().find(|f| !is_fix44_tag(f.tag)) {
+            return Some(r(Some(i64::from(f.tag)), reject_reason::INVALID_TAG_NUMBER));
+        }
+        if !FIX44_MSG_TYPES.contains(&msg_type) {
+            return Some(r(None, reject_reason::INVALID_MSG_TYPE));
+        }
+        if let Some(allowed) = admin_body_tags(msg_type)
+            && let Some(f) = msg.fields().iter().find(|f| {
+                !fix::is_header_tag(f.tag)
+                    && !matches!(
+                        f.tag,
+                        tag::BEGIN_STRING | tag::BODY_LENGTH | tag::CHECK_SUM | 89 | 93
+                    )
+                    && !allowed.contains(&f.tag)
+            })
+        {
+            return Some(r(
+                Some(i64::from(f.tag)),
+                reject_reason::TAG_NOT_DEFINED_FOR_MSG_TYPE,
+            ));
+        }
+        if let Some(t) = repeated_tag(msg) {
+            return Some(r(
+                Some(i64::from(t)),
+                reject_reason::TAG_APPEARS_MORE_THAN_ONCE,
+            ));
+        }
+        None
+    }
+
+    fn drop_connection<'a>(&mut self) -> Step<'a> {
+        self.state = SessionState::Disconnected;
+        Step {
+            app: None,
+            disconnect: true,
+        }
+    }
+
+    fn reject_and_logout<'a>(
+        &mut self,
+        seq: u64,
+        msg_type: &[u8],
+        reason: u32,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Step<'a> {
+        self.send_reject(
+            now,
+            out,
+            &SessionReject {
+                ref_seq_num: seq,
+                ref_tag: None,
+                ref_msg_type: Some(msg_type),
+                reason: Some(reason),
+                text: Some(reject_text(reason).as_bytes()),
+            },
+        );
+        self.send_logout(now, out, None);
+        if seq == self.next_in {
+            self.next_in += 1;
+        }
+        self.state = SessionState::LogoutSent;
+        Step::default()
+    }
+
+    fn on_sequence_reset<'a>(
+        &mut self,
+        msg: &Message<'_>,
+        seq: u64,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> Step<'a> {
+        match msg.get_u64(tag::NEW_SEQ_NO) {
+            Ok(Some(n)) if n >= self.next_in => self.next_in = n,
+            _ => {
+                self.send_reject(
+                    now,
+                    out,
+                    &SessionReject {
+                        ref_seq_num: seq,
+                        ref_tag: None,
+                        ref_msg_type: Some(b"4"),
+                        reason: Some(reject_reason::VALUE_INCORRECT),
+                        text: Some(reject_text(reject_reason::VALUE_INCORRECT).as_bytes()),
+                    },
+                );
+            }
+        }
+        Step::default()
+    }
+
+    fn on_logon<'a>(&mut self, msg: &Message<'_>, now: u64, out: &mut Vec<u8>) -> Step<'a> {
+        if msg.msg_type() != b"A" || msg.problem().is_some() {
+            return self.drop_connection();
+        }
+        let comp_ok = msg.get(tag::SENDER_COMP_ID) == Some(&self.cfg.target_comp_id[..])
+            && msg.get(tag::TARGET_COMP_ID) == Some(&self.cfg.sender_comp_id[..]);
+        let time_ok = msg
+            .get_time(tag::SENDING_TIME)
+            .ok()
+            .flatten()
+            .is_some_and(|t| t.abs_diff(now) <= self.cfg.max_latency_ns);
+        let hb = msg.get_u64(tag::HEART_BT_INT).ok().flatten();
+        let Some(seq) = msg.seq_num() else {
+            return self.drop_connection();
+        };
+        if !comp_ok || !time_ok || hb.is_none() {
+            return self.drop_connection();
+        }
+        if let Some((u, p)) = &self.cfg.credentials
+            && (msg.get(tag::USERNAME) != Some(&u[..]) || msg.get(tag::PASSWORD) != Some(&p[..]))
+        {
+            self.send_logout(now, out, Some(b"Invalid username or password"));
+            return self.drop_connection();
+        }
+        let reset = msg.get(tag::RESET_SEQ_NUM_FLAG) == Some(b"Y");
+        if reset {
+            self.next_in = 1;
+            self.next_out = 1;
+        }
+        self.heart_bt_ns = hb.unwrap_or(30).max(1) * 1_000_000_000;
+        self.state = SessionState::Active;
+        let h = self.header(now, self.next_out, None);
+        fix::logon(
+            out,
+            &h,
+            u32::try_from(hb.unwrap_or(30)).unwrap_or(u32::MAX),
+            false,
+            None,
+            None,
+        );
+        self.next_out += 1;
+        self.last_sent = now;
+        self.last_recv = now;
+        if seq > self.next_in {
+            let h = self.header(now, self.next_out, None);
+            fix::resend_request(out, &h, self.next_in, 0);
+            self.next_out += 1;
+            self.resend_pending = Some(seq);
+            // The Logon itself counts as received: everything up to it is the gap.
+        } else if seq < self.next_in {
+            let text = format!(
+                "MsgSeqNum too low, expecting {} but received {}",
+                self.next_in, seq
+            );
+            self.send_logout(now, out, Some(text.as_bytes()));
+            return self.drop_connection();
+        } else {
+            self.next_in += 1;
+        }
+        Step::default()
+    }
+}
+
+/// Tag numbers the FIX 4.4 dictionary defines.
+fn is_fix44_tag(t: u32) -> bool {
+    const RANGES: &[(u32, u32)] = &[
+        (1, 19),
+        (21, 23),
+        (25, 45),
+        (48, 50),
+        (52, 75),
+        (77, 85),
+        (87, 91),
+        (93, 100),
+        (102, 108),
+        (110, 124),
+        (126, 165),
+        (167, 172),
+        (188, 203),
+        (206, 218),
+        (220, 260),
+        (262, 313),
+        (315, 318),
+        (320, 369),
+        (371, 438),
+        (441, 448),
+        (451, 652),
+        (654, 808),
+        (810, 956),
+    ];
+    RANGES.iter().any(|&(a, b)| (a..=b).contains(&t))
+}
+
+/// Body tags allowed in the admin messages (None for application messages: the mapping
+/// validates those).
+fn admin_body_tags(msg_type: &[u8]) -> Option<&'static [u32]> {
+    Some(match msg_type {
+        b"0" | b"1" => &[tag::TEST_REQ_ID],
+        b"2" => &[tag::BEGIN_SEQ_NO, tag::END_SEQ_NO],
+        b"3" => &[45, 58, 354, 355, 371, 372, 373],
+        b"4" => &[tag::GAP_FILL_FLAG, tag::NEW_SEQ_NO],
+        b"5" => &[58, 354, 355],
+        b"A" => &[95, 96, 98, 108, 141, 383, 384, 372, 385, 464, 553, 554],
+        _ => return None,
+    })
+}
+
+/// A tag repeated in a message without repeating groups.
+fn repeated_tag(msg: &Message<'_>) -> Option<u32> {
+    let f = msg.fields();
+    if f.iter().any(|x| GROUP_COUNT_TAGS.contains(&x.tag)) {
+        return None;
+    }
+    f.iter()
+        .enumerate()
+        .find(|(i, x)| f[..*i].iter().any(|y| y.tag == x.tag))
+        .map(|(_, x)| x.tag)
+}

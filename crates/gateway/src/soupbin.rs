@@ -285,11 +285,12 @@ pub fn decode_with_max(
         }
         b'A' => {
             fixed(1 + SESSION_LEN + SEQUENCE_LEN)?;
-            let session = left_padded_alnum(&payload[..SESSION_LEN]).ok_or(SoupError::BadField {
-                packet_type,
-                field: "session",
-                offset: 3,
-            })?;
+            let session =
+                left_padded_alnum(&payload[..SESSION_LEN]).ok_or(SoupError::BadField {
+                    packet_type,
+                    field: "session",
+                    offset: 3,
+                })?;
             let sequence = numeric(&payload[SESSION_LEN..]).ok_or(SoupError::BadField {
                 packet_type,
                 field: "sequence number",

@@ -1,7 +1,8 @@
 //! Throughput of the ITCH decoder alone and of decode + book replay, on the bundled AAPL capture
 //! repeated from memory.
 //!
-//! `cargo run --release -p ferrex-replay --example itch_throughput [ROUNDS]`
+//! `cargo run --release -p ferrex-replay --example itch_throughput [ROUNDS] [decode]`
+//! (with `decode`, only the decoder part runs: handy under `valgrind --tool=callgrind`).
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -47,6 +48,10 @@ fn main() {
         msgs as f64 / best / 1e6,
         (buf.len() * rounds) as f64 / best / 1e9
     );
+
+    if std::env::args().nth(2).as_deref() == Some("decode") {
+        return;
+    }
 
     // Decode + book replay, warm: one replay over `copies` copies of the file whose order refs
     // are shifted per copy (so they stay unique), built before the timer starts; a first, untimed

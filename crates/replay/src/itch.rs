@@ -739,6 +739,7 @@ fn side(v: u8, offset: u64, msg_type: u8) -> Result<Side, ItchError> {
 
 /// Decodes one message body (type byte first, no length prefix). `offset` is only used in errors.
 /// Never panics; O(1), no allocation.
+#[inline]
 pub fn decode(body: &[u8], offset: u64) -> Result<ItchMessage<'_>, ItchError> {
     let Some(&t) = body.first() else {
         return Err(ItchError::EmptyFrame { offset });

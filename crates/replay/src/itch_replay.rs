@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use ferrex_book::{Book, BookConfig, BookConfigError};
 use ferrex_types::{
     AccountId, CancelOrder, EventKind, EventKindSink, InstrumentId, NewOrder, OrdType, OrderId,
-    Price, Qty, Side, StpMode, TimeInForce,
+    Price, Qty, RejectReason, Side, StpMode, TimeInForce,
 };
 
 use crate::itch::{ItchError, ItchMessage, ItchReader, TypeCounts, price4};
@@ -139,6 +139,9 @@ struct Sink {
     trades: u64,
     volume: u64,
     rejects: u64,
+    /// Set when a cancel was rejected because the order is not live (an unknown reference: not
+    /// counted as a reject).
+    unknown_cancel: bool,
 }
 
 impl EventKindSink for Sink {
@@ -149,6 +152,10 @@ impl EventKindSink for Sink {
                 self.trades += 1;
                 self.volume += qty.0;
             }
+            EventKind::Rejected {
+                reason: RejectReason::UnknownOrder,
+                ..
+            } => self.unknown_cancel = true,
             EventKind::Rejected { .. } => self.rejects += 1,
             _ => {}
         }
@@ -233,13 +240,13 @@ impl ItchReplay {
         let Some(book) = self.books[locate as usize].as_deref_mut() else {
             return self.unknown(t);
         };
-        if book.order(OrderId(id)).is_none() {
+        // One id lookup in the common case (a known order at the head of its level).
+        if book.is_head_of_level(OrderId(id)) {
+            self.s.head_of_queue += 1;
+        } else if book.order(OrderId(id)).is_none() {
             return self.unknown(t);
         }
         self.s.head_checked += 1;
-        if book.is_head_of_level(OrderId(id)) {
-            self.s.head_of_queue += 1;
-        }
         if book.fill_resting(OrderId(id), Qty(u64::from(shares)), now, &mut self.sink) {
             self.s.executions += 1;
         } else {
@@ -265,28 +272,36 @@ impl ItchReplay {
             }
             ItchMessage::OrderCancel(x) => {
                 let id = OrderId(x.order_ref);
+                let by = Qty(u64::from(x.cancelled_shares));
                 match self.books[locate as usize].as_deref_mut() {
-                    Some(book) if book.order(id).is_some() => {
-                        let by = Qty(u64::from(x.cancelled_shares));
+                    Some(book) => {
                         if !book.reduce_resting(id, by, &mut self.sink) {
-                            self.s.over_executions += 1;
+                            if book.order(id).is_some() {
+                                self.s.over_executions += 1;
+                            } else {
+                                self.unknown(t);
+                            }
                         }
                     }
-                    _ => self.unknown(t),
+                    None => self.unknown(t),
                 }
             }
             ItchMessage::OrderDelete(d) => {
                 let id = OrderId(d.order_ref);
                 match self.books[locate as usize].as_deref_mut() {
-                    Some(book) if book.order(id).is_some() => {
+                    Some(book) => {
                         let c = CancelOrder {
                             order_id: id,
                             account: AccountId(0),
                             instrument: InstrumentId(u32::from(locate)),
                         };
+                        self.sink.unknown_cancel = false;
                         book.cancel(&c, now, &mut self.sink);
+                        if self.sink.unknown_cancel {
+                            self.unknown(t);
+                        }
                     }
-                    _ => self.unknown(t),
+                    None => self.unknown(t),
                 }
             }
             ItchMessage::OrderReplace(u) => {

@@ -130,6 +130,10 @@ pub struct LobsterReplaySummary {
     pub matched: u64,
     /// Rows whose differences were all explained by coverage, then re-seeded.
     pub reseeded: u64,
+    /// Reseeded rows whose differences include a level that came into view (rule (a)).
+    pub reseeded_into_view: u64,
+    /// Reseeded rows whose differences include the level of an unknown order that acted (rule (b)).
+    pub reseeded_unknown_order: u64,
     /// Rows with an unexplained difference.
     pub mismatches: u64,
     /// The first few mismatching levels.
@@ -466,9 +470,12 @@ impl LobsterReplay {
             return;
         }
         let mut explained = true;
+        let (mut any_view, mut any_unknown) = (false, false);
         for &(side, price, f, r) in &diffs {
             let came_into_view = !in_range(side, price, range_edge(prev, side, n));
             let unknown_here = unknown_at == Some((side, price));
+            any_view |= came_into_view;
+            any_unknown |= unknown_here;
             if !(came_into_view || unknown_here) {
                 explained = false;
                 if self.s.mismatch_details.len() < self.cfg.max_details {
@@ -484,6 +491,8 @@ impl LobsterReplay {
         }
         if explained {
             self.s.reseeded += 1;
+            self.s.reseeded_into_view += u64::from(any_view);
+            self.s.reseeded_unknown_order += u64::from(any_unknown);
         } else {
             self.s.mismatches += 1;
         }

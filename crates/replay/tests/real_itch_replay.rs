@@ -38,6 +38,13 @@ fn aapl_replay() {
     assert!(bid < ask, "never crossed: {bid:?} {ask:?}");
     // README: BBO about 286.67/286.73 at 09:39:36.
     eprintln!("final BBO {bid:?} / {ask:?}");
+    assert_eq!(
+        (bid, ask),
+        (
+            ferrex_types::Price(2_866_700),
+            ferrex_types::Price(2_867_300)
+        )
+    );
     let mut lv = [ferrex_book::LevelView {
         price: bid,
         qty: ferrex_types::Qty(0),

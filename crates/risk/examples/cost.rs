@@ -33,7 +33,12 @@ fn off_config() -> RiskConfig {
             market_protection_ticks: 500,
             ..InstrumentConfig::default()
         }],
-        accounts: (1..=10).map(|id| AccountConfig { id, ..AccountConfig::default() }).collect(),
+        accounts: (1..=10)
+            .map(|id| AccountConfig {
+                id,
+                ..AccountConfig::default()
+            })
+            .collect(),
         ..RiskConfig::default()
     }
 }
@@ -53,7 +58,11 @@ fn orders(n: usize) -> Vec<NewOrder> {
                 account: AccountId(3 + (k % 6) as u32),
                 instrument: InstrumentId(0),
                 side,
-                flags: if k % 7 == 0 { OrderFlags::REDUCE_ONLY } else { OrderFlags::NONE },
+                flags: if k % 7 == 0 {
+                    OrderFlags::REDUCE_ONLY
+                } else {
+                    OrderFlags::NONE
+                },
                 ..NewOrder::default()
             }
         })
@@ -133,9 +142,48 @@ fn baseline(orders: &[NewOrder], n: usize) -> f64 {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let n: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = args
+        .next()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let mode = args.next().unwrap_or_else(|| "both".into());
-    let on_cfg = RiskConfig::from_toml_str(SAMPLE).expect("config/risk.toml");
+    let mut on_cfg = RiskConfig::from_toml_str(SAMPLE).expect("config/risk.toml");
+    // COST_DROP=throttle,credit,band,position,notional,open,velocity,mmp: switch single
+    // controls off to see what each costs.
+    let drop = std::env::var("COST_DROP").unwrap_or_default();
+    for a in &mut on_cfg.accounts {
+        if drop.contains("throttle") {
+            a.throttle = None;
+        }
+        if drop.contains("credit") {
+            a.credit_limit = None;
+        }
+        if drop.contains("position") {
+            a.max_long = None;
+            a.max_short = None;
+        }
+        if drop.contains("notional") {
+            a.max_order_notional = None;
+        }
+        if drop.contains("open") {
+            a.max_open_orders = None;
+            a.max_open_orders_per_instrument = None;
+        }
+        if drop.contains("mmp") {
+            a.mmp = None;
+        }
+    }
+    for i in &mut on_cfg.instruments {
+        if drop.contains("band") {
+            i.price_band = None;
+        }
+        if drop.contains("notional") {
+            i.max_order_notional = None;
+        }
+        if drop.contains("velocity") {
+            i.velocity = None;
+        }
+    }
     let off_cfg = off_config();
     let orders = orders(1 << 16);
     let mkt = MarketView {

@@ -23,7 +23,10 @@ pub enum ConfigError {
 }
 
 fn invalid(key: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key: key.into(), problem: problem.into() }
+    ConfigError::Invalid {
+        key: key.into(),
+        problem: problem.into(),
+    }
 }
 
 /// The whole risk configuration.
@@ -215,15 +218,24 @@ impl RiskConfig {
             return Err(invalid("max_orders", "must be <= 1073741824"));
         }
         if self.instruments.is_empty() {
-            return Err(invalid("instruments", "at least one instrument is required"));
+            return Err(invalid(
+                "instruments",
+                "at least one instrument is required",
+            ));
         }
         if let Some(d) = &self.default_account {
             if self.max_accounts == 0 {
-                return Err(invalid("max_accounts", "must be > 0 when default_account is set"));
+                return Err(invalid(
+                    "max_accounts",
+                    "must be > 0 when default_account is set",
+                ));
             }
             validate_account(d, "default_account", false)?;
         } else if self.accounts.is_empty() {
-            return Err(invalid("accounts", "at least one account (or a default_account) is required"));
+            return Err(invalid(
+                "accounts",
+                "at least one account (or a default_account) is required",
+            ));
         }
         if self.max_accounts > (1 << 24) {
             return Err(invalid("max_accounts", "must be <= 16777216"));
@@ -236,7 +248,10 @@ impl RiskConfig {
                 return Err(invalid(format!("{key}.id"), "must be <= 16777216"));
             }
             if self.accounts[..n].iter().any(|b| b.id == a.id) {
-                return Err(invalid(format!("{key}.id"), format!("duplicate account id {}", a.id)));
+                return Err(invalid(
+                    format!("{key}.id"),
+                    format!("duplicate account id {}", a.id),
+                ));
             }
             max_acct = max_acct.max(a.id);
         }
@@ -244,7 +259,10 @@ impl RiskConfig {
             let key = format!("instruments[{n}]");
             validate_instrument(i, &key)?;
             if self.instruments[..n].iter().any(|j| j.id == i.id) {
-                return Err(invalid(format!("{key}.id"), format!("duplicate instrument id {}", i.id)));
+                return Err(invalid(
+                    format!("{key}.id"),
+                    format!("duplicate instrument id {}", i.id),
+                ));
             }
         }
         let accounts = (max_acct as u64 + 1).max(self.max_accounts as u64);
@@ -272,7 +290,10 @@ fn positive(key: &str, field: &str, v: Option<i64>) -> Result<(), ConfigError> {
 
 fn validate_account(a: &AccountConfig, key: &str, needs_id: bool) -> Result<(), ConfigError> {
     if needs_id && a.id == 0 {
-        return Err(invalid(format!("{key}.id"), "must be >= 1 (0 is the anonymous account)"));
+        return Err(invalid(
+            format!("{key}.id"),
+            "must be >= 1 (0 is the anonymous account)",
+        ));
     }
     positive(key, "credit_limit", a.credit_limit)?;
     positive(key, "max_order_notional", a.max_order_notional)?;
@@ -340,7 +361,10 @@ fn validate_instrument(i: &InstrumentConfig, key: &str) -> Result<(), ConfigErro
     if let Some(m) = i.max_qty
         && m < i.min_qty
     {
-        return Err(invalid(format!("{key}.max_qty"), format!("must be >= min_qty ({})", i.min_qty)));
+        return Err(invalid(
+            format!("{key}.max_qty"),
+            format!("must be >= min_qty ({})", i.min_qty),
+        ));
     }
     if i.min_price <= 0 {
         return Err(invalid(format!("{key}.min_price"), "must be > 0"));
@@ -356,12 +380,18 @@ fn validate_instrument(i: &InstrumentConfig, key: &str) -> Result<(), ConfigErro
     }
     positive(key, "max_order_notional", i.max_order_notional)?;
     if i.market_protection_ticks < 0 {
-        return Err(invalid(format!("{key}.market_protection_ticks"), "must be >= 0"));
+        return Err(invalid(
+            format!("{key}.market_protection_ticks"),
+            "must be >= 0",
+        ));
     }
     if let Some(b) = &i.price_band {
         match (b.bps, b.ticks) {
             (Some(_), Some(_)) | (None, None) => {
-                return Err(invalid(format!("{key}.price_band"), "set exactly one of bps or ticks"));
+                return Err(invalid(
+                    format!("{key}.price_band"),
+                    "set exactly one of bps or ticks",
+                ));
             }
             (Some(x), None) if x <= 0 => {
                 return Err(invalid(format!("{key}.price_band.bps"), "must be > 0"));
@@ -377,12 +407,18 @@ fn validate_instrument(i: &InstrumentConfig, key: &str) -> Result<(), ConfigErro
     {
         return Err(invalid(
             format!("{key}.reference_price"),
-            format!("must be within min_price..=max_price ({}..={})", i.min_price, i.max_price),
+            format!(
+                "must be within min_price..=max_price ({}..={})",
+                i.min_price, i.max_price
+            ),
         ));
     }
     if let Some(v) = &i.velocity {
         if v.max_move_ticks <= 0 {
-            return Err(invalid(format!("{key}.velocity.max_move_ticks"), "must be > 0"));
+            return Err(invalid(
+                format!("{key}.velocity.max_move_ticks"),
+                "must be > 0",
+            ));
         }
         if v.window_ns == 0 {
             return Err(invalid(format!("{key}.velocity.window_ns"), "must be > 0"));

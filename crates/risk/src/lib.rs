@@ -56,6 +56,14 @@
 //!
 //! A volatility halt or MMP freeze raised by a trade takes effect from the next command: the
 //! command whose matching caused it completes.
+//!
+//! # Cost
+//! `check_new` takes a fast path for a plain limit order of an account and instrument with no
+//! state set (one range compare each for qty and price), and falls back to the precise,
+//! ordered sequence only when something is unusual, so the first failing check is always the
+//! one reported. Measured with `examples/cost.rs` (callgrind, instructions per check including
+//! the harness loop's ~9): about 340 with every control of `config/risk.toml` on, about 195
+//! with no limits configured. `on_event` is O(1): one or two order-table lookups per event.
 #![forbid(unsafe_code)]
 
 mod config;

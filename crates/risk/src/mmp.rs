@@ -27,7 +27,12 @@ pub(crate) enum MmpTrip {
 }
 
 impl Mmp {
-    pub(crate) fn new(window: u64, max_qty: Option<u64>, max_count: Option<u32>, freeze_ns: u64) -> Mmp {
+    pub(crate) fn new(
+        window: u64,
+        max_qty: Option<u64>,
+        max_count: Option<u32>,
+        freeze_ns: u64,
+    ) -> Mmp {
         Mmp {
             on: true,
             window,

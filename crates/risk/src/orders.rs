@@ -147,7 +147,12 @@ mod tests {
     use super::*;
 
     fn rec(id: u64, instr: u32) -> OrderRec {
-        OrderRec { order_id: id, instrument: instr, leaves: 1, ..OrderRec::default() }
+        OrderRec {
+            order_id: id,
+            instrument: instr,
+            leaves: 1,
+            ..OrderRec::default()
+        }
     }
 
     #[test]

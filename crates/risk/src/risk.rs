@@ -79,6 +79,8 @@ struct Instr {
     reference: Option<i64>,
     protection: i64,
     last_trade: Option<i64>,
+    /// Price positions are valued at: the last trade price (0 before any trade).
+    mark: i64,
     velocity: Velocity,
 }
 
@@ -129,6 +131,23 @@ pub struct Risk {
 #[inline(always)]
 fn opt_u64(v: Option<u64>) -> u64 {
     v.unwrap_or(u64::MAX)
+}
+
+/// |position| × mark price (i128; exact unless beyond i128, then saturated).
+#[inline(always)]
+fn position_value(pos: i128, mark: i64) -> i128 {
+    let p = pos.unsigned_abs();
+    if p <= u64::MAX as u128 {
+        // u64 × u64 < 2^128: one multiply; the result fits in i128 unless both are near max.
+        let v = p * mark.unsigned_abs() as u128;
+        if v <= i128::MAX as u128 {
+            v as i128
+        } else {
+            i128::MAX
+        }
+    } else {
+        pos.abs().saturating_mul((mark as i128).abs())
+    }
 }
 
 /// True while a halt/freeze with this `until` holds at `now` (0 = none, FOREVER = always).
@@ -187,6 +206,7 @@ impl Risk {
                 reference: ic.reference_price,
                 protection: ic.market_protection_ticks,
                 last_trade: None,
+                mark: 0,
                 velocity: match ic.velocity {
                     Some(v) => Velocity::new(
                         v.max_move_ticks.saturating_mul(ic.tick_size),
@@ -311,7 +331,11 @@ impl Risk {
             return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            return Err(RiskReject::new(R::UnknownInstrument, 0, o.instrument.0 as i64));
+            return Err(RiskReject::new(
+                R::UnknownInstrument,
+                0,
+                o.instrument.0 as i64,
+            ));
         };
         let gated = self.accounts[a].gated | self.instruments[i].gated;
         if gated {
@@ -402,7 +426,11 @@ impl Risk {
         if acct.credit_limit != i64::MAX {
             let e = self.exposure_idx(a).saturating_add(notional);
             if e > acct.credit_limit as i128 {
-                return Err(RiskReject::new(R::CreditLimit, acct.credit_limit, sat_i64(e)));
+                return Err(RiskReject::new(
+                    R::CreditLimit,
+                    acct.credit_limit,
+                    sat_i64(e),
+                ));
             }
         }
         if let Some((r, w)) = band_miss {
@@ -465,7 +493,11 @@ impl Risk {
             return Err(RiskReject::new(R::AccountHalted, 0, 0));
         }
         if holds(acct.throttle_until, now) {
-            return Err(RiskReject::new(R::AccountHalted, 0, u2i(until_field(acct.throttle_until))));
+            return Err(RiskReject::new(
+                R::AccountHalted,
+                0,
+                u2i(until_field(acct.throttle_until)),
+            ));
         }
         self.throttle(a, now)?;
         let acct = &self.accounts[a];
@@ -473,7 +505,11 @@ impl Risk {
             return Err(RiskReject::new(R::InstrumentHalted, 0, 0));
         }
         if holds(acct.mmp_until, now) {
-            return Err(RiskReject::new(R::MmpFrozen, 0, u2i(until_field(acct.mmp_until))));
+            return Err(RiskReject::new(
+                R::MmpFrozen,
+                0,
+                u2i(until_field(acct.mmp_until)),
+            ));
         }
         Ok(())
     }
@@ -490,8 +526,11 @@ impl Risk {
                 u2i(acct.bucket.rate).saturating_add(1),
             )),
             Throttle::Halt => {
-                let until =
-                    if acct.bucket.halt_ns == 0 { FOREVER } else { now.saturating_add(acct.bucket.halt_ns) };
+                let until = if acct.bucket.halt_ns == 0 {
+                    FOREVER
+                } else {
+                    now.saturating_add(acct.bucket.halt_ns)
+                };
                 acct.throttle_until = until;
                 acct.gated = true;
                 acct.bucket.fill();
@@ -503,7 +542,11 @@ impl Risk {
                     until: until_field(until),
                 });
                 self.next_deadline = self.next_deadline.min(until);
-                Err(RiskReject::new(RejectReason::Throttled, u2i(halt), u2i(halt).saturating_add(1)))
+                Err(RiskReject::new(
+                    RejectReason::Throttled,
+                    u2i(halt),
+                    u2i(halt).saturating_add(1),
+                ))
             }
         }
     }
@@ -562,7 +605,11 @@ impl Risk {
             return Err(RiskReject::new(R::UnknownAccount, 0, m.account.0 as i64));
         };
         let Some(i) = self.instr_idx(m.instrument) else {
-            return Err(RiskReject::new(R::UnknownInstrument, 0, m.instrument.0 as i64));
+            return Err(RiskReject::new(
+                R::UnknownInstrument,
+                0,
+                m.instrument.0 as i64,
+            ));
         };
         self.gate(a, i, now)?;
         let ins = &self.instruments[i];
@@ -575,12 +622,21 @@ impl Risk {
         let si = self.slot_idx(a, i);
         let slot = &self.slots[si];
         if qty > slot.max_order_qty {
-            return Err(RiskReject::new(R::MaxOrderQty, u2i(slot.max_order_qty), u2i(qty)));
+            return Err(RiskReject::new(
+                R::MaxOrderQty,
+                u2i(slot.max_order_qty),
+                u2i(qty),
+            ));
         }
-        let (old_reserve, old_leaves, flags) = match self.orders.find(m.order_id.0, m.instrument.0) {
+        let (old_reserve, old_leaves, flags) = match self.orders.find(m.order_id.0, m.instrument.0)
+        {
             Some(k) => {
                 let r = self.orders.get(k);
-                let f = if r.reduce_only { OrderFlags::REDUCE_ONLY } else { OrderFlags::NONE };
+                let f = if r.reduce_only {
+                    OrderFlags::REDUCE_ONLY
+                } else {
+                    OrderFlags::NONE
+                };
                 (r.reserve, r.leaves, f)
             }
             None => (old.price.0, old.leaves.0, OrderFlags::NONE),
@@ -607,7 +663,11 @@ impl Risk {
         if acct.credit_limit != i64::MAX {
             let e = self.exposure_idx(a) - (old_reserve as i128 * old_leaves as i128) + notional;
             if e > acct.credit_limit as i128 {
-                return Err(RiskReject::new(R::CreditLimit, acct.credit_limit, sat_i64(e)));
+                return Err(RiskReject::new(
+                    R::CreditLimit,
+                    acct.credit_limit,
+                    sat_i64(e),
+                ));
             }
         }
         Ok(())
@@ -617,7 +677,11 @@ impl Risk {
     #[inline]
     pub fn check_cancel(&mut self, c: &CancelOrder, now: u64) -> Result<(), RiskReject> {
         let Some(a) = self.acct_idx(c.account) else {
-            return Err(RiskReject::new(RejectReason::UnknownAccount, 0, c.account.0 as i64));
+            return Err(RiskReject::new(
+                RejectReason::UnknownAccount,
+                0,
+                c.account.0 as i64,
+            ));
         };
         self.throttle(a, now)
     }
@@ -637,7 +701,14 @@ impl Risk {
         out: &mut impl EventKindSink,
     ) -> RiskAction {
         match *ev {
-            EventKind::Accepted { order_id, account, instrument, side, price, qty } => {
+            EventKind::Accepted {
+                order_id,
+                account,
+                instrument,
+                side,
+                price,
+                qty,
+            } => {
                 self.on_accepted(order_id, account, instrument, side, price, qty.0);
                 RiskAction::None
             }
@@ -667,8 +738,16 @@ impl Risk {
                     now,
                     out,
                 );
-                let t =
-                    self.on_fill(taker_order_id, taker_account, i, aggressor, q, taker_leaves.0, now, out);
+                let t = self.on_fill(
+                    taker_order_id,
+                    taker_account,
+                    i,
+                    aggressor,
+                    q,
+                    taker_leaves.0,
+                    now,
+                    out,
+                );
                 self.on_trade_price(i, price.0, now, out);
                 match (m, t) {
                     (Some(x), Some(y)) if x != y => RiskAction::CancelMmpBoth(x, y),
@@ -676,12 +755,28 @@ impl Risk {
                     _ => RiskAction::None,
                 }
             }
-            EventKind::Cancelled { order_id, instrument, qty, .. }
-            | EventKind::Expired { order_id, instrument, qty, .. } => {
+            EventKind::Cancelled {
+                order_id,
+                instrument,
+                qty,
+                ..
+            }
+            | EventKind::Expired {
+                order_id,
+                instrument,
+                qty,
+                ..
+            } => {
                 self.reduce_open(order_id.0, instrument.0, qty.0);
                 RiskAction::None
             }
-            EventKind::Replaced { order_id, instrument, price, qty, .. } => {
+            EventKind::Replaced {
+                order_id,
+                instrument,
+                price,
+                qty,
+                ..
+            } => {
                 self.on_replaced(order_id.0, instrument.0, price.0, qty.0);
                 RiskAction::None
             }
@@ -706,15 +801,18 @@ impl Risk {
             return;
         };
         let p = self.pending;
-        let (reserve, flags) = if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0
-        {
-            (p.reserve, p.flags)
-        } else if price.0 > 0 {
-            (price.0, OrderFlags::NONE)
-        } else {
-            let ins = &self.instruments[i];
-            (ins.last_trade.or(ins.reference).unwrap_or(0), OrderFlags::NONE)
-        };
+        let (reserve, flags) =
+            if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0 {
+                (p.reserve, p.flags)
+            } else if price.0 > 0 {
+                (price.0, OrderFlags::NONE)
+            } else {
+                let ins = &self.instruments[i];
+                (
+                    ins.last_trade.or(ins.reference).unwrap_or(0),
+                    OrderFlags::NONE,
+                )
+            };
         self.pending.valid = false;
         let mmp = flags.contains(OrderFlags::MMP);
         let head = self.accounts[a].mmp_head;
@@ -745,7 +843,9 @@ impl Risk {
         s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
         let acct = &mut self.accounts[a];
         acct.open_orders = acct.open_orders.saturating_add(1);
-        acct.open_notional = acct.open_notional.saturating_add(reserve as i128 * qty as i128);
+        acct.open_notional = acct
+            .open_notional
+            .saturating_add(reserve as i128 * qty as i128);
     }
 
     /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
@@ -795,8 +895,11 @@ impl Risk {
             return None;
         }
         acct.mmp.reset();
-        let until =
-            if acct.mmp.freeze_ns == 0 { FOREVER } else { now.saturating_add(acct.mmp.freeze_ns) };
+        let until = if acct.mmp.freeze_ns == 0 {
+            FOREVER
+        } else {
+            now.saturating_add(acct.mmp.freeze_ns)
+        };
         acct.mmp_until = until;
         acct.gated = true;
         self.next_deadline = self.next_deadline.min(until);
@@ -812,6 +915,7 @@ impl Risk {
     fn on_trade_price(&mut self, i: usize, price: i64, now: u64, out: &mut impl EventKindSink) {
         let ins = &mut self.instruments[i];
         ins.last_trade = Some(price);
+        ins.mark = price;
         if !ins.velocity.on {
             return;
         }
@@ -840,7 +944,9 @@ impl Risk {
         let sd = r.side as usize & 1;
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
         let acct = &mut self.accounts[a];
-        acct.open_notional = acct.open_notional.saturating_sub(r.reserve as i128 * d as i128);
+        acct.open_notional = acct
+            .open_notional
+            .saturating_sub(r.reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
             acct.open_orders = acct.open_orders.saturating_sub(1);
@@ -939,11 +1045,16 @@ impl Risk {
         now: u64,
         out: &mut impl EventKindSink,
     ) -> RiskAction {
-        let _ = now;
         match *c {
             RiskControl::Kill { account } => {
                 let Some(a) = self.acct_idx(account) else {
-                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    reject_ctl(
+                        out,
+                        account,
+                        InstrumentId(0),
+                        RejectReason::UnknownAccount,
+                        account.0 as i64,
+                    );
                     return RiskAction::None;
                 };
                 self.accounts[a].state = TradingState::Halted;
@@ -958,7 +1069,13 @@ impl Risk {
             }
             RiskControl::SetAccountState { account, state } => {
                 let Some(a) = self.acct_idx(account) else {
-                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    reject_ctl(
+                        out,
+                        account,
+                        InstrumentId(0),
+                        RejectReason::UnknownAccount,
+                        account.0 as i64,
+                    );
                     return RiskAction::None;
                 };
                 let acct = &mut self.accounts[a];
@@ -976,7 +1093,13 @@ impl Risk {
             }
             RiskControl::SetInstrumentState { instrument, state } => {
                 let Some(i) = self.instr_idx(instrument) else {
-                    reject_ctl(out, AccountId(0), instrument, RejectReason::UnknownInstrument, instrument.0 as i64);
+                    reject_ctl(
+                        out,
+                        AccountId(0),
+                        instrument,
+                        RejectReason::UnknownInstrument,
+                        instrument.0 as i64,
+                    );
                     return RiskAction::None;
                 };
                 let ins = &mut self.instruments[i];
@@ -1000,11 +1123,23 @@ impl Risk {
             }
             RiskControl::SetReferencePrice { instrument, price } => {
                 let Some(i) = self.instr_idx(instrument) else {
-                    reject_ctl(out, AccountId(0), instrument, RejectReason::UnknownInstrument, instrument.0 as i64);
+                    reject_ctl(
+                        out,
+                        AccountId(0),
+                        instrument,
+                        RejectReason::UnknownInstrument,
+                        instrument.0 as i64,
+                    );
                     return RiskAction::None;
                 };
                 if price.0 <= 0 {
-                    reject_ctl(out, AccountId(0), instrument, RejectReason::Malformed, price.0);
+                    reject_ctl(
+                        out,
+                        AccountId(0),
+                        instrument,
+                        RejectReason::Malformed,
+                        price.0,
+                    );
                     return RiskAction::None;
                 }
                 self.instruments[i].reference = Some(price.0);
@@ -1012,7 +1147,13 @@ impl Risk {
             }
             RiskControl::ResetMmp { account } => {
                 let Some(a) = self.acct_idx(account) else {
-                    reject_ctl(out, account, InstrumentId(0), RejectReason::UnknownAccount, account.0 as i64);
+                    reject_ctl(
+                        out,
+                        account,
+                        InstrumentId(0),
+                        RejectReason::UnknownAccount,
+                        account.0 as i64,
+                    );
                     return RiskAction::None;
                 };
                 let acct = &mut self.accounts[a];
@@ -1039,18 +1180,33 @@ impl Risk {
         }
         let per_instrument = matches!(
             l.kind,
-            LimitKind::MaxOrderQty | LimitKind::MaxOrderNotional | LimitKind::MaxLong | LimitKind::MaxShort
+            LimitKind::MaxOrderQty
+                | LimitKind::MaxOrderNotional
+                | LimitKind::MaxLong
+                | LimitKind::MaxShort
         );
         let per_account = !matches!(l.kind, LimitKind::PriceBand);
         let i = self.instr_idx(l.instrument);
         if (per_instrument || l.kind == LimitKind::PriceBand) && i.is_none() {
-            reject_ctl(out, l.account, l.instrument, RejectReason::UnknownInstrument, l.instrument.0 as i64);
+            reject_ctl(
+                out,
+                l.account,
+                l.instrument,
+                RejectReason::UnknownInstrument,
+                l.instrument.0 as i64,
+            );
             return;
         }
         let a = self.acct_idx(l.account);
         let all_accounts = per_instrument && l.account.0 == 0;
         if per_account && a.is_none() && !all_accounts {
-            reject_ctl(out, l.account, l.instrument, RejectReason::UnknownAccount, l.account.0 as i64);
+            reject_ctl(
+                out,
+                l.account,
+                l.instrument,
+                RejectReason::UnknownAccount,
+                l.account.0 as i64,
+            );
             return;
         }
         let uv = v as u64;
@@ -1060,7 +1216,9 @@ impl Risk {
                 let acct = &mut self.accounts[a];
                 match l.kind {
                     LimitKind::CreditLimit => acct.credit_limit = v,
-                    LimitKind::MaxOpenOrders => acct.max_open_orders = uv.min(u32::MAX as u64) as u32,
+                    LimitKind::MaxOpenOrders => {
+                        acct.max_open_orders = uv.min(u32::MAX as u64) as u32
+                    }
                     _ => acct.bucket.set_rate(uv),
                 }
             }
@@ -1206,19 +1364,22 @@ impl Risk {
     #[inline(always)]
     fn exposure_idx(&self, a: usize) -> i128 {
         let acct = &self.accounts[a];
-        let mut e = acct.open_notional;
         let row = a * self.n_instr;
-        for k in 0..acct.held_len as usize {
-            let i = self.held[row + k] as usize;
-            let pos = self.slots[row + i].position;
-            let last = self.instruments[i].last_trade.unwrap_or(0);
-            let value = if let (Ok(p), Ok(l)) = (u64::try_from(pos.unsigned_abs()), u64::try_from(last)) {
-                // u64 × u64 < 2^128: exact, one multiply.
-                (p as u128 * l as u128).min(i128::MAX as u128) as i128
-            } else {
-                pos.abs().saturating_mul((last as i128).abs())
-            };
-            e = e.saturating_add(value);
+        let n = acct.held_len as usize;
+        let mut e = acct.open_notional;
+        if n == 0 {
+            return e;
+        }
+        let (Some(held), Some(slots)) = (
+            self.held.get(row..row + n),
+            self.slots.get(row..row + self.n_instr),
+        ) else {
+            return e;
+        };
+        for &i in held {
+            let pos = slots.get(i as usize).map_or(0, |s| s.position);
+            let mark = self.instruments.get(i as usize).map_or(0, |x| x.mark);
+            e = e.saturating_add(position_value(pos, mark));
         }
         e
     }
@@ -1247,7 +1408,11 @@ impl Risk {
     pub fn instrument_state(&self, i: InstrumentId, now: u64) -> Option<TradingState> {
         self.instr_idx(i).map(|i| {
             let ins = &self.instruments[i];
-            if ins.vol_until > now { TradingState::Halted } else { ins.state }
+            if ins.vol_until > now {
+                TradingState::Halted
+            } else {
+                ins.state
+            }
         })
     }
 
@@ -1284,7 +1449,8 @@ impl Risk {
     /// The reference price the band uses when the book has neither trades nor a two-sided
     /// market (config or `SetReferencePrice`).
     pub fn reference_price(&self, i: InstrumentId) -> Option<Price> {
-        self.instr_idx(i).and_then(|i| self.instruments[i].reference.map(Price))
+        self.instr_idx(i)
+            .and_then(|i| self.instruments[i].reference.map(Price))
     }
 }
 
@@ -1300,10 +1466,18 @@ fn check_qty(ins: &Instr, qty: u64) -> Result<(), RiskReject> {
         return Err(RiskReject::new(R::LotSize, u2i(ins.lot), u2i(qty)));
     }
     if qty < ins.min_qty {
-        return Err(RiskReject::new(R::OutsideMinMax, u2i(ins.min_qty), u2i(qty)));
+        return Err(RiskReject::new(
+            R::OutsideMinMax,
+            u2i(ins.min_qty),
+            u2i(qty),
+        ));
     }
     if qty > ins.max_qty {
-        return Err(RiskReject::new(R::OutsideMinMax, u2i(ins.max_qty), u2i(qty)));
+        return Err(RiskReject::new(
+            R::OutsideMinMax,
+            u2i(ins.max_qty),
+            u2i(qty),
+        ));
     }
     Ok(())
 }
@@ -1325,7 +1499,12 @@ fn check_price(ins: &Instr, p: i64, reason: RejectReason) -> Result<(), RiskReje
 /// During a volatility interruption: market orders and limit orders that would trade (cross
 /// the opposite best) are rejected; passive limits and stops are accepted.
 #[cold]
-fn check_volatility(t: OrdType, side: Side, price: i64, mkt: &MarketView) -> Result<(), RiskReject> {
+fn check_volatility(
+    t: OrdType,
+    side: Side,
+    price: i64,
+    mkt: &MarketView,
+) -> Result<(), RiskReject> {
     let opp = match side {
         Side::Buy => mkt.best_ask,
         Side::Sell => mkt.best_bid,
@@ -1354,13 +1533,21 @@ fn check_position(s: &Slot, side: Side, same_open: i128, qty: i128) -> Result<()
         Side::Buy => {
             let v = s.position + same_open + qty;
             if v > s.max_long as i128 {
-                return Err(RiskReject::new(RejectReason::PositionLimit, u2i(s.max_long), sat_i64(v)));
+                return Err(RiskReject::new(
+                    RejectReason::PositionLimit,
+                    u2i(s.max_long),
+                    sat_i64(v),
+                ));
             }
         }
         Side::Sell => {
             let v = -s.position + same_open + qty;
             if v > s.max_short as i128 {
-                return Err(RiskReject::new(RejectReason::PositionLimit, u2i(s.max_short), sat_i64(v)));
+                return Err(RiskReject::new(
+                    RejectReason::PositionLimit,
+                    u2i(s.max_short),
+                    sat_i64(v),
+                ));
             }
         }
     }
@@ -1410,10 +1597,18 @@ fn check_band(reference: i64, w: i128, price: i64) -> Result<(), RiskReject> {
     let r = reference as i128;
     let p = price as i128;
     if p > r + w {
-        return Err(RiskReject::new(RejectReason::PriceOutsideBand, sat_i64(r + w), price));
+        return Err(RiskReject::new(
+            RejectReason::PriceOutsideBand,
+            sat_i64(r + w),
+            price,
+        ));
     }
     if p < r - w {
-        return Err(RiskReject::new(RejectReason::PriceOutsideBand, sat_i64(r - w), price));
+        return Err(RiskReject::new(
+            RejectReason::PriceOutsideBand,
+            sat_i64(r - w),
+            price,
+        ));
     }
     Ok(())
 }
@@ -1440,7 +1635,9 @@ fn market_reserve(ins: &Instr, side: Side, mkt: &MarketView) -> i64 {
 #[inline(always)]
 fn stop_reserve(ins: &Instr, side: Side, stop: i64) -> i64 {
     match side {
-        Side::Buy => stop.saturating_add(ins.protection.saturating_mul(ins.tick)).min(ins.max_price),
+        Side::Buy => stop
+            .saturating_add(ins.protection.saturating_mul(ins.tick))
+            .min(ins.max_price),
         Side::Sell => stop,
     }
 }

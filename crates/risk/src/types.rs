@@ -41,7 +41,11 @@ pub struct RiskReject {
 impl RiskReject {
     #[inline(always)]
     pub(crate) const fn new(reason: RejectReason, limit: i64, value: i64) -> RiskReject {
-        RiskReject { reason, limit, value }
+        RiskReject {
+            reason,
+            limit,
+            value,
+        }
     }
 }
 
@@ -92,5 +96,9 @@ pub(crate) fn sat_i64(x: i128) -> i64 {
 
 #[inline(always)]
 pub(crate) fn u2i(x: u64) -> i64 {
-    if x > i64::MAX as u64 { i64::MAX } else { x as i64 }
+    if x > i64::MAX as u64 {
+        i64::MAX
+    } else {
+        x as i64
+    }
 }

@@ -26,7 +26,13 @@ struct Range {
 
 impl Velocity {
     pub(crate) fn new(max_move: i64, window: u64, halt_ns: u64) -> Velocity {
-        Velocity { on: true, max_move, window, halt_ns, ..Velocity::default() }
+        Velocity {
+            on: true,
+            max_move,
+            window,
+            halt_ns,
+            ..Velocity::default()
+        }
     }
 
     /// Forget the history (after a halt: the next trade starts a new reference).
@@ -44,7 +50,13 @@ impl Velocity {
             } else {
                 self.prev.live = false;
             }
-            self.cur = Range { live: true, start: now, last: now, lo: price, hi: price };
+            self.cur = Range {
+                live: true,
+                start: now,
+                last: now,
+                lo: price,
+                hi: price,
+            };
         } else {
             self.cur.lo = self.cur.lo.min(price);
             self.cur.hi = self.cur.hi.max(price);

@@ -2,41 +2,69 @@
 
 mod common;
 
+use RejectReason as R;
 use common::*;
 use ferrex_risk::*;
 use ferrex_types::*;
-use RejectReason as R;
 
 #[test]
 fn unknown_account_and_instrument() {
     let mut r = risk(&base());
     let o = order(1, AccountId(3), Side::Buy, 100, 1);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::UnknownAccount, 0, 3)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownAccount, 0, 3))
+    );
     let o = order(1, AccountId(0), Side::Buy, 100, 1);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::UnknownAccount, 0, 0)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownAccount, 0, 0))
+    );
     let o = order(1, AccountId(u32::MAX), Side::Buy, 100, 1);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::UnknownAccount, 0, u32::MAX as i64)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownAccount, 0, u32::MAX as i64))
+    );
     let mut o = buy(1, 100, 1);
     o.instrument = InstrumentId(7);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::UnknownInstrument, 0, 7)));
-    let c = CancelOrder { order_id: OrderId(1), account: AccountId(9), instrument: I0 };
-    assert_eq!(reason(r.check_cancel(&c, 0)), Some((R::UnknownAccount, 0, 9)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownInstrument, 0, 7))
+    );
+    let c = CancelOrder {
+        order_id: OrderId(1),
+        account: AccountId(9),
+        instrument: I0,
+    };
+    assert_eq!(
+        reason(r.check_cancel(&c, 0)),
+        Some((R::UnknownAccount, 0, 9))
+    );
 }
 
 #[test]
 fn default_account_profile_covers_unlisted_ids() {
     let mut cfg = base();
     cfg.max_accounts = 100;
-    cfg.default_account = Some(AccountConfig { max_order_qty: Some(5), ..AccountConfig::default() });
+    cfg.default_account = Some(AccountConfig {
+        max_order_qty: Some(5),
+        ..AccountConfig::default()
+    });
     let mut r = risk(&cfg);
     let o = order(1, AccountId(50), Side::Buy, 100, 5);
     assert_eq!(r.check_new(&o, 0, &NOMKT), Ok(()));
     let o = order(1, AccountId(50), Side::Buy, 100, 6);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::MaxOrderQty, 5, 6)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::MaxOrderQty, 5, 6))
+    );
     // Listed accounts keep their own profile; ids beyond the table are unknown.
     assert_eq!(r.check_new(&buy(1, 100, 6), 0, &NOMKT), Ok(()));
     let o = order(1, AccountId(100), Side::Buy, 100, 1);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::UnknownAccount, 0, 100)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownAccount, 0, 100))
+    );
 }
 
 #[test]
@@ -55,7 +83,10 @@ fn qty_zero_lot_and_min_max() {
     assert_eq!(chk(&mut r, 95), None);
     assert_eq!(chk(&mut r, 100), None);
     assert_eq!(chk(&mut r, 105), Some((R::OutsideMinMax, 100, 105)));
-    assert_eq!(chk(&mut r, u64::MAX), Some((R::OutsideMinMax, 100, i64::MAX))); // 2^64-1 is a multiple of 5
+    assert_eq!(
+        chk(&mut r, u64::MAX),
+        Some((R::OutsideMinMax, 100, i64::MAX))
+    ); // 2^64-1 is a multiple of 5
     assert_eq!(chk(&mut r, u64::MAX - 1), Some((R::LotSize, 5, i64::MAX)));
 }
 
@@ -76,15 +107,27 @@ fn price_tick_and_min_max() {
     assert_eq!(chk(&mut r, 1001), Some((R::OutsideMinMax, 1000, 1001)));
     assert_eq!(chk(&mut r, 0), Some((R::OutsideMinMax, 100, 0)));
     assert_eq!(chk(&mut r, -1), Some((R::OutsideMinMax, 100, -1)));
-    assert_eq!(chk(&mut r, i64::MAX), Some((R::OutsideMinMax, 1000, i64::MAX)));
-    assert_eq!(chk(&mut r, i64::MIN), Some((R::OutsideMinMax, 100, i64::MIN)));
+    assert_eq!(
+        chk(&mut r, i64::MAX),
+        Some((R::OutsideMinMax, 1000, i64::MAX))
+    );
+    assert_eq!(
+        chk(&mut r, i64::MIN),
+        Some((R::OutsideMinMax, 100, i64::MIN))
+    );
     // Stop price is checked too; a market order's price field is ignored.
     let mut o = buy(1, 0, 1);
     o.ord_type = OrdType::Stop;
     o.stop_price = Price(1005);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::OutsideMinMax, 1000, 1005)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::OutsideMinMax, 1000, 1005))
+    );
     o.stop_price = Price(997);
-    assert_eq!(reason(r.check_new(&o, 0, &NOMKT)), Some((R::TickSize, 5, 997)));
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::TickSize, 5, 997))
+    );
     o.stop_price = Price(995);
     assert_eq!(r.check_new(&o, 0, &NOMKT), Ok(()));
     let mut m = buy(1, i64::MAX, 1);
@@ -96,23 +139,45 @@ fn price_tick_and_min_max() {
 fn price_band_ticks_around_reference() {
     let mut cfg = base();
     cfg.instruments[0].tick_size = 2;
-    cfg.instruments[0].price_band = Some(BandConfig { bps: None, ticks: Some(5) });
+    cfg.instruments[0].price_band = Some(BandConfig {
+        bps: None,
+        ticks: Some(5),
+    });
     cfg.instruments[0].reference_price = Some(1000);
     let mut r = risk(&cfg);
     let chk = |r: &mut Risk, p, m: &MarketView| reason(r.check_new(&buy(1, p, 1), 0, m));
     // width = 5 ticks × 2 = 10
     assert_eq!(chk(&mut r, 1008, &NOMKT), None);
     assert_eq!(chk(&mut r, 1010, &NOMKT), None);
-    assert_eq!(chk(&mut r, 1012, &NOMKT), Some((R::PriceOutsideBand, 1010, 1012)));
+    assert_eq!(
+        chk(&mut r, 1012, &NOMKT),
+        Some((R::PriceOutsideBand, 1010, 1012))
+    );
     assert_eq!(chk(&mut r, 990, &NOMKT), None);
-    assert_eq!(chk(&mut r, 988, &NOMKT), Some((R::PriceOutsideBand, 990, 988)));
+    assert_eq!(
+        chk(&mut r, 988, &NOMKT),
+        Some((R::PriceOutsideBand, 990, 988))
+    );
     // Mid beats the configured reference; last trade beats the mid.
-    let mid = MarketView { best_bid: Some(Price(1100)), best_ask: Some(Price(1104)), last_trade: None };
+    let mid = MarketView {
+        best_bid: Some(Price(1100)),
+        best_ask: Some(Price(1104)),
+        last_trade: None,
+    };
     assert_eq!(chk(&mut r, 1112, &mid), None);
-    assert_eq!(chk(&mut r, 1114, &mid), Some((R::PriceOutsideBand, 1112, 1114)));
-    let last = MarketView { last_trade: Some(Price(2000)), ..mid };
+    assert_eq!(
+        chk(&mut r, 1114, &mid),
+        Some((R::PriceOutsideBand, 1112, 1114))
+    );
+    let last = MarketView {
+        last_trade: Some(Price(2000)),
+        ..mid
+    };
     assert_eq!(chk(&mut r, 2010, &last), None);
-    assert_eq!(chk(&mut r, 2012, &last), Some((R::PriceOutsideBand, 2010, 2012)));
+    assert_eq!(
+        chk(&mut r, 2012, &last),
+        Some((R::PriceOutsideBand, 2010, 2012))
+    );
     // Market orders skip the band.
     let mut m = buy(1, 0, 1);
     m.ord_type = OrdType::Market;
@@ -123,12 +188,30 @@ fn price_band_ticks_around_reference() {
     sl.stop_price = Price(1510);
     assert_eq!(r.check_new(&sl, 0, &last), Ok(()));
     sl.price = Price(1522);
-    assert_eq!(reason(r.check_new(&sl, 0, &last)), Some((R::PriceOutsideBand, 1520, 1522)));
+    assert_eq!(
+        reason(r.check_new(&sl, 0, &last)),
+        Some((R::PriceOutsideBand, 1520, 1522))
+    );
     // Reference commanded at run time; band width changed at run time.
     let mut out = Vec::new();
-    r.control(&RiskControl::SetReferencePrice { instrument: I0, price: Price(500) }, 0, &mut out);
-    assert_eq!(chk(&mut r, 512, &NOMKT), Some((R::PriceOutsideBand, 510, 512)));
-    let sl = SetLimit { value: 6, account: AccountId(0), instrument: I0, kind: LimitKind::PriceBand };
+    r.control(
+        &RiskControl::SetReferencePrice {
+            instrument: I0,
+            price: Price(500),
+        },
+        0,
+        &mut out,
+    );
+    assert_eq!(
+        chk(&mut r, 512, &NOMKT),
+        Some((R::PriceOutsideBand, 510, 512))
+    );
+    let sl = SetLimit {
+        value: 6,
+        account: AccountId(0),
+        instrument: I0,
+        kind: LimitKind::PriceBand,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(chk(&mut r, 512, &NOMKT), None);
     assert!(out.is_empty());
@@ -137,20 +220,38 @@ fn price_band_ticks_around_reference() {
 #[test]
 fn price_band_bps_and_no_reference() {
     let mut cfg = base();
-    cfg.instruments[0].price_band = Some(BandConfig { bps: Some(100), ticks: None });
+    cfg.instruments[0].price_band = Some(BandConfig {
+        bps: Some(100),
+        ticks: None,
+    });
     let mut r = risk(&cfg);
     // No reference at all: no check.
     assert_eq!(r.check_new(&buy(1, 1, 1), 0, &NOMKT), Ok(()));
-    let m = MarketView { last_trade: Some(Price(10_000)), ..NOMKT };
+    let m = MarketView {
+        last_trade: Some(Price(10_000)),
+        ..NOMKT
+    };
     let chk = |r: &mut Risk, p| reason(r.check_new(&sell(1, p, 1), 0, &m));
     assert_eq!(chk(&mut r, 10_099), None);
     assert_eq!(chk(&mut r, 10_100), None);
-    assert_eq!(chk(&mut r, 10_101), Some((R::PriceOutsideBand, 10_100, 10_101)));
+    assert_eq!(
+        chk(&mut r, 10_101),
+        Some((R::PriceOutsideBand, 10_100, 10_101))
+    );
     assert_eq!(chk(&mut r, 9_900), None);
-    assert_eq!(chk(&mut r, 9_899), Some((R::PriceOutsideBand, 9_900, 9_899)));
+    assert_eq!(
+        chk(&mut r, 9_899),
+        Some((R::PriceOutsideBand, 9_900, 9_899))
+    );
     // Huge reference: no overflow.
-    let m = MarketView { last_trade: Some(Price(i64::MAX)), ..NOMKT };
-    assert_eq!(r.check_new(&sell(1, 1 << 53, 1), 0, &m).unwrap_err().reason, R::PriceOutsideBand);
+    let m = MarketView {
+        last_trade: Some(Price(i64::MAX)),
+        ..NOMKT
+    };
+    assert_eq!(
+        r.check_new(&sell(1, 1 << 53, 1), 0, &m).unwrap_err().reason,
+        R::PriceOutsideBand
+    );
 }
 
 #[test]
@@ -166,12 +267,22 @@ fn max_order_qty_account_and_instrument() {
     assert_eq!(chk(&mut r, A2, 50), None);
     assert_eq!(chk(&mut r, A2, 51), Some((R::MaxOrderQty, 50, 51)));
     let mut out = Vec::new();
-    let sl = SetLimit { value: 20, account: A2, instrument: I0, kind: LimitKind::MaxOrderQty };
+    let sl = SetLimit {
+        value: 20,
+        account: A2,
+        instrument: I0,
+        kind: LimitKind::MaxOrderQty,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(chk(&mut r, A2, 21), Some((R::MaxOrderQty, 20, 21)));
     assert_eq!(chk(&mut r, A1, 100), None);
     // account 0 = every account on the instrument
-    let sl = SetLimit { value: 10, account: AccountId(0), instrument: I0, kind: LimitKind::MaxOrderQty };
+    let sl = SetLimit {
+        value: 10,
+        account: AccountId(0),
+        instrument: I0,
+        kind: LimitKind::MaxOrderQty,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(chk(&mut r, A1, 11), Some((R::MaxOrderQty, 10, 11)));
     assert_eq!(chk(&mut r, A2, 10), None);
@@ -185,34 +296,55 @@ fn max_order_notional_limit_market_and_stop() {
     let chk = |r: &mut Risk, o: &NewOrder, m| reason(r.check_new(o, 0, m));
     assert_eq!(chk(&mut r, &buy(1, 100, 99), &NOMKT), None);
     assert_eq!(chk(&mut r, &buy(1, 100, 100), &NOMKT), None);
-    assert_eq!(chk(&mut r, &buy(1, 100, 101), &NOMKT), Some((R::MaxOrderNotional, 10_000, 10_100)));
+    assert_eq!(
+        chk(&mut r, &buy(1, 100, 101), &NOMKT),
+        Some((R::MaxOrderNotional, 10_000, 10_100))
+    );
     // Market buy valued at best ask + protection (10 ticks): 90 + 10 = 100.
-    let mkt = MarketView { best_bid: Some(Price(80)), best_ask: Some(Price(90)), last_trade: None };
+    let mkt = MarketView {
+        best_bid: Some(Price(80)),
+        best_ask: Some(Price(90)),
+        last_trade: None,
+    };
     let mut m = buy(1, 0, 100);
     m.ord_type = OrdType::Market;
     assert_eq!(chk(&mut r, &m, &mkt), None);
     m.qty = Qty(101);
-    assert_eq!(chk(&mut r, &m, &mkt), Some((R::MaxOrderNotional, 10_000, 10_100)));
+    assert_eq!(
+        chk(&mut r, &m, &mkt),
+        Some((R::MaxOrderNotional, 10_000, 10_100))
+    );
     // Market sell valued at the best bid: 80 × 125 = 10 000.
     let mut s = sell(1, 0, 125);
     s.ord_type = OrdType::Market;
     assert_eq!(chk(&mut r, &s, &mkt), None);
     s.qty = Qty(126);
-    assert_eq!(chk(&mut r, &s, &mkt), Some((R::MaxOrderNotional, 10_000, 10_080)));
+    assert_eq!(
+        chk(&mut r, &s, &mkt),
+        Some((R::MaxOrderNotional, 10_000, 10_080))
+    );
     // Stop buy valued at stop + protection.
     let mut st = buy(1, 0, 100);
     st.ord_type = OrdType::Stop;
     st.stop_price = Price(90);
     assert_eq!(chk(&mut r, &st, &NOMKT), None);
     st.stop_price = Price(91);
-    assert_eq!(chk(&mut r, &st, &NOMKT), Some((R::MaxOrderNotional, 10_000, 10_100)));
+    assert_eq!(
+        chk(&mut r, &st, &NOMKT),
+        Some((R::MaxOrderNotional, 10_000, 10_100))
+    );
     // Absurd sizes: i128, no overflow.
     let mut cfg = base();
     cfg.instruments[0].max_price = i64::MAX;
     cfg.instruments[0].max_order_notional = Some(i64::MAX);
     let mut r = risk(&cfg);
-    let e = r.check_new(&buy(1, i64::MAX, u64::MAX), 0, &NOMKT).unwrap_err();
-    assert_eq!((e.reason, e.limit, e.value), (R::MaxOrderNotional, i64::MAX, i64::MAX));
+    let e = r
+        .check_new(&buy(1, i64::MAX, u64::MAX), 0, &NOMKT)
+        .unwrap_err();
+    assert_eq!(
+        (e.reason, e.limit, e.value),
+        (R::MaxOrderNotional, i64::MAX, i64::MAX)
+    );
 }
 
 #[test]
@@ -224,25 +356,50 @@ fn credit_limit_counts_open_orders_and_positions() {
     assert_eq!(r.exposure(A1), 5_000);
     enter(&mut r, &sell(2, 100, 49), 0, &NOMKT).unwrap();
     assert_eq!(r.exposure(A1), 9_900);
-    assert_eq!(reason(r.check_new(&buy(3, 100, 2), 0, &NOMKT)), Some((R::CreditLimit, 10_000, 10_100)));
-    assert_eq!(reason(r.check_new(&buy(3, 101, 1), 0, &NOMKT)), Some((R::CreditLimit, 10_000, 10_001)));
+    assert_eq!(
+        reason(r.check_new(&buy(3, 100, 2), 0, &NOMKT)),
+        Some((R::CreditLimit, 10_000, 10_100))
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(3, 101, 1), 0, &NOMKT)),
+        Some((R::CreditLimit, 10_000, 10_001))
+    );
     assert_eq!(r.check_new(&buy(3, 100, 1), 0, &NOMKT), Ok(()));
     // Order 1 fills 50 at 100 against account 2: position 50 valued at the last trade.
     let mut out = Vec::new();
-    r.on_event(&trade(100, 50, (1, A1, 0), (9, A2, 0), Side::Sell), 0, &mut out);
+    r.on_event(
+        &trade(100, 50, (1, A1, 0), (9, A2, 0), Side::Sell),
+        0,
+        &mut out,
+    );
     assert_eq!(r.position(A1, I0), 50);
     assert_eq!(r.position(A2, I0), -50);
     assert_eq!(r.exposure(A1), 9_900);
     assert_eq!(r.exposure(A2), 5_000);
     // A later trade at 120 re-marks the position: 50 × 120 + 49 × 100.
-    r.on_event(&trade(120, 1, (20, A2, 0), (21, A2, 0), Side::Buy), 0, &mut out);
+    r.on_event(
+        &trade(120, 1, (20, A2, 0), (21, A2, 0), Side::Buy),
+        0,
+        &mut out,
+    );
     assert_eq!(r.exposure(A1), 10_900);
-    assert_eq!(reason(r.check_new(&buy(3, 1, 1), 0, &NOMKT)), Some((R::CreditLimit, 10_000, 10_901)));
+    assert_eq!(
+        reason(r.check_new(&buy(3, 1, 1), 0, &NOMKT)),
+        Some((R::CreditLimit, 10_000, 10_901))
+    );
     r.on_event(&cancelled(2, A1, 49), 0, &mut out);
     assert_eq!(r.exposure(A1), 6_000);
     assert_eq!(r.check_new(&buy(3, 100, 40), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&buy(3, 100, 41), 0, &NOMKT)), Some((R::CreditLimit, 10_000, 10_100)));
-    let sl = SetLimit { value: 10_100, account: A1, instrument: I0, kind: LimitKind::CreditLimit };
+    assert_eq!(
+        reason(r.check_new(&buy(3, 100, 41), 0, &NOMKT)),
+        Some((R::CreditLimit, 10_000, 10_100))
+    );
+    let sl = SetLimit {
+        value: 10_100,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::CreditLimit,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(r.check_new(&buy(3, 100, 41), 0, &NOMKT), Ok(()));
     assert!(out.is_empty());
@@ -255,27 +412,62 @@ fn position_limit_long_and_short_with_open_orders() {
     cfg.accounts[0].max_short = Some(5);
     let mut r = risk(&cfg);
     assert_eq!(r.check_new(&buy(1, 100, 10), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&buy(1, 100, 11), 0, &NOMKT)), Some((R::PositionLimit, 10, 11)));
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 11), 0, &NOMKT)),
+        Some((R::PositionLimit, 10, 11))
+    );
     enter(&mut r, &buy(1, 100, 4), 0, &NOMKT).unwrap();
     assert_eq!(r.check_new(&buy(2, 100, 6), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&buy(2, 100, 7), 0, &NOMKT)), Some((R::PositionLimit, 10, 11)));
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 7), 0, &NOMKT)),
+        Some((R::PositionLimit, 10, 11))
+    );
     // Sells don't count the open buys.
     assert_eq!(r.check_new(&sell(2, 100, 5), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&sell(2, 100, 6), 0, &NOMKT)), Some((R::PositionLimit, 5, 6)));
+    assert_eq!(
+        reason(r.check_new(&sell(2, 100, 6), 0, &NOMKT)),
+        Some((R::PositionLimit, 5, 6))
+    );
     // Fill the buy: long 4; a sell of 9 ends short 5: allowed, 10 is not.
     let mut out = Vec::new();
-    r.on_event(&trade(100, 4, (1, A1, 0), (9, A2, 0), Side::Sell), 0, &mut out);
+    r.on_event(
+        &trade(100, 4, (1, A1, 0), (9, A2, 0), Side::Sell),
+        0,
+        &mut out,
+    );
     assert_eq!(r.check_new(&sell(2, 100, 9), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&sell(2, 100, 10), 0, &NOMKT)), Some((R::PositionLimit, 5, 6)));
+    assert_eq!(
+        reason(r.check_new(&sell(2, 100, 10), 0, &NOMKT)),
+        Some((R::PositionLimit, 5, 6))
+    );
     assert_eq!(r.check_new(&buy(2, 100, 6), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&buy(2, 100, 7), 0, &NOMKT)), Some((R::PositionLimit, 10, 11)));
-    let sl = SetLimit { value: 0, account: A1, instrument: I0, kind: LimitKind::MaxLong };
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 7), 0, &NOMKT)),
+        Some((R::PositionLimit, 10, 11))
+    );
+    let sl = SetLimit {
+        value: 0,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::MaxLong,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
-    assert_eq!(reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)), Some((R::PositionLimit, 0, 5)));
-    let sl = SetLimit { value: 0, account: A1, instrument: I0, kind: LimitKind::MaxShort };
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)),
+        Some((R::PositionLimit, 0, 5))
+    );
+    let sl = SetLimit {
+        value: 0,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::MaxShort,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(r.check_new(&sell(2, 100, 4), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&sell(2, 100, 5), 0, &NOMKT)), Some((R::PositionLimit, 0, 1)));
+    assert_eq!(
+        reason(r.check_new(&sell(2, 100, 5), 0, &NOMKT)),
+        Some((R::PositionLimit, 0, 1))
+    );
 }
 
 #[test]
@@ -290,7 +482,10 @@ fn max_open_orders_per_account_and_instrument() {
     assert_eq!(r.check_new(&buy(3, 100, 1), 0, &NOMKT), Ok(()));
     enter(&mut r, &buy(3, 100, 1), 0, &NOMKT).unwrap();
     assert_eq!(r.open_orders(A1), 3);
-    assert_eq!(reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)), Some((R::MaxOpenOrders, 3, 4)));
+    assert_eq!(
+        reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 3, 4))
+    );
     // IOC / market do not rest: allowed.
     let mut ioc = buy(4, 100, 1);
     ioc.tif = TimeInForce::Ioc;
@@ -303,10 +498,21 @@ fn max_open_orders_per_account_and_instrument() {
     enter(&mut r, &b2(11), 0, &NOMKT).unwrap();
     assert_eq!(r.check_new(&b2(12), 0, &NOMKT), Ok(()));
     enter(&mut r, &b2(12), 0, &NOMKT).unwrap();
-    assert_eq!(reason(r.check_new(&b2(13), 0, &NOMKT)), Some((R::MaxOpenOrders, 2, 3)));
-    let sl = SetLimit { value: 2, account: A1, instrument: I0, kind: LimitKind::MaxOpenOrders };
+    assert_eq!(
+        reason(r.check_new(&b2(13), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 2, 3))
+    );
+    let sl = SetLimit {
+        value: 2,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::MaxOpenOrders,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
-    assert_eq!(reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)), Some((R::MaxOpenOrders, 2, 3)));
+    assert_eq!(
+        reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 2, 3))
+    );
 }
 
 #[test]
@@ -316,26 +522,43 @@ fn order_table_capacity() {
     let mut r = risk(&cfg);
     enter(&mut r, &buy(1, 100, 1), 0, &NOMKT).unwrap();
     enter(&mut r, &buy(2, 100, 1), 0, &NOMKT).unwrap();
-    assert_eq!(reason(r.check_new(&buy(3, 100, 1), 0, &NOMKT)), Some((R::MaxOpenOrders, 2, 3)));
+    assert_eq!(
+        reason(r.check_new(&buy(3, 100, 1), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 2, 3))
+    );
 }
 
 #[test]
 fn throttle_rate_then_halt_then_lift() {
     let mut cfg = base();
-    cfg.accounts[0].throttle =
-        Some(ThrottleConfig { rate: 3, window_ns: 1000, halt_threshold: Some(5), halt_ns: 10_000 });
+    cfg.accounts[0].throttle = Some(ThrottleConfig {
+        rate: 3,
+        window_ns: 1000,
+        halt_threshold: Some(5),
+        halt_ns: 10_000,
+    });
     let mut r = risk(&cfg);
     let mut out = Vec::new();
     for _ in 0..3 {
         assert_eq!(r.check_new(&buy(1, 100, 1), 0, &NOMKT), Ok(()));
     }
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)), Some((R::Throttled, 3, 4)));
-    let c = CancelOrder { order_id: OrderId(1), account: A1, instrument: I0 };
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)),
+        Some((R::Throttled, 3, 4))
+    );
+    let c = CancelOrder {
+        order_id: OrderId(1),
+        account: A1,
+        instrument: I0,
+    };
     assert_eq!(reason(r.check_cancel(&c, 0)), Some((R::Throttled, 3, 4)));
     r.flush(&mut out);
     assert!(out.is_empty());
     // The 6th message in the window is beyond the halt threshold.
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)), Some((R::Throttled, 5, 6)));
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)),
+        Some((R::Throttled, 5, 6))
+    );
     r.flush(&mut out);
     assert_eq!(
         out,
@@ -348,7 +571,10 @@ fn throttle_rate_then_halt_then_lift() {
     );
     out.clear();
     assert_eq!(r.account_state(A1, 9_999), Some(TradingState::Halted));
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 9_999, &NOMKT)), Some((R::AccountHalted, 0, 10_000)));
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 9_999, &NOMKT)),
+        Some((R::AccountHalted, 0, 10_000))
+    );
     // Cancels still pass while halted (within the rate).
     assert_eq!(r.check_cancel(&c, 9_999), Ok(()));
     r.tick(9_999, &mut out);
@@ -356,7 +582,12 @@ fn throttle_rate_then_halt_then_lift() {
     r.tick(10_000, &mut out);
     assert_eq!(
         out,
-        vec![EventKind::AccountState { account: A1, state: TradingState::Active, cause: R::Throttled, until: 0 }]
+        vec![EventKind::AccountState {
+            account: A1,
+            state: TradingState::Active,
+            cause: R::Throttled,
+            until: 0
+        }]
     );
     assert_eq!(r.check_new(&buy(1, 100, 1), 10_000, &NOMKT), Ok(()));
     // Refill: one message per 333.3 ns.
@@ -364,30 +595,70 @@ fn throttle_rate_then_halt_then_lift() {
     for _ in 0..3 {
         r.check_new(&buy(1, 100, 1), 0, &NOMKT).unwrap();
     }
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 333, &NOMKT)), Some((R::Throttled, 3, 4)));
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 333, &NOMKT)),
+        Some((R::Throttled, 3, 4))
+    );
     assert_eq!(r.check_new(&buy(1, 100, 1), 667, &NOMKT), Ok(()));
     // Rate changed at run time.
-    let sl = SetLimit { value: 1, account: A1, instrument: I0, kind: LimitKind::ThrottleRate };
+    let sl = SetLimit {
+        value: 1,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::ThrottleRate,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     assert_eq!(r.check_new(&buy(1, 100, 1), 5_000, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 5_000, &NOMKT)), Some((R::Throttled, 1, 2)));
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 5_000, &NOMKT)),
+        Some((R::Throttled, 1, 2))
+    );
 }
 
 #[test]
 fn throttle_halt_until_command() {
     let mut cfg = base();
-    cfg.accounts[0].throttle =
-        Some(ThrottleConfig { rate: 1, window_ns: 1000, halt_threshold: Some(2), halt_ns: 0 });
+    cfg.accounts[0].throttle = Some(ThrottleConfig {
+        rate: 1,
+        window_ns: 1000,
+        halt_threshold: Some(2),
+        halt_ns: 0,
+    });
     let mut r = risk(&cfg);
     let mut out = Vec::new();
     r.check_new(&buy(1, 100, 1), 0, &NOMKT).unwrap();
-    assert_eq!(r.check_new(&buy(1, 100, 1), 0, &NOMKT).unwrap_err().reason, R::Throttled);
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)), Some((R::Throttled, 2, 3)));
+    assert_eq!(
+        r.check_new(&buy(1, 100, 1), 0, &NOMKT).unwrap_err().reason,
+        R::Throttled
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)),
+        Some((R::Throttled, 2, 3))
+    );
     r.tick(u64::MAX, &mut out);
     assert_eq!(out.len(), 1); // the queued halt event, with until 0
-    assert!(matches!(out[0], EventKind::AccountState { until: 0, state: TradingState::Halted, .. }));
-    assert_eq!(r.check_new(&buy(1, 100, 1), u64::MAX, &NOMKT).unwrap_err().reason, R::AccountHalted);
-    r.control(&RiskControl::SetAccountState { account: A1, state: TradingState::Active }, 0, &mut out);
+    assert!(matches!(
+        out[0],
+        EventKind::AccountState {
+            until: 0,
+            state: TradingState::Halted,
+            ..
+        }
+    ));
+    assert_eq!(
+        r.check_new(&buy(1, 100, 1), u64::MAX, &NOMKT)
+            .unwrap_err()
+            .reason,
+        R::AccountHalted
+    );
+    r.control(
+        &RiskControl::SetAccountState {
+            account: A1,
+            state: TradingState::Active,
+        },
+        0,
+        &mut out,
+    );
     assert_eq!(r.check_new(&buy(1, 100, 1), u64::MAX, &NOMKT), Ok(()));
 }
 
@@ -400,54 +671,165 @@ fn reduce_only_flag() {
         o
     };
     // Flat: nothing reduces.
-    assert_eq!(reason(r.check_new(&ro(sell(1, 100, 1)), 0, &NOMKT)), Some((R::ReduceOnly, 0, 1)));
+    assert_eq!(
+        reason(r.check_new(&ro(sell(1, 100, 1)), 0, &NOMKT)),
+        Some((R::ReduceOnly, 0, 1))
+    );
     // Long 10.
     enter(&mut r, &buy(1, 100, 10), 0, &NOMKT).unwrap();
-    r.on_event(&trade(100, 10, (1, A1, 0), (9, A2, 0), Side::Sell), 0, &mut out);
+    r.on_event(
+        &trade(100, 10, (1, A1, 0), (9, A2, 0), Side::Sell),
+        0,
+        &mut out,
+    );
     assert_eq!(r.check_new(&ro(sell(2, 100, 9)), 0, &NOMKT), Ok(()));
     assert_eq!(r.check_new(&ro(sell(2, 100, 10)), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&ro(sell(2, 100, 11)), 0, &NOMKT)), Some((R::ReduceOnly, 10, 11)));
-    assert_eq!(reason(r.check_new(&ro(buy(2, 100, 1)), 0, &NOMKT)), Some((R::ReduceOnly, 0, 1)));
+    assert_eq!(
+        reason(r.check_new(&ro(sell(2, 100, 11)), 0, &NOMKT)),
+        Some((R::ReduceOnly, 10, 11))
+    );
+    assert_eq!(
+        reason(r.check_new(&ro(buy(2, 100, 1)), 0, &NOMKT)),
+        Some((R::ReduceOnly, 0, 1))
+    );
     // Open sells on the same side use up the room.
     enter(&mut r, &sell(3, 100, 4), 0, &NOMKT).unwrap();
     assert_eq!(r.check_new(&ro(sell(2, 100, 6)), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&ro(sell(2, 100, 7)), 0, &NOMKT)), Some((R::ReduceOnly, 6, 7)));
+    assert_eq!(
+        reason(r.check_new(&ro(sell(2, 100, 7)), 0, &NOMKT)),
+        Some((R::ReduceOnly, 6, 7))
+    );
 }
 
 #[test]
 fn account_and_instrument_states() {
     let mut r = risk(&base());
     let mut out = Vec::new();
-    let c = CancelOrder { order_id: OrderId(1), account: A1, instrument: I0 };
-    r.control(&RiskControl::SetAccountState { account: A1, state: TradingState::Halted }, 0, &mut out);
-    assert_eq!(reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)), Some((R::AccountHalted, 0, 0)));
-    let m = ModifyOrder { order_id: OrderId(1), price: Price(100), qty: Qty(1), account: A1, instrument: I0 };
-    let snap = OrderSnapshot { side: Side::Buy, price: Price(100), leaves: Qty(1) };
-    assert_eq!(reason(r.check_modify(&m, &snap, 0, &NOMKT)), Some((R::AccountHalted, 0, 0)));
+    let c = CancelOrder {
+        order_id: OrderId(1),
+        account: A1,
+        instrument: I0,
+    };
+    r.control(
+        &RiskControl::SetAccountState {
+            account: A1,
+            state: TradingState::Halted,
+        },
+        0,
+        &mut out,
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(1, 100, 1), 0, &NOMKT)),
+        Some((R::AccountHalted, 0, 0))
+    );
+    let m = ModifyOrder {
+        order_id: OrderId(1),
+        price: Price(100),
+        qty: Qty(1),
+        account: A1,
+        instrument: I0,
+    };
+    let snap = OrderSnapshot {
+        side: Side::Buy,
+        price: Price(100),
+        leaves: Qty(1),
+    };
+    assert_eq!(
+        reason(r.check_modify(&m, &snap, 0, &NOMKT)),
+        Some((R::AccountHalted, 0, 0))
+    );
     assert_eq!(r.check_cancel(&c, 0), Ok(()));
     // Reducing: long 3 → sells up to 3 pass.
-    r.control(&RiskControl::SetAccountState { account: A1, state: TradingState::Reducing }, 0, &mut out);
-    r.on_event(&trade(100, 3, (9, A2, 0), (1, A1, 0), Side::Buy), 0, &mut out);
+    r.control(
+        &RiskControl::SetAccountState {
+            account: A1,
+            state: TradingState::Reducing,
+        },
+        0,
+        &mut out,
+    );
+    r.on_event(
+        &trade(100, 3, (9, A2, 0), (1, A1, 0), Side::Buy),
+        0,
+        &mut out,
+    );
     assert_eq!(r.position(A1, I0), 3);
     assert_eq!(r.check_new(&sell(2, 100, 3), 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_new(&sell(2, 100, 4), 0, &NOMKT)), Some((R::AccountReducing, 3, 4)));
-    assert_eq!(reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)), Some((R::AccountReducing, 0, 1)));
-    r.control(&RiskControl::SetAccountState { account: A1, state: TradingState::Active }, 0, &mut out);
+    assert_eq!(
+        reason(r.check_new(&sell(2, 100, 4), 0, &NOMKT)),
+        Some((R::AccountReducing, 3, 4))
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)),
+        Some((R::AccountReducing, 0, 1))
+    );
+    r.control(
+        &RiskControl::SetAccountState {
+            account: A1,
+            state: TradingState::Active,
+        },
+        0,
+        &mut out,
+    );
     assert_eq!(r.check_new(&buy(2, 100, 1), 0, &NOMKT), Ok(()));
     // Instrument states.
-    r.control(&RiskControl::SetInstrumentState { instrument: I0, state: TradingState::Halted }, 0, &mut out);
-    assert_eq!(reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)), Some((R::InstrumentHalted, 0, 0)));
+    r.control(
+        &RiskControl::SetInstrumentState {
+            instrument: I0,
+            state: TradingState::Halted,
+        },
+        0,
+        &mut out,
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)),
+        Some((R::InstrumentHalted, 0, 0))
+    );
     assert_eq!(r.check_cancel(&c, 0), Ok(()));
-    r.control(&RiskControl::SetInstrumentState { instrument: I0, state: TradingState::Reducing }, 0, &mut out);
-    assert_eq!(reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)), Some((R::InstrumentReducing, 0, 1)));
+    r.control(
+        &RiskControl::SetInstrumentState {
+            instrument: I0,
+            state: TradingState::Reducing,
+        },
+        0,
+        &mut out,
+    );
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)),
+        Some((R::InstrumentReducing, 0, 1))
+    );
     assert_eq!(r.check_new(&sell(2, 100, 3), 0, &NOMKT), Ok(()));
     assert_eq!(out.len(), 5);
-    assert!(matches!(out[4], EventKind::InstrumentState { state: TradingState::Reducing, .. }));
+    assert!(matches!(
+        out[4],
+        EventKind::InstrumentState {
+            state: TradingState::Reducing,
+            ..
+        }
+    ));
     // Bad control inputs become Rejected events.
     out.clear();
-    r.control(&RiskControl::SetInstrumentState { instrument: InstrumentId(5), state: TradingState::Halted }, 0, &mut out);
-    r.control(&RiskControl::Kill { account: AccountId(77) }, 0, &mut out);
-    let sl = SetLimit { value: -1, account: A1, instrument: I0, kind: LimitKind::CreditLimit };
+    r.control(
+        &RiskControl::SetInstrumentState {
+            instrument: InstrumentId(5),
+            state: TradingState::Halted,
+        },
+        0,
+        &mut out,
+    );
+    r.control(
+        &RiskControl::Kill {
+            account: AccountId(77),
+        },
+        0,
+        &mut out,
+    );
+    let sl = SetLimit {
+        value: -1,
+        account: A1,
+        instrument: I0,
+        kind: LimitKind::CreditLimit,
+    };
     r.control(&RiskControl::SetLimit(sl), 0, &mut out);
     let reasons: Vec<_> = out
         .iter()
@@ -456,7 +838,10 @@ fn account_and_instrument_states() {
             _ => R::Malformed,
         })
         .collect();
-    assert_eq!(reasons, vec![R::UnknownInstrument, R::UnknownAccount, R::Malformed]);
+    assert_eq!(
+        reasons,
+        vec![R::UnknownInstrument, R::UnknownAccount, R::Malformed]
+    );
 }
 
 #[test]
@@ -468,20 +853,39 @@ fn kill_switch_halts_and_asks_for_cancel() {
     assert_eq!(act, RiskAction::CancelAccount(A1));
     assert_eq!(
         out,
-        vec![EventKind::AccountState { account: A1, state: TradingState::Halted, cause: R::AccountHalted, until: 0 }]
+        vec![EventKind::AccountState {
+            account: A1,
+            state: TradingState::Halted,
+            cause: R::AccountHalted,
+            until: 0
+        }]
     );
-    assert_eq!(reason(r.check_new(&buy(2, 100, 1), 6, &NOMKT)), Some((R::AccountHalted, 0, 0)));
-    let c = CancelOrder { order_id: OrderId(1), account: A1, instrument: I0 };
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 6, &NOMKT)),
+        Some((R::AccountHalted, 0, 0))
+    );
+    let c = CancelOrder {
+        order_id: OrderId(1),
+        account: A1,
+        instrument: I0,
+    };
     assert_eq!(r.check_cancel(&c, 6), Ok(()));
     r.on_event(&cancelled(1, A1, 1), 6, &mut out);
     assert_eq!(r.open_orders(A1), 0);
-    assert_eq!(r.check_new(&order(3, A2, Side::Buy, 100, 1), 6, &NOMKT), Ok(()));
+    assert_eq!(
+        r.check_new(&order(3, A2, Side::Buy, 100, 1), 6, &NOMKT),
+        Ok(())
+    );
 }
 
 #[test]
 fn volatility_interruption() {
     let mut cfg = base();
-    cfg.instruments[0].velocity = Some(VelocityConfig { max_move_ticks: 10, window_ns: 1000, halt_ns: 5000 });
+    cfg.instruments[0].velocity = Some(VelocityConfig {
+        max_move_ticks: 10,
+        window_ns: 1000,
+        halt_ns: 5000,
+    });
     let mut r = risk(&cfg);
     let mut out = Vec::new();
     let t = |p| trade(p, 1, (9, A2, 0), (8, A2, 0), Side::Buy);
@@ -499,24 +903,55 @@ fn volatility_interruption() {
         }]
     );
     out.clear();
-    let mkt = MarketView { best_bid: Some(Price(105)), best_ask: Some(Price(112)), last_trade: Some(Price(111)) };
-    assert_eq!(reason(r.check_new(&buy(1, 112, 1), 1000, &mkt)), Some((R::VolatilityHalt, 112, 112)));
+    let mkt = MarketView {
+        best_bid: Some(Price(105)),
+        best_ask: Some(Price(112)),
+        last_trade: Some(Price(111)),
+    };
+    assert_eq!(
+        reason(r.check_new(&buy(1, 112, 1), 1000, &mkt)),
+        Some((R::VolatilityHalt, 112, 112))
+    );
     assert_eq!(r.check_new(&buy(1, 111, 1), 1000, &mkt), Ok(()));
-    assert_eq!(reason(r.check_new(&sell(1, 105, 1), 1000, &mkt)), Some((R::VolatilityHalt, 105, 105)));
+    assert_eq!(
+        reason(r.check_new(&sell(1, 105, 1), 1000, &mkt)),
+        Some((R::VolatilityHalt, 105, 105))
+    );
     assert_eq!(r.check_new(&sell(1, 106, 1), 1000, &mkt), Ok(()));
     let mut m = buy(1, 0, 1);
     m.ord_type = OrdType::Market;
-    assert_eq!(reason(r.check_new(&m, 1000, &mkt)), Some((R::VolatilityHalt, 112, 0)));
-    let md = ModifyOrder { order_id: OrderId(1), price: Price(113), qty: Qty(1), account: A1, instrument: I0 };
-    let snap = OrderSnapshot { side: Side::Buy, price: Price(100), leaves: Qty(1) };
-    assert_eq!(reason(r.check_modify(&md, &snap, 1000, &mkt)), Some((R::VolatilityHalt, 112, 113)));
+    assert_eq!(
+        reason(r.check_new(&m, 1000, &mkt)),
+        Some((R::VolatilityHalt, 112, 0))
+    );
+    let md = ModifyOrder {
+        order_id: OrderId(1),
+        price: Price(113),
+        qty: Qty(1),
+        account: A1,
+        instrument: I0,
+    };
+    let snap = OrderSnapshot {
+        side: Side::Buy,
+        price: Price(100),
+        leaves: Qty(1),
+    };
+    assert_eq!(
+        reason(r.check_modify(&md, &snap, 1000, &mkt)),
+        Some((R::VolatilityHalt, 112, 113))
+    );
     assert_eq!(r.instrument_state(I0, 5899), Some(TradingState::Halted));
     r.tick(5899, &mut out);
     assert!(out.is_empty());
     r.tick(5900, &mut out);
     assert_eq!(
         out,
-        vec![EventKind::InstrumentState { instrument: I0, state: TradingState::Active, cause: R::VolatilityHalt, until: 0 }]
+        vec![EventKind::InstrumentState {
+            instrument: I0,
+            state: TradingState::Active,
+            cause: R::VolatilityHalt,
+            until: 0
+        }]
     );
     assert_eq!(r.check_new(&buy(1, 112, 1), 5900, &mkt), Ok(()));
     // Trades further apart than the window never halt.
@@ -529,7 +964,12 @@ fn volatility_interruption() {
 #[test]
 fn market_maker_protection() {
     let mut cfg = base();
-    cfg.accounts[0].mmp = Some(MmpConfig { window_ns: 1000, max_qty: Some(10), max_count: Some(3), freeze_ns: 0 });
+    cfg.accounts[0].mmp = Some(MmpConfig {
+        window_ns: 1000,
+        max_qty: Some(10),
+        max_count: Some(3),
+        freeze_ns: 0,
+    });
     let mut r = risk(&cfg);
     let mut out = Vec::new();
     let mmp = |mut o: NewOrder| {
@@ -544,19 +984,41 @@ fn market_maker_protection() {
     assert_eq!(r.on_event(&hit(1, 4, 6), 10, &mut out), RiskAction::None);
     assert_eq!(r.on_event(&hit(1, 6, 0), 20, &mut out), RiskAction::None); // 10 lots = limit
     // Non-MMP fills don't count.
-    assert_eq!(r.on_event(&trade(200, 5, (5, A1, 5), (99, A2, 0), Side::Buy), 25, &mut out), RiskAction::None);
-    assert_eq!(r.on_event(&hit(2, 1, 9), 30, &mut out), RiskAction::CancelMmp(A1)); // 11 lots
+    assert_eq!(
+        r.on_event(
+            &trade(200, 5, (5, A1, 5), (99, A2, 0), Side::Buy),
+            25,
+            &mut out
+        ),
+        RiskAction::None
+    );
+    assert_eq!(
+        r.on_event(&hit(2, 1, 9), 30, &mut out),
+        RiskAction::CancelMmp(A1)
+    ); // 11 lots
     assert_eq!(
         out,
-        vec![EventKind::AccountState { account: A1, state: TradingState::Halted, cause: R::MmpFrozen, until: 0 }]
+        vec![EventKind::AccountState {
+            account: A1,
+            state: TradingState::Halted,
+            cause: R::MmpFrozen,
+            until: 0
+        }]
     );
     let mut live: Vec<_> = r.mmp_orders(A1).map(|(_, id)| id.0).collect();
     live.sort();
     assert_eq!(live, vec![2, 3, 4]);
-    assert_eq!(reason(r.check_new(&buy(10, 100, 1), 40, &NOMKT)), Some((R::MmpFrozen, 0, 0)));
+    assert_eq!(
+        reason(r.check_new(&buy(10, 100, 1), 40, &NOMKT)),
+        Some((R::MmpFrozen, 0, 0))
+    );
     // Cancels pass; the engine cancels each MMP order and feeds the events back.
     for id in [2, 3, 4] {
-        let c = CancelOrder { order_id: OrderId(id), account: A1, instrument: I0 };
+        let c = CancelOrder {
+            order_id: OrderId(id),
+            account: A1,
+            instrument: I0,
+        };
         assert_eq!(r.check_cancel(&c, 40), Ok(()));
         let leaves = if id == 2 { 9 } else { 10 };
         r.on_event(&cancelled(id, A1, leaves), 40, &mut out);
@@ -567,12 +1029,22 @@ fn market_maker_protection() {
     r.control(&RiskControl::ResetMmp { account: A1 }, 50, &mut out);
     assert_eq!(
         out,
-        vec![EventKind::AccountState { account: A1, state: TradingState::Active, cause: R::MmpFrozen, until: 0 }]
+        vec![EventKind::AccountState {
+            account: A1,
+            state: TradingState::Active,
+            cause: R::MmpFrozen,
+            until: 0
+        }]
     );
     assert_eq!(r.check_new(&buy(10, 100, 1), 50, &NOMKT), Ok(()));
     // Count limit, timed freeze, and a window that expires.
     let mut cfg = base();
-    cfg.accounts[0].mmp = Some(MmpConfig { window_ns: 1000, max_qty: None, max_count: Some(2), freeze_ns: 500 });
+    cfg.accounts[0].mmp = Some(MmpConfig {
+        window_ns: 1000,
+        max_qty: None,
+        max_count: Some(2),
+        freeze_ns: 500,
+    });
     let mut r = risk(&cfg);
     out.clear();
     enter(&mut r, &mmp(sell(1, 100, 100)), 0, &NOMKT).unwrap();
@@ -581,9 +1053,20 @@ fn market_maker_protection() {
     assert_eq!(r.on_event(&hit(1, 98), 999, &mut out), RiskAction::None);
     assert_eq!(r.on_event(&hit(1, 97), 1000, &mut out), RiskAction::None); // new window
     assert_eq!(r.on_event(&hit(1, 96), 1001, &mut out), RiskAction::None);
-    assert_eq!(r.on_event(&hit(1, 95), 1002, &mut out), RiskAction::CancelMmp(A1));
-    assert!(matches!(out[0], EventKind::AccountState { until: 1502, .. }));
-    assert_eq!(r.check_new(&buy(10, 100, 1), 1501, &NOMKT).unwrap_err().reason, R::MmpFrozen);
+    assert_eq!(
+        r.on_event(&hit(1, 95), 1002, &mut out),
+        RiskAction::CancelMmp(A1)
+    );
+    assert!(matches!(
+        out[0],
+        EventKind::AccountState { until: 1502, .. }
+    ));
+    assert_eq!(
+        r.check_new(&buy(10, 100, 1), 1501, &NOMKT)
+            .unwrap_err()
+            .reason,
+        R::MmpFrozen
+    );
     out.clear();
     r.tick(1502, &mut out);
     assert_eq!(out.len(), 1);
@@ -593,7 +1076,12 @@ fn market_maker_protection() {
 #[test]
 fn mmp_both_sides_of_one_trade() {
     let mut cfg = base();
-    let m = MmpConfig { window_ns: 1000, max_qty: Some(1), max_count: None, freeze_ns: 0 };
+    let m = MmpConfig {
+        window_ns: 1000,
+        max_qty: Some(1),
+        max_count: None,
+        freeze_ns: 0,
+    };
     cfg.accounts[0].mmp = Some(m);
     cfg.accounts[1].mmp = Some(m);
     let mut r = risk(&cfg);
@@ -604,7 +1092,11 @@ fn mmp_both_sides_of_one_trade() {
     let mut b = order(2, A2, Side::Buy, 100, 5);
     b.flags = OrderFlags::MMP;
     enter(&mut r, &b, 0, &NOMKT).unwrap();
-    let act = r.on_event(&trade(100, 2, (1, A1, 3), (2, A2, 3), Side::Buy), 0, &mut out);
+    let act = r.on_event(
+        &trade(100, 2, (1, A1, 3), (2, A2, 3), Side::Buy),
+        0,
+        &mut out,
+    );
     assert_eq!(act, RiskAction::CancelMmpBoth(A1, A2));
     assert_eq!(out.len(), 2);
 }
@@ -617,13 +1109,32 @@ fn modify_replaces_the_orders_own_quantity_and_notional() {
     let mut r = risk(&cfg);
     let mut out = Vec::new();
     enter(&mut r, &buy(1, 100, 8), 0, &NOMKT).unwrap();
-    let snap = OrderSnapshot { side: Side::Buy, price: Price(100), leaves: Qty(8) };
-    let md = |p, q| ModifyOrder { order_id: OrderId(1), price: Price(p), qty: Qty(q), account: A1, instrument: I0 };
+    let snap = OrderSnapshot {
+        side: Side::Buy,
+        price: Price(100),
+        leaves: Qty(8),
+    };
+    let md = |p, q| ModifyOrder {
+        order_id: OrderId(1),
+        price: Price(p),
+        qty: Qty(q),
+        account: A1,
+        instrument: I0,
+    };
     assert_eq!(r.check_modify(&md(100, 10), &snap, 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_modify(&md(100, 11), &snap, 0, &NOMKT)), Some((R::PositionLimit, 10, 11)));
+    assert_eq!(
+        reason(r.check_modify(&md(100, 11), &snap, 0, &NOMKT)),
+        Some((R::PositionLimit, 10, 11))
+    );
     assert_eq!(r.check_modify(&md(200, 10), &snap, 0, &NOMKT), Ok(()));
-    assert_eq!(reason(r.check_modify(&md(201, 10), &snap, 0, &NOMKT)), Some((R::CreditLimit, 2_000, 2_010)));
-    assert_eq!(reason(r.check_modify(&md(100, 0), &snap, 0, &NOMKT)), Some((R::InvalidQty, 0, 0)));
+    assert_eq!(
+        reason(r.check_modify(&md(201, 10), &snap, 0, &NOMKT)),
+        Some((R::CreditLimit, 2_000, 2_010))
+    );
+    assert_eq!(
+        reason(r.check_modify(&md(100, 0), &snap, 0, &NOMKT)),
+        Some((R::InvalidQty, 0, 0))
+    );
     r.on_event(
         &EventKind::Replaced {
             order_id: OrderId(1),
@@ -645,14 +1156,22 @@ fn modify_replaces_the_orders_own_quantity_and_notional() {
 fn accepted_market_and_stop_use_the_checked_reserve_price() {
     let mut r = risk(&base());
     let mut out = Vec::new();
-    let mkt = MarketView { best_bid: Some(Price(90)), best_ask: Some(Price(100)), last_trade: None };
+    let mkt = MarketView {
+        best_bid: Some(Price(90)),
+        best_ask: Some(Price(100)),
+        last_trade: None,
+    };
     let mut m = buy(1, 0, 5);
     m.ord_type = OrdType::Market;
     m.tif = TimeInForce::Ioc;
     enter(&mut r, &m, 0, &mkt).unwrap();
     assert_eq!(r.exposure(A1), 5 * 110);
     // Partly filled at 100, remainder cancelled by market protection.
-    r.on_event(&trade(100, 2, (9, A2, 0), (1, A1, 3), Side::Buy), 0, &mut out);
+    r.on_event(
+        &trade(100, 2, (9, A2, 0), (1, A1, 3), Side::Buy),
+        0,
+        &mut out,
+    );
     assert_eq!(r.exposure(A1), 3 * 110 + 2 * 100);
     r.on_event(&cancelled(1, A1, 3), 0, &mut out);
     assert_eq!(r.exposure(A1), 200);
@@ -671,19 +1190,38 @@ fn accepted_market_and_stop_use_the_checked_reserve_price() {
 fn absurd_inputs_never_panic() {
     let mut cfg = base();
     cfg.instruments[0].max_price = i64::MAX;
-    cfg.instruments[0].price_band = Some(BandConfig { bps: Some(10_000), ticks: None });
+    cfg.instruments[0].price_band = Some(BandConfig {
+        bps: Some(10_000),
+        ticks: None,
+    });
     cfg.accounts[0].credit_limit = Some(i64::MAX);
     cfg.accounts[0].max_long = Some(u64::MAX);
     let mut r = risk(&cfg);
     let mut out = Vec::new();
-    let mkt = MarketView { best_bid: Some(Price(i64::MAX)), best_ask: Some(Price(i64::MAX)), last_trade: None };
-    for o in [buy(1, i64::MAX, u64::MAX), sell(1, i64::MAX, u64::MAX), buy(1, 1, 1)] {
+    let mkt = MarketView {
+        best_bid: Some(Price(i64::MAX)),
+        best_ask: Some(Price(i64::MAX)),
+        last_trade: None,
+    };
+    for o in [
+        buy(1, i64::MAX, u64::MAX),
+        sell(1, i64::MAX, u64::MAX),
+        buy(1, 1, 1),
+    ] {
         let _ = r.check_new(&o, u64::MAX, &mkt);
     }
     r.on_event(&accepted(&buy(1, i64::MAX, u64::MAX)), 0, &mut out);
     r.on_event(&accepted(&buy(2, i64::MAX, u64::MAX)), 0, &mut out);
-    r.on_event(&trade(i64::MAX, u64::MAX, (1, A1, 0), (9, A2, 0), Side::Sell), 0, &mut out);
-    r.on_event(&trade(i64::MAX, u64::MAX, (2, A1, 0), (9, A2, 0), Side::Sell), 0, &mut out);
+    r.on_event(
+        &trade(i64::MAX, u64::MAX, (1, A1, 0), (9, A2, 0), Side::Sell),
+        0,
+        &mut out,
+    );
+    r.on_event(
+        &trade(i64::MAX, u64::MAX, (2, A1, 0), (9, A2, 0), Side::Sell),
+        0,
+        &mut out,
+    );
     assert_eq!(r.position(A1, I0), i64::MAX);
     assert!(r.exposure(A1) > 0);
     assert!(r.check_new(&buy(3, 1, 1), 0, &NOMKT).is_err());
@@ -705,6 +1243,9 @@ fn book_params_for_the_engine() {
     cfg.instruments[0].market_protection_ticks = 50;
     let r = risk(&cfg);
     let p = r.book_params(I0).unwrap();
-    assert_eq!((p.tick_size, p.lot_size, p.market_protection_ticks), (5, 1, 50));
+    assert_eq!(
+        (p.tick_size, p.lot_size, p.market_protection_ticks),
+        (5, 1, 50)
+    );
     assert!(r.book_params(InstrumentId(1)).is_none());
 }

@@ -13,9 +13,22 @@ use proptest::prelude::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    New { account: u32, buy: bool, price: i64, qty: u64, ioc: bool, market: bool, reduce_only: bool },
-    Cancel { pick: usize },
-    Reduce { pick: usize, by: u64 },
+    New {
+        account: u32,
+        buy: bool,
+        price: i64,
+        qty: u64,
+        ioc: bool,
+        market: bool,
+        reduce_only: bool,
+    },
+    Cancel {
+        pick: usize,
+    },
+    Reduce {
+        pick: usize,
+        by: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,16 +51,24 @@ struct Limits {
 }
 
 fn limits() -> impl Strategy<Value = Limits> {
-    (1_000i64..=100_000, 0u64..=150, 0u64..=150, 1u32..=20, 1u64..=30, 500i64..=4_000).prop_map(
-        |(credit, max_long, max_short, max_open, max_qty, max_notional)| Limits {
-            credit,
-            max_long,
-            max_short,
-            max_open,
-            max_qty,
-            max_notional,
-        },
+    (
+        1_000i64..=100_000,
+        0u64..=150,
+        0u64..=150,
+        1u32..=20,
+        1u64..=30,
+        500i64..=4_000,
     )
+        .prop_map(
+            |(credit, max_long, max_short, max_open, max_qty, max_notional)| Limits {
+                credit,
+                max_long,
+                max_short,
+                max_open,
+                max_qty,
+                max_notional,
+            },
+        )
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +106,11 @@ impl Model {
         }
     }
     fn open(&self, a: u32, side: Side) -> i128 {
-        self.book.iter().filter(|r| r.account == a && r.side == side).map(|r| r.leaves as i128).sum()
+        self.book
+            .iter()
+            .filter(|r| r.account == a && r.side == side)
+            .map(|r| r.leaves as i128)
+            .sum()
     }
     fn count(&self, a: u32) -> u32 {
         self.book.iter().filter(|r| r.account == a).count() as u32
@@ -105,7 +130,10 @@ fn config(l: &[Limits; 3], band: bool) -> RiskConfig {
     let mut cfg = base();
     cfg.instruments[0].market_protection_ticks = 5;
     if band {
-        cfg.instruments[0].price_band = Some(BandConfig { bps: None, ticks: Some(8) });
+        cfg.instruments[0].price_band = Some(BandConfig {
+            bps: None,
+            ticks: Some(8),
+        });
         cfg.instruments[0].reference_price = Some(100);
     }
     cfg.accounts = (1..=3)
@@ -127,6 +155,7 @@ fn config(l: &[Limits; 3], band: bool) -> RiskConfig {
 }
 
 /// The limits an order breaks, recomputed from the model (None = none broken).
+#[allow(clippy::too_many_arguments)]
 fn expected_reject(
     m: &Model,
     l: &Limits,
@@ -180,8 +209,12 @@ fn expected_reject(
     }
     let reserve = if market {
         match side {
-            Side::Buy => mkt.best_ask.map_or(m.last.unwrap_or(if band { 100 } else { 0 }), |p| p.0 + 5),
-            Side::Sell => mkt.best_bid.map_or(m.last.unwrap_or(if band { 100 } else { 0 }), |p| p.0),
+            Side::Buy => mkt
+                .best_ask
+                .map_or(m.last.unwrap_or(if band { 100 } else { 0 }), |p| p.0 + 5),
+            Side::Sell => mkt
+                .best_bid
+                .map_or(m.last.unwrap_or(if band { 100 } else { 0 }), |p| p.0),
         }
     } else {
         price

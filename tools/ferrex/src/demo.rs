@@ -6,7 +6,9 @@ use crate::quantcup;
 use clap::Args;
 use ferrex_book::BookConfig;
 use ferrex_engine::{Engine, EngineConfig};
-use ferrex_types::{CountingSink, HashingSink, InstrumentId, Side};
+use ferrex_types::{
+    CountingSink, Event, EventKind, EventSink, HashingSink, InstrumentId, RejectReason, Side,
+};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -19,6 +21,93 @@ pub struct DemoArgs {
     /// Timed passes over the feed (the median is reported).
     #[arg(long, default_value_t = 0)]
     pub passes: usize,
+    /// Risk config for section 2 (default: the bundled config/quantcup-risk.toml).
+    #[arg(long)]
+    pub risk_config: Option<PathBuf>,
+}
+
+/// Counts rejects by reason code (and everything `CountingSink` counts).
+struct RejectTally {
+    counts: CountingSink,
+    by_reason: [u64; 64],
+    state_changes: u64,
+}
+
+impl EventSink for RejectTally {
+    fn on_event(&mut self, ev: &Event) {
+        self.counts.on_event(ev);
+        match ev.kind {
+            EventKind::Rejected { reason, .. } => self.by_reason[reason as usize & 63] += 1,
+            EventKind::AccountState { .. } | EventKind::InstrumentState { .. } => {
+                self.state_changes += 1
+            }
+            _ => {}
+        }
+    }
+}
+
+fn reason_name(code: usize) -> &'static str {
+    // Every code the enum defines, by value.
+    const ALL: [RejectReason; 33] = {
+        use RejectReason::*;
+        [
+            UnknownInstrument,
+            UnknownOrder,
+            DuplicateOrderId,
+            InvalidQty,
+            InvalidPrice,
+            TickSize,
+            LotSize,
+            InvalidStopPrice,
+            InvalidExpireTime,
+            PostOnlyWouldTake,
+            FokNotFillable,
+            BookFull,
+            NotOwner,
+            InvalidModify,
+            NoLiquidity,
+            UnknownAccount,
+            PriceOutsideBand,
+            MaxOrderQty,
+            MaxOrderNotional,
+            CreditLimit,
+            PositionLimit,
+            MaxOpenOrders,
+            Throttled,
+            AccountHalted,
+            AccountReducing,
+            InstrumentHalted,
+            InstrumentReducing,
+            ReduceOnly,
+            VolatilityHalt,
+            MmpFrozen,
+            OutsideMinMax,
+            Malformed,
+            RiskNotConfigured,
+        ]
+    };
+    ALL.iter()
+        .find(|r| **r as usize == code)
+        .map_or("?", |r| r.as_str())
+}
+
+fn median_ns_per_msg(
+    mut make: impl FnMut() -> Engine,
+    cmds: &[ferrex_types::Command],
+    passes: usize,
+) -> f64 {
+    let mut v = Vec::with_capacity(passes);
+    for _ in 0..passes {
+        let mut e = make();
+        let mut s = CountingSink::default();
+        let t = Instant::now();
+        e.process_all(cmds, &mut s);
+        let dt = t.elapsed();
+        std::hint::black_box(&s);
+        v.push(dt.as_nanos() as f64 / cmds.len() as f64);
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 fn qc_engine() -> Engine {
@@ -105,6 +194,69 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         per_msg[passes / 2],
         per_msg[0],
         per_msg[passes - 1]
+    );
+    risk_section(args, &cmds, passes)?;
+    Ok(())
+}
+
+fn risk_section(
+    args: &DemoArgs,
+    cmds: &[ferrex_types::Command],
+    passes: usize,
+) -> anyhow::Result<()> {
+    let path = args
+        .risk_config
+        .clone()
+        .unwrap_or_else(|| paths::workspace_root().join("config/quantcup-risk.toml"));
+    let (cfg, risk) = crate::riskcfg::load(&path)?;
+    println!();
+    println!("2. The same feed through the pre-trade risk layer");
+    println!("   risk config: {}", path.display());
+    let book_cfg = || BookConfig {
+        max_orders: 1 << 16,
+        dense_levels: 4096,
+        level_events: false,
+        ..BookConfig::default()
+    };
+    let mut engine = Engine::with_risk(EngineConfig::single(book_cfg()), risk)?;
+    let mut tally = RejectTally {
+        counts: CountingSink::default(),
+        by_reason: [0; 64],
+        state_changes: 0,
+    };
+    engine.process_all(cmds, &mut tally);
+    let c = tally.counts;
+    println!(
+        "   events {}  trades {}  volume {} lots  rejects {}  risk state changes {}",
+        c.events, c.trades, c.volume, c.rejects, tally.state_changes
+    );
+    let mut reasons: Vec<(usize, u64)> = tally
+        .by_reason
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| **n > 0)
+        .map(|(i, n)| (i, *n))
+        .collect();
+    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("   rejects by reason:");
+    for (code, n) in reasons {
+        println!("     {:<22} {n:>7}", reason_name(code));
+    }
+    let with = median_ns_per_msg(
+        || {
+            let r = ferrex_risk::Risk::new(&cfg).expect("validated above");
+            Engine::with_risk(EngineConfig::single(book_cfg()), r).expect("valid")
+        },
+        cmds,
+        passes,
+    );
+    let without = median_ns_per_msg(
+        || Engine::new(EngineConfig::single(book_cfg())).expect("valid"),
+        cmds,
+        passes,
+    );
+    println!(
+        "   speed: {with:.1} ns/message with every risk control on, {without:.1} without (median of {passes} passes each)"
     );
     Ok(())
 }

@@ -12,6 +12,7 @@ mod output;
 mod paths;
 mod plot;
 mod quantcup;
+mod riskcfg;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -48,6 +49,16 @@ enum Cmd {
         /// Also print market-data level changes.
         #[arg(long)]
         levels: bool,
+        /// Apply the pre-trade risk layer with this config (TOML). Its `[[instruments]] id = k`
+        /// is the k-th instrument: `--config` order, else order of first appearance in the script.
+        #[arg(long)]
+        risk_config: Option<PathBuf>,
+    },
+    /// Validate a risk config and print the limits it would apply.
+    RiskCheck {
+        /// The risk config (TOML).
+        #[arg(long)]
+        config: PathBuf,
     },
 }
 
@@ -63,6 +74,14 @@ fn main() -> anyhow::Result<()> {
             json,
             config,
             levels,
-        }) => run::run(&commands, config.as_deref(), json, levels),
+            risk_config,
+        }) => run::run(
+            &commands,
+            config.as_deref(),
+            risk_config.as_deref(),
+            json,
+            levels,
+        ),
+        Some(Cmd::RiskCheck { config }) => riskcfg::check(&config),
     }
 }

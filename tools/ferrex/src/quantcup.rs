@@ -5,7 +5,8 @@ use anyhow::{Context, bail};
 use ferrex_types::*;
 use std::path::Path;
 
-/// Parse the feed into commands for instrument 0. Orders are numbered 1, 2, … in file order
+/// Parse the feed into commands for instrument 0; trader t is account t + 1 (account 0 is the
+/// anonymous account). Orders are numbered 1, 2, … in file order
 /// (cancel rows take no number); a cancel names the order by number and uses its owner's account
 /// (the feed's trader id on cancel rows is noise). No self-trade prevention: the contest has none.
 /// Times are the row index (ns).
@@ -36,7 +37,9 @@ pub fn parse(text: &str) -> anyhow::Result<Vec<Command>> {
         }
         let trader: u32 = f[0]
             .trim_start_matches('T')
-            .parse()
+            .parse::<u32>()
+            .ok()
+            .and_then(|t| t.checked_add(1))
             .with_context(|| format!("line {lineno}: trader_id `{}`", f[0]))?;
         let side = match f[1] {
             "Bid" | "bid" | "0" => Side::Buy,
@@ -94,7 +97,7 @@ mod tests {
         match cmds[1].kind {
             CommandKind::Cancel(c) => {
                 assert_eq!(c.order_id, OrderId(1));
-                assert_eq!(c.account, AccountId(3));
+                assert_eq!(c.account, AccountId(4));
             }
             k => panic!("{k:?}"),
         }

@@ -366,7 +366,13 @@ pub fn parse_script(text: &str, known: Option<Vec<String>>) -> anyhow::Result<Sc
 }
 
 /// `ferrex run`.
-pub fn run(path: &Path, config: Option<&Path>, json: bool, levels: bool) -> anyhow::Result<()> {
+pub fn run(
+    path: &Path,
+    config: Option<&Path>,
+    risk_config: Option<&Path>,
+    json: bool,
+    levels: bool,
+) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let instruments = config.map(config::load).transpose()?;
@@ -386,7 +392,11 @@ pub fn run(path: &Path, config: Option<&Path>, json: bool, levels: bool) -> anyh
     for b in &mut books {
         b.level_events = levels;
     }
-    let mut engine = Engine::new(EngineConfig { instruments: books })?;
+    let cfg = EngineConfig { instruments: books };
+    let mut engine = match risk_config {
+        Some(p) => Engine::with_risk(cfg, crate::riskcfg::load(p)?.1)?,
+        None => Engine::new(cfg)?,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let fmt = if json {

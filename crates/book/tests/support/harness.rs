@@ -86,6 +86,8 @@ pub enum Op {
         qty: QtyPick,
     },
     Mass(u32),
+    /// Mass cancel of the owner of the k-th live order.
+    MassLive(u8),
     Fill {
         target: Target,
         frac: u8,
@@ -184,7 +186,7 @@ pub fn new_spec(opts: GenOpts) -> impl Strategy<Value = NewSpec> {
             } else {
                 1u64..=40
             },
-            1u32..=4,
+            if opts.wide_ids { 0u32..=300 } else { 1u32..=4 },
             group,
             any::<bool>(),
             ord_type,
@@ -238,6 +240,7 @@ pub fn step(opts: GenOpts) -> impl Strategy<Value = Step> {
         14 => (target(), prop::bool::weighted(0.05), prop::option::weighted(0.6, price_spec()), qty_pick)
             .prop_map(|(target, wrong_owner, price, qty)| Op::Modify { target, wrong_owner, price, qty }),
         2 => (1u32..=4).prop_map(Op::Mass),
+        2 => any::<u8>().prop_map(Op::MassLive),
         helper_w => (target(), any::<u8>()).prop_map(|(target, frac)| Op::Fill { target, frac }),
         helper_w => (target(), any::<u8>()).prop_map(|(target, frac)| Op::Reduce { target, frac }),
     ];
@@ -563,15 +566,16 @@ impl Harness {
                 })
             }
             Op::Mass(a) => Cmd::Mass(AccountId(a)),
+            Op::MassLive(k) => Cmd::Mass(self.owner(self.target(Target::Live(k))?, false)),
             Op::Fill { target, frac } => {
                 let id = self.target(target)?;
                 let vis = self.refb.order(id).map_or(1, |o| o.visible.0.max(1));
-                Cmd::Fill(id, Qty(1 + u64::from(frac) % vis))
+                Cmd::Fill(id, Qty(u64::from(frac) % (vis + 2)))
             }
             Op::Reduce { target, frac } => {
                 let id = self.target(target)?;
                 let leaves = self.refb.order(id).map_or(1, |o| o.leaves.0.max(1));
-                Cmd::Reduce(id, Qty(1 + u64::from(frac) % leaves))
+                Cmd::Reduce(id, Qty(u64::from(frac) % (leaves + 2)))
             }
         })
     }
@@ -714,6 +718,43 @@ impl Harness {
                     .collect();
                 check_eq(&format!("queue {side:?} {price:?}"), &got, &want)?;
             }
+        }
+        // Queries at prices where no level can be: outside the range, off the tick grid.
+        let t = self.cfg.tick_size;
+        let odd = [
+            i64::MIN,
+            -t,
+            0,
+            1,
+            center(&self.cfg) + 1,
+            self.cfg.max_price.0 + t,
+            i64::MAX,
+        ];
+        for side in [Side::Buy, Side::Sell] {
+            for p in odd {
+                let got = b.level(side, Price(p)).map(|l| (l.price, l.qty, l.orders));
+                let want = r.level(side, Price(p)).map(|l| (l.price, l.qty, l.orders));
+                check_eq(&format!("level({side:?}, {p})"), got, want)?;
+                let mut n = 0;
+                b.for_each_order_in_level(side, Price(p), |_| n += 1);
+                check_eq(
+                    &format!("orders in level({side:?}, {p})"),
+                    n,
+                    r.orders_in_level(side, Price(p)).len(),
+                )?;
+            }
+        }
+        for id in [OrderId(0), OrderId(u64::MAX), OrderId(41)] {
+            check_eq(
+                &format!("order({id}) exists"),
+                b.order(id).is_some(),
+                r.order(id).is_some(),
+            )?;
+            check_eq(
+                &format!("is_head_of_level({id})"),
+                b.is_head_of_level(id),
+                r.is_head_of_level(id),
+            )?;
         }
         for id in r.live_ids() {
             let ro = r.order(id).expect("live");

@@ -23,8 +23,14 @@ pub fn base() -> RiskConfig {
             ..InstrumentConfig::default()
         }],
         accounts: vec![
-            AccountConfig { id: 1, ..AccountConfig::default() },
-            AccountConfig { id: 2, ..AccountConfig::default() },
+            AccountConfig {
+                id: 1,
+                ..AccountConfig::default()
+            },
+            AccountConfig {
+                id: 2,
+                ..AccountConfig::default()
+            },
         ],
         ..RiskConfig::default()
     }
@@ -54,10 +60,19 @@ pub fn sell(id: u64, price: i64, qty: u64) -> NewOrder {
     order(id, A1, Side::Sell, price, qty)
 }
 
-pub const NOMKT: MarketView = MarketView { best_bid: None, best_ask: None, last_trade: None };
+pub const NOMKT: MarketView = MarketView {
+    best_bid: None,
+    best_ask: None,
+    last_trade: None,
+};
 
 /// Check and, if accepted, feed the `Accepted` event (as the book would, resting).
-pub fn enter(r: &mut Risk, o: &NewOrder, now: u64, mkt: &MarketView) -> Result<(), ferrex_risk::RiskReject> {
+pub fn enter(
+    r: &mut Risk,
+    o: &NewOrder,
+    now: u64,
+    mkt: &MarketView,
+) -> Result<(), ferrex_risk::RiskReject> {
     r.check_new(o, now, mkt)?;
     let mut out = Vec::new();
     r.on_event(&accepted(o), now, &mut out);
