@@ -551,7 +551,13 @@ impl Book {
                 self.run_stops(out);
             }
             OrdType::Limit => {
-                self.match_taker(&mut t, out);
+                // Most limit orders do not cross: skip the matching call entirely then.
+                if self.ladders[o.side.opposite().index()]
+                    .best
+                    .is_some_and(|b| crosses(o.side, b, t.limit))
+                {
+                    self.match_taker(&mut t, out);
+                }
                 if t.leaves > 0 {
                     if matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
                         self.emit_cancel(t.id, t.account, CancelReason::Unfilled, t.leaves, out);

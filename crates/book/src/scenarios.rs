@@ -1394,9 +1394,8 @@ fn triggered_stop_edge_cases() {
             _ => None,
         })
         .collect();
-    // 3 (market) takes 102 x2 and is cut by protection... no: 102 is within 3 ticks; the ask side
-    // is then empty so the remainder is Unfilled. 4 (FOK, 50 lots) cannot fill. 5 (post-only) no
-    // longer crosses (asks empty) and rests.
+    // 3 (market) takes 102 x2; the ask side is then empty so its remainder is Unfilled (not
+    // MarketProtection). 4 (FOK, 50 lots) cannot fill. 5 (post-only) no longer crosses and rests.
     assert_eq!(
         order,
         vec![

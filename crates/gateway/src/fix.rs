@@ -440,46 +440,42 @@ pub fn frame(buf: &[u8], max_len: usize) -> Result<Option<usize>, FixError> {
         .filter(|d| d.len() <= 7)
         .and_then(parse_u64)
         .ok_or(FixError::BadBodyLength { offset: soh1 + 3 })? as usize;
-    let total = soh1 + 1 + soh2 + 1 + body_len + 7;
     let body_start = soh1 + 1 + soh2 + 1;
-    // A message whose BodyLength is wrong still ends at its trailer: end it at the first
-    // "␁10=<1-3 digits>␁" when that comes before the declared end (parse then reports the
-    // mismatch), so one bad length does not swallow the next message.
-    if let Some(end) = find_trailer(&buf[body_start.saturating_sub(1)..], total - body_start) {
-        let end = body_start.saturating_sub(1) + end;
-        if end != total {
-            return Ok(Some(end));
-        }
-    }
-    if total > max_len {
+    if body_start + body_len + 7 > max_len {
         return Err(FixError::TooLong {
-            len: total,
+            len: body_start + body_len + 7,
             max: max_len,
         });
     }
-    Ok((buf.len() >= total).then_some(total))
-}
-
-/// End (exclusive) of the first `␁10=d{1,3}␁` in `b` that ends within `limit` bytes, if any.
-fn find_trailer(b: &[u8], limit: usize) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = memchr::memmem::find(&b[from..], b"\x0110=") {
-        let at = from + i + 4;
-        let digits = b[at..]
-            .iter()
-            .take(4)
-            .take_while(|c| c.is_ascii_digit())
-            .count();
-        if (1..=3).contains(&digits) && b.get(at + digits) == Some(&SOH) {
-            let end = at + digits + 1;
-            return (end <= limit + 1).then_some(end);
-        }
-        from = at;
-        if from >= b.len() {
-            break;
-        }
+    // Like QuickFIX: skip BodyLength bytes, then the message ends at the next "␁10=…␁". A wrong
+    // BodyLength thus still yields one whole (garbled) message that `parse` rejects.
+    let from = body_start + body_len;
+    if buf.len() < from {
+        return Ok(None);
     }
-    None
+    let Some(t) = memchr::memmem::find(&buf[from - 1..], b"\x0110=") else {
+        return if buf.len() > max_len {
+            Err(FixError::TooLong {
+                len: buf.len(),
+                max: max_len,
+            })
+        } else {
+            Ok(None)
+        };
+    };
+    let after = from - 1 + t + 4;
+    match memchr::memchr(SOH, &buf[after..]) {
+        Some(e) if after + e < max_len => Ok(Some(after + e + 1)),
+        Some(_) => Err(FixError::TooLong {
+            len: after,
+            max: max_len,
+        }),
+        None if buf.len() > max_len => Err(FixError::TooLong {
+            len: buf.len(),
+            max: max_len,
+        }),
+        None => Ok(None),
+    }
 }
 
 /// Offset of the next `8=FIX` after the first byte of `buf` (where to resume after garbage), or

@@ -29,6 +29,11 @@ enum Op {
         pick: usize,
         by: u64,
     },
+    SetLimit {
+        account: u32,
+        kind: u8,
+        value: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -37,6 +42,7 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(account, buy, price, qty, ioc, market, reduce_only)| Op::New { account, buy, price, qty, ioc, market, reduce_only }),
         2 => any::<usize>().prop_map(|pick| Op::Cancel { pick }),
         1 => (any::<usize>(), 1u64..=10).prop_map(|(pick, by)| Op::Reduce { pick, by }),
+        1 => (1u32..=3, 0u8..6, 0i64..=200).prop_map(|(account, kind, value)| Op::SetLimit { account, kind, value }),
     ]
 }
 
@@ -250,6 +256,9 @@ proptest! {
         let mut r = risk(&cfg);
         let mut m = Model::default();
         let mut next_id = 1u64;
+        let mut l = l;
+        // A limit lowered below what is already open/held is not retroactive.
+        let mut lowered = [false; 4];
         for op in ops {
             match op {
                 Op::New { account, buy, price, qty, ioc, market, reduce_only } => {
@@ -328,6 +337,23 @@ proptest! {
                     prop_assert!(r.check_cancel(&c, 0).is_ok());
                     emit(&mut r, &mut m, cancelled(x.id, AccountId(x.account), x.leaves));
                 }
+                Op::SetLimit { account, kind, value } => {
+                    // Limits change at run time; later orders are checked against the new ones.
+                    lowered[account as usize] = true;
+                    let x = &mut l[account as usize - 1];
+                    let (kind, value) = match kind {
+                        0 => { x.credit = value * 100; (LimitKind::CreditLimit, value * 100) }
+                        1 => { x.max_long = value as u64; (LimitKind::MaxLong, value) }
+                        2 => { x.max_short = value as u64; (LimitKind::MaxShort, value) }
+                        3 => { x.max_open = (value % 20) as u32; (LimitKind::MaxOpenOrders, value % 20) }
+                        4 => { x.max_qty = value as u64 % 40; (LimitKind::MaxOrderQty, value % 40) }
+                        _ => { x.max_notional = value * 20; (LimitKind::MaxOrderNotional, value * 20) }
+                    };
+                    let mut out = Vec::new();
+                    let act = r.control(&RiskControl::SetLimit(SetLimit { value, account: AccountId(account), instrument: I0, kind }), 0, &mut out);
+                    prop_assert_eq!(act, RiskAction::None);
+                    prop_assert!(out.is_empty());
+                }
                 Op::Reduce { pick, by } => {
                     if m.book.is_empty() {
                         continue;
@@ -358,9 +384,11 @@ proptest! {
                 // Limits hold at rest: resting orders + position never exceed the position limits.
                 let x = &l[a as usize - 1];
                 let pos = m.pos[a as usize];
-                prop_assert!(pos + m.open(a, Side::Buy) <= x.max_long as i128);
-                prop_assert!(-pos + m.open(a, Side::Sell) <= x.max_short as i128);
-                prop_assert!(m.count(a) <= x.max_open);
+                if !lowered[a as usize] {
+                    prop_assert!(pos + m.open(a, Side::Buy) <= x.max_long as i128);
+                    prop_assert!(-pos + m.open(a, Side::Sell) <= x.max_short as i128);
+                    prop_assert!(m.count(a) <= x.max_open);
+                }
             }
         }
     }
