@@ -327,8 +327,8 @@ fn ring(c: &mut Criterion) {
     let mut g = c.benchmark_group("ring_throughput_single");
     configure(&mut g);
     g.throughput(Throughput::Elements(1));
-    throughput_single::<Rtrb>(&mut g);
     throughput_single::<Ferrex>(&mut g);
+    throughput_single::<Rtrb>(&mut g);
     throughput_single::<CbArrayQueue>(&mut g);
     g.finish();
 

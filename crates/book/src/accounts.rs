@@ -1,8 +1,10 @@
-//! Per-account order lists for mass cancel: an open-addressing table `AccountId → head slot` of a
-//! circular intrusive list (through `Node::acct_next`/`acct_prev`, the head's `acct_prev` is the
-//! tail) holding the account's live orders in entry order. Capacity is a power of two ≥ 2 × the
-//! slab capacity (an account is in the table only while it has a live order), so it never fills.
-//! 8 bytes per bucket; backward-shift deletion; no allocation after `new`.
+//! Per-account order lists for mass cancel: an open-addressing table `AccountId → (head, tail)`
+//! of an intrusive doubly linked list (through `Node::acct_next`/`acct_prev`, `NIL`-terminated)
+//! holding the account's live orders in entry order. Capacity is a power of two ≥ 2 × the slab
+//! capacity (an account is in the table only while it has a live order), so it never fills.
+//! 12 bytes per bucket; backward-shift deletion; no allocation after `new`. Appending touches the
+//! bucket and the (recent) tail node only; unlinking a middle order touches its two neighbours
+//! only, and the table only when the order is the head or the tail.
 
 use crate::slab::{NIL, Node};
 
@@ -10,11 +12,13 @@ use crate::slab::{NIL, Node};
 struct Bucket {
     account: u32,
     head: u32,
+    tail: u32,
 }
 
 const EMPTY: Bucket = Bucket {
     account: 0,
     head: NIL,
+    tail: NIL,
 };
 
 /// The account table.
@@ -69,19 +73,21 @@ impl Accounts {
     #[inline]
     pub fn push(&mut self, nodes: &mut [Node], s: u32) {
         let account = nodes[s as usize].account;
+        nodes[s as usize].acct_next = NIL;
         match self.find(account) {
             Ok(i) => {
-                let h = self.b[i].head;
-                let t = nodes[h as usize].acct_prev;
+                let t = self.b[i].tail;
                 nodes[s as usize].acct_prev = t;
-                nodes[s as usize].acct_next = h;
                 nodes[t as usize].acct_next = s;
-                nodes[h as usize].acct_prev = s;
+                self.b[i].tail = s;
             }
             Err(i) => {
-                nodes[s as usize].acct_prev = s;
-                nodes[s as usize].acct_next = s;
-                self.b[i] = Bucket { account, head: s };
+                nodes[s as usize].acct_prev = NIL;
+                self.b[i] = Bucket {
+                    account,
+                    head: s,
+                    tail: s,
+                };
             }
         }
     }
@@ -89,25 +95,27 @@ impl Accounts {
     /// Unlinks slot `s` from its account's list; drops the account when its list empties.
     #[inline]
     pub fn unlink(&mut self, nodes: &mut [Node], s: u32) {
-        let (account, p, nx, entry) = {
+        let (account, p, nx) = {
             let n = &nodes[s as usize];
-            (n.account, n.acct_prev, n.acct_next, n.entry)
+            (n.account, n.acct_prev, n.acct_next)
         };
-        if nx != s && nodes[p as usize].entry < entry {
-            // Not the head (the list is in entry order and circular: only the head's
-            // predecessor, the tail, has a larger entry number): no table access needed.
+        if p != NIL && nx != NIL {
             nodes[p as usize].acct_next = nx;
             nodes[nx as usize].acct_prev = p;
             return;
         }
         let Ok(i) = self.find(account) else { return };
-        if nx == s {
+        if p == NIL && nx == NIL {
             self.remove_bucket(i);
             return;
         }
-        nodes[p as usize].acct_next = nx;
-        nodes[nx as usize].acct_prev = p;
-        self.b[i].head = nx;
+        if p == NIL {
+            nodes[nx as usize].acct_prev = NIL;
+            self.b[i].head = nx;
+        } else {
+            nodes[p as usize].acct_next = NIL;
+            self.b[i].tail = p;
+        }
     }
 
     fn remove_bucket(&mut self, i: usize) {

@@ -100,7 +100,7 @@ type Reject = (RejectReason, i64, i64);
 /// Memory per order slot (`max_orders`): a 64-byte hot node (one cache line) + 16 bytes of id map
 /// (8-byte buckets at 2× capacity) = 80 bytes on the add/cancel/execute paths, plus cold data
 /// touched only by icebergs, stops, GTD orders and account-list heads: 24 bytes of iceberg/stop
-/// fields, 16 bytes of account table, 24 bytes of expiry heap (144 bytes in all). The ladders add
+/// fields, 24 bytes of account table, 24 bytes of expiry heap (152 bytes in all). The ladders add
 /// 24 bytes per dense level and side. See [`Book::memory_bytes`].
 ///
 /// ```
@@ -308,6 +308,35 @@ impl Book {
         self.release(s);
     }
 
+    /// `kill_resting`, then `LevelChanged` for the level it left (without a second lookup).
+    #[inline]
+    pub(crate) fn kill_resting_emit<S: EventKindSink>(&mut self, s: u32, out: &mut S) {
+        let (side, price, vis) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.side, n.price, n.visible)
+        };
+        let l = &mut self.ladders[side.index()];
+        let (mut qty, mut orders) = (0, 0);
+        if let Some(lvl) = l.get_mut(price) {
+            lvl.remove(&mut self.slab.nodes, s, vis);
+            (qty, orders) = (lvl.qty, lvl.count);
+            if orders == 0 {
+                qty = 0;
+                l.remove_if_empty(price);
+            }
+        }
+        self.release(s);
+        if self.cfg.level_events {
+            out.emit(EventKind::LevelChanged {
+                instrument: self.instrument,
+                side,
+                price: Price(price),
+                qty: Qty(qty),
+                orders,
+            });
+        }
+    }
+
     /// Takes `by ≤ leaves` lots off live slot `s` in place (hidden first), keeping priority.
     /// Returns true when the visible quantity changed.
     pub(crate) fn reduce_in_place(&mut self, s: u32, by: u64) -> bool {
@@ -378,15 +407,8 @@ impl Book {
     /// Removes a live resting/stop order (after its Cancelled/Expired event) with `LevelChanged`
     /// if it rested.
     fn remove_live<S: EventKindSink>(&mut self, s: u32, out: &mut S) {
-        let (state, side, price) = {
-            let n = &self.slab.nodes[s as usize];
-            (n.state, n.side, n.price)
-        };
-        match state {
-            State::Resting => {
-                self.kill_resting(s);
-                self.emit_level(side, price, out);
-            }
+        match self.slab.nodes[s as usize].state {
+            State::Resting => self.kill_resting_emit(s, out),
             State::Stop => {
                 self.stops.unlink(&mut self.slab.nodes, s);
                 self.release(s);
@@ -847,8 +869,7 @@ impl Book {
         }
         self.emit_cancel(n.id, n.account, CancelReason::Requested, by.0, out);
         if by.0 == leaves {
-            self.kill_resting(s);
-            self.emit_level(n.side, n.price, out);
+            self.kill_resting_emit(s, out);
         } else if self.reduce_in_place(s, by.0) {
             self.emit_level(n.side, n.price, out);
         }

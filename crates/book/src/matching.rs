@@ -104,13 +104,12 @@ impl Book {
         out: &mut S,
     ) {
         let leaves = self.slab.leaves(s);
-        let (id, acct, side, price) = {
+        let (id, acct) = {
             let n = &self.slab.nodes[s as usize];
-            (n.id, n.account, n.side, n.price)
+            (n.id, n.account)
         };
         self.emit_cancel(id, acct, reason, leaves, out);
-        self.kill_resting(s);
-        self.emit_level(side, price, out);
+        self.kill_resting_emit(s, out);
     }
 
     /// The resting order in slot `s` trades `q ≤ visible` lots at its price with the given taker:

@@ -43,9 +43,9 @@ pub(crate) struct Node {
     pub next: u32,
     /// Previous in the level FIFO / stop list.
     pub prev: u32,
-    /// Next in the owner's circular account list.
+    /// Next in the owner's account list (entry order), or `NIL`.
     pub acct_next: u32,
-    /// Previous in the owner's circular account list (the list head's `acct_prev` is the tail).
+    /// Previous in the owner's account list, or `NIL`.
     pub acct_prev: u32,
     /// Owner.
     pub account: u32,

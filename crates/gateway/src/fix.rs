@@ -25,7 +25,7 @@
 //!
 //! ```
 //! use ferrex_gateway::fix::{self, Header};
-//! let h = Header { sender: b"ISLD", target: b"TW", seq: 1, sending_time: 0, poss_dup: None };
+//! let h = Header { sender: b"ISLD", target: b"TW", seq: 1, sending_time: 0, poss_dup: None, extra: &[] };
 //! let mut out = Vec::new();
 //! fix::heartbeat(&mut out, &h, Some(b"HELLO"));
 //! let m = fix::parse(&out).unwrap();
@@ -776,6 +776,8 @@ pub struct Header<'a> {
     pub sending_time: u64,
     /// On a resend: PossDupFlag (43) = Y and OrigSendingTime (122) = this time.
     pub poss_dup: Option<u64>,
+    /// Further header fields (routing: 115/128, 116/129, 144/145), ascending by tag.
+    pub extra: &'a [(u32, &'a [u8])],
 }
 
 /// Writes typed body fields of one message.
@@ -893,7 +895,7 @@ pub fn write_body(out: &mut Vec<u8>, body: impl FnOnce(&mut Body<'_>)) {
 }
 
 /// Append one complete message to `out`: `8=FIX.4.4`, `9=`, `35=msg_type`, the header fields in
-/// tag order (34, 43, 49, 52, 56, 122), the fields `body` writes, and `10=`. Returns the message
+/// tag order (34, 43, 49, 52, 56, routing extras, 122), the fields `body` writes, and `10=`. Returns the message
 /// length. Cost: O(length) plus one move of the body to insert BodyLength.
 pub fn encode(
     out: &mut Vec<u8>,
@@ -914,8 +916,14 @@ pub fn encode(
         b.bytes(tag::SENDER_COMP_ID, h.sender)
             .time(tag::SENDING_TIME, h.sending_time)
             .bytes(tag::TARGET_COMP_ID, h.target);
+        for &(t, v) in h.extra.iter().filter(|(t, _)| *t < tag::ORIG_SENDING_TIME) {
+            b.bytes(t, v);
+        }
         if let Some(orig) = h.poss_dup {
             b.time(tag::ORIG_SENDING_TIME, orig);
+        }
+        for &(t, v) in h.extra.iter().filter(|(t, _)| *t > tag::ORIG_SENDING_TIME) {
+            b.bytes(t, v);
         }
         body(&mut b);
     }
@@ -1072,6 +1080,7 @@ mod tests {
         seq: 7,
         sending_time: 1_700_000_000_123_000_000,
         poss_dup: None,
+        extra: &[],
     };
 
     fn soh(s: &str) -> Vec<u8> {
@@ -1097,6 +1106,7 @@ mod tests {
             seq: 2,
             sending_time: 0,
             poss_dup: None,
+            extra: &[],
         };
         let mut out = Vec::new();
         logout(&mut out, &h, None);
@@ -1203,6 +1213,7 @@ mod tests {
     fn poss_dup_header() {
         let h = Header {
             poss_dup: Some(1_000_000_000),
+            extra: &[],
             ..H
         };
         let mut out = Vec::new();

@@ -49,6 +49,15 @@
 //!
 //! CxlRejReason 102: UnknownOrder / NotOwner → 1 unknown order, everything else → 99 other.
 
+//!
+//! ```
+//! use ferrex_gateway::fix_map::{Decimal, PriceScale};
+//! use ferrex_types::Price;
+//! let cents = PriceScale::decimals(2);
+//! assert_eq!(cents.to_ticks(Decimal::parse(b"101.25").unwrap()), Some(Price(10_125)));
+//! assert_eq!(cents.to_ticks(Decimal::parse(b"101.255").unwrap()), None); // not on a tick
+//! ```
+
 use crate::fix::{self, Body, FieldError, Header, Message, tag};
 use ferrex_types::{
     AccountId, CancelOrder, CancelReason, Command, CommandKind, Event, EventKind, InstrumentId,
@@ -146,6 +155,9 @@ pub enum FixMapError {
     /// ClOrdID / OrigClOrdID names no order of this session.
     #[error("unknown order")]
     UnknownOrder,
+    /// The ClOrdID of a new order / request is already in use.
+    #[error("duplicate ClOrdID")]
+    DuplicateClOrdId,
     /// A price (tag) is not a whole number of ticks.
     #[error("price in tag {0} is not on a tick")]
     PriceNotOnTick(u32),
@@ -160,6 +172,7 @@ impl FixMapError {
         match self {
             FixMapError::UnknownSymbol => 1,
             FixMapError::UnknownOrder => 5,
+            FixMapError::DuplicateClOrdId => 6,
             FixMapError::Field(FieldError::BadValue(tag::ORDER_QTY)) => 13,
             FixMapError::Unsupported(_) => 11,
             _ => 99,
@@ -773,7 +786,9 @@ pub fn event_to_reports<'s>(
                         last: Some((qty, price)),
                         leaves_qty: leaves.0,
                         cum_qty: cum,
-                        cum_notional: i.cum_notional + i128::from(price.0) * i128::from(qty.0),
+                        cum_notional: i
+                            .cum_notional
+                            .saturating_add(i128::from(price.0) * i128::from(qty.0)),
                         ..base(&i)
                     }));
                 }
@@ -845,7 +860,10 @@ pub fn encode_execution_report(
         let avg = if r.cum_qty == 0 {
             0
         } else {
-            r.cum_notional * i128::from(scale.tick_mantissa.max(1)) * 10_000 / i128::from(r.cum_qty)
+            r.cum_notional
+                .saturating_mul(i128::from(scale.tick_mantissa.max(1)))
+                .saturating_mul(10_000)
+                / i128::from(r.cum_qty)
         };
         b.decimal(tag::AVG_PX, avg, scale.tick_decimals.min(14) + 4)
             .bytes(tag::CL_ORD_ID, r.cl_ord_id)
@@ -909,6 +927,7 @@ mod tests {
         seq: 3,
         sending_time: 1_700_000_000_000_000_000,
         poss_dup: None,
+        extra: &[],
     };
     const SCALE: PriceScale = PriceScale::decimals(2);
 

@@ -39,6 +39,7 @@
 //! bounded store of sent application messages (`resend_store`, 0 disables it).
 
 use crate::fix::{self, FieldError, Header, Message, SessionReject, reject_reason, tag};
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// Session parameters.
@@ -194,6 +195,7 @@ impl Session {
             seq,
             sending_time: now,
             poss_dup,
+            extra: &[],
         }
     }
 
@@ -272,7 +274,20 @@ impl Session {
     }
 
     fn send_reject(&mut self, now: u64, out: &mut Vec<u8>, r: &SessionReject<'_>) {
-        let h = self.header(now, self.next_out, None);
+        self.send_reject_routed(now, out, r, &[]);
+    }
+
+    fn send_reject_routed(
+        &mut self,
+        now: u64,
+        out: &mut Vec<u8>,
+        r: &SessionReject<'_>,
+        route: &[(u32, &[u8])],
+    ) {
+        let h = Header {
+            extra: route,
+            ..self.header(now, self.next_out, None)
+        };
         fix::reject(out, &h, r);
         self.next_out += 1;
         self.last_sent = now;
@@ -286,26 +301,21 @@ impl Session {
     }
 
     /// Reject an application message the mapping found a field problem in (session Reject with
-    /// RefTagID, RefMsgType and SessionRejectReason).
-    pub fn reject_field(
-        &mut self,
-        ref_seq_num: u64,
-        ref_msg_type: &[u8],
-        e: &FieldError,
-        now: u64,
-        out: &mut Vec<u8>,
-    ) {
+    /// RefSeqNum, RefTagID, RefMsgType and SessionRejectReason; routing fields reversed).
+    pub fn reject_field(&mut self, msg: &Message<'_>, e: &FieldError, now: u64, out: &mut Vec<u8>) {
         let reason = e.session_reject_reason();
-        self.send_reject(
+        let route = reverse_route(msg);
+        self.send_reject_routed(
             now,
             out,
             &SessionReject {
-                ref_seq_num,
+                ref_seq_num: msg.seq_num().unwrap_or(0),
                 ref_tag: Some(i64::from(e.tag())),
-                ref_msg_type: Some(ref_msg_type),
+                ref_msg_type: Some(msg.msg_type()),
                 reason: Some(reason),
                 text: Some(reject_text(reason).as_bytes()),
             },
+            &route,
         );
     }
 
@@ -336,6 +346,9 @@ impl Session {
             return self.state == SessionState::Disconnected;
         }
         let hb = self.heart_bt_ns;
+        if hb == 0 {
+            return false;
+        }
         let silent = now.saturating_sub(self.last_recv);
         if silent >= hb * 12 / 5 {
             self.state = SessionState::Disconnected;
@@ -449,7 +462,7 @@ impl Session {
             && let Some(r) = self.field_reject(&msg, seq)
         {
             self.next_in += 1;
-            self.send_reject(now, out, &r);
+            self.send_reject_routed(now, out, &r, &reverse_route(&msg));
             return step;
         }
 
@@ -552,7 +565,7 @@ impl Session {
         // In sequence.
         if let Some(r) = self.field_reject(&msg, seq) {
             self.next_in += 1;
-            self.send_reject(now, out, &r);
+            self.send_reject_routed(now, out, &r, &reverse_route(&msg));
             return step;
         }
 
@@ -629,6 +642,19 @@ impl Session {
         }
         if !FIX44_MSG_TYPES.contains(&msg_type) {
             return Some(r(None, reject_reason::INVALID_MSG_TYPE));
+        }
+        let fields = msg.fields();
+        if let Some(f) = fields
+            .iter()
+            .find(|f| !matches!(f.tag, 8..=10) && !crate::fix_dict::value_format_ok(f.tag, f.value))
+        {
+            return Some(r(
+                Some(i64::from(f.tag)),
+                reject_reason::INCORRECT_DATA_FORMAT,
+            ));
+        }
+        if let Some(t) = bad_group_count(fields) {
+            return Some(r(Some(i64::from(t)), reject_reason::INCORRECT_NUM_IN_GROUP));
         }
         if let Some(allowed) = admin_body_tags(msg_type)
             && let Some(f) = msg.fields().iter().find(|f| {
@@ -744,7 +770,9 @@ impl Session {
             self.next_in = 1;
             self.next_out = 1;
         }
-        self.heart_bt_ns = hb.unwrap_or(30).max(1) * 1_000_000_000;
+        // HeartBtInt 0 disables the timers; others are capped at one day, so the timer
+        // arithmetic cannot overflow.
+        self.heart_bt_ns = hb.unwrap_or(30).min(86_400) * 1_000_000_000;
         self.state = SessionState::Active;
         let h = self.header(now, self.next_out, None);
         fix::logon(
@@ -776,6 +804,25 @@ impl Session {
         }
         Step::default()
     }
+}
+
+/// The routing header fields of a reply: OnBehalfOf* (115, 116, 144) of the message become
+/// DeliverTo* (128, 129, 145) and vice versa; empty values are dropped. Ascending by tag.
+fn reverse_route<'m>(msg: &Message<'m>) -> SmallVec<[(u32, &'m [u8]); 6]> {
+    const PAIRS: [(u32, u32); 6] = [
+        (115, 128),
+        (128, 115),
+        (116, 129),
+        (129, 116),
+        (144, 145),
+        (145, 144),
+    ];
+    let mut v: SmallVec<[(u32, &'m [u8]); 6]> = PAIRS
+        .iter()
+        .filter_map(|&(from, to)| msg.get(from).filter(|x| !x.is_empty()).map(|x| (to, x)))
+        .collect();
+    v.sort_by_key(|&(t, _)| t);
+    v
 }
 
 /// Tag numbers the FIX 4.4 dictionary defines.
@@ -822,6 +869,41 @@ fn admin_body_tags(msg_type: &[u8]) -> Option<&'static [u32]> {
     })
 }
 
+/// The first NumInGroup field whose count does not match the entries that follow it. An
+/// entry starts with the field right after the counter; the group ends at a field whose tag
+/// already occurred before the counter (the enclosing level continues) or at the trailer.
+fn bad_group_count(f: &[fix::Field<'_>]) -> Option<u32> {
+    for (i, g) in f.iter().enumerate() {
+        if crate::fix_dict::NUM_IN_GROUP_TAGS
+            .binary_search(&g.tag)
+            .is_err()
+        {
+            continue;
+        }
+        let declared = fix::parse_u64(g.value)?;
+        let rest = &f[i + 1..];
+        let Some(first) = rest.first().filter(|x| x.tag != tag::CHECK_SUM) else {
+            if declared == 0 {
+                continue;
+            }
+            return Some(g.tag);
+        };
+        if declared == 0 {
+            continue;
+        }
+        let before = &f[..i];
+        let entries = rest
+            .iter()
+            .take_while(|x| x.tag != tag::CHECK_SUM && !before.iter().any(|b| b.tag == x.tag))
+            .filter(|x| x.tag == first.tag)
+            .count() as u64;
+        if entries != declared {
+            return Some(g.tag);
+        }
+    }
+    None
+}
+
 /// A tag repeated in a message without repeating groups.
 fn repeated_tag(msg: &Message<'_>) -> Option<u32> {
     let f = msg.fields();
@@ -832,4 +914,143 @@ fn repeated_tag(msg: &Message<'_>) -> Option<u32> {
         .enumerate()
         .find(|(i, x)| f[..*i].iter().any(|y| y.tag == x.tag))
         .map(|(_, x)| x.tag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_700_000_000_000_000_000;
+
+    fn client(seq: u64) -> Header<'static> {
+        Header {
+            sender: b"TW",
+            target: b"ISLD",
+            seq,
+            sending_time: T0,
+            poss_dup: None,
+            extra: &[],
+        }
+    }
+
+    fn msgs(out: &[u8]) -> Vec<Vec<u8>> {
+        let mut v = Vec::new();
+        let mut at = 0;
+        while let Ok(Some(n)) = fix::frame(&out[at..], 1 << 16) {
+            v.push(out[at..at + n].to_vec());
+            at += n;
+        }
+        v
+    }
+
+    #[test]
+    fn credentials_are_checked() {
+        let mut cfg = SessionConfig::new(b"ISLD", b"TW");
+        cfg.credentials = Some((b"alice".to_vec(), b"s3cret".to_vec()));
+        let mut s = Session::new(cfg.clone());
+        let mut out = Vec::new();
+        let mut m = Vec::new();
+        fix::logon(
+            &mut m,
+            &client(1),
+            30,
+            false,
+            Some(b"alice"),
+            Some(b"wrong"),
+        );
+        assert!(s.on_message(&m, T0, &mut out).disconnect);
+        let replies = msgs(&out);
+        assert_eq!(replies.len(), 1);
+        let r = fix::parse(&replies[0]).unwrap();
+        assert_eq!(r.msg_type(), b"5");
+
+        let mut s = Session::new(cfg);
+        out.clear();
+        m.clear();
+        fix::logon(
+            &mut m,
+            &client(1),
+            30,
+            false,
+            Some(b"alice"),
+            Some(b"s3cret"),
+        );
+        assert!(!s.on_message(&m, T0, &mut out).disconnect);
+        assert_eq!(s.state(), SessionState::Active);
+        assert_eq!(fix::parse(&msgs(&out)[0]).unwrap().msg_type(), b"A");
+    }
+
+    #[test]
+    fn resend_replays_application_messages_and_gap_fills_admin() {
+        let mut s = Session::new(SessionConfig::new(b"ISLD", b"TW"));
+        let mut out = Vec::new();
+        let mut m = Vec::new();
+        fix::logon(&mut m, &client(1), 30, false, None, None);
+        s.on_message(&m, T0, &mut out); // our seq 1: Logon
+        s.send(b"8", T0, &mut out, |b| {
+            b.bytes(tag::CL_ORD_ID, b"A1");
+        }); // seq 2
+        s.send(b"8", T0, &mut out, |b| {
+            b.bytes(tag::CL_ORD_ID, b"A2");
+        }); // seq 3
+        out.clear();
+        m.clear();
+        fix::resend_request(&mut m, &client(2), 1, 0);
+        s.on_message(&m, T0 + 1_000_000_000, &mut out);
+        let replies: Vec<_> = msgs(&out);
+        let parsed: Vec<_> = replies.iter().map(|r| fix::parse(r).unwrap()).collect();
+        let kinds: Vec<(&[u8], Option<u64>)> =
+            parsed.iter().map(|p| (p.msg_type(), p.seq_num())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (&b"4"[..], Some(1)),
+                (&b"8"[..], Some(2)),
+                (&b"8"[..], Some(3))
+            ]
+        );
+        assert_eq!(parsed[0].get(tag::NEW_SEQ_NO), Some(&b"2"[..]));
+        assert!(parsed[1].poss_dup());
+        assert_eq!(
+            parsed[1].get_time(tag::ORIG_SENDING_TIME).unwrap(),
+            Some(T0)
+        );
+        assert_eq!(parsed[2].get(tag::CL_ORD_ID), Some(&b"A2"[..]));
+        assert_eq!(s.next_out(), 4, "resends do not consume sequence numbers");
+    }
+
+    #[test]
+    fn queued_messages_come_back_after_gap_fill() {
+        let mut s = Session::new(SessionConfig::new(b"ISLD", b"TW"));
+        let mut out = Vec::new();
+        let mut m = Vec::new();
+        fix::logon(&mut m, &client(1), 30, false, None, None);
+        s.on_message(&m, T0, &mut out);
+        let mut hb = Vec::new();
+        fix::test_request(&mut hb, &client(4), b"Q");
+        s.on_message(&hb, T0, &mut out);
+        assert_eq!(s.next_in(), 2);
+        assert!(s.take_queued().is_none());
+        let mut gf = Vec::new();
+        fix::sequence_reset(
+            &mut gf,
+            &Header {
+                poss_dup: Some(T0),
+                ..client(2)
+            },
+            4,
+            true,
+        );
+        s.on_message(&gf, T0, &mut out);
+        assert_eq!(s.next_in(), 4);
+        let q = s.take_queued().expect("queued TestRequest");
+        out.clear();
+        s.on_message(&q, T0, &mut out);
+        let r = fix::parse(&msgs(&out)[0])
+            .unwrap()
+            .get(tag::TEST_REQ_ID)
+            .map(<[u8]>::to_vec);
+        assert_eq!(r, Some(b"Q".to_vec()));
+        assert_eq!(s.next_in(), 5);
+    }
 }

@@ -1,12 +1,17 @@
 //! ferrex network order entry: wire codecs and their mapping to ferrex commands and events.
 //!
 //! - [`soupbin`]: SoupBinTCP 4.0 framing (incremental, zero-copy decoder; encoder).
+//! - [`soupbin_session`]: the SoupBinTCP server session (login, heartbeats, sequenced replay),
+//!   pure and I/O-free.
 //! - [`ouch`]: OUCH 5.0 inbound and outbound messages (decode and encode, both directions).
 //! - [`ouch_map`]: OUCH orders → [`ferrex_types::Command`], [`ferrex_types::Event`] → OUCH
 //!   messages, reject and cancel reason tables.
+//! - [`ouch_orders`]: a per-session OUCH order table implementing [`ouch_map::OuchOrders`].
 //! - [`fix`]: FIX 4.4 tag=value parser (validated framing, field views without allocation) and
 //!   encoder (header, body, trailer with BodyLength and CheckSum).
+//! - [`fix_dict`]: FIX 4.4 field types for session-level format checks.
 //! - [`fix_map`]: FIX orders → commands, events → ExecutionReport / OrderCancelReject fields.
+//! - [`fix_orders`]: a per-session FIX order table implementing [`fix_map::FixOrders`].
 //! - [`fix_session`]: the FIX session state machine, pure and I/O-free.
 //!
 //! Nothing here does I/O or spawns threads: the server moves bytes between sockets and these
@@ -15,8 +20,12 @@
 #![warn(missing_docs)]
 
 pub mod fix;
+pub mod fix_dict;
 pub mod fix_map;
+pub mod fix_orders;
 pub mod fix_session;
 pub mod ouch;
 pub mod ouch_map;
+pub mod ouch_orders;
 pub mod soupbin;
+pub mod soupbin_session;

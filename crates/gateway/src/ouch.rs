@@ -28,6 +28,20 @@
 //! declared appendage), every enumerated field, text fields and the appendage's TLV structure;
 //! it never allocates and never panics. Encoding appends to a `Vec<u8>` and costs O(length).
 //!
+//! ```
+//! use ferrex_gateway::ouch::*;
+//! let msg = Inbound::Cancel(CancelOrder {
+//!     user_ref_num: UserRefNum(7),
+//!     quantity: 0,
+//!     appendage: Appendage::EMPTY,
+//! });
+//! let mut wire = Vec::new();
+//! assert_eq!(msg.encode(&mut wire), Ok(len::CANCEL));
+//! assert_eq!(wire, [b'X', 0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
+//! assert_eq!(Inbound::decode(&wire), Ok(msg));
+//! assert!(matches!(Inbound::decode(&wire[..10]), Err(OuchError::BadLength { .. })));
+//! ```
+//!
 //! Layouts follow the NASDAQ OUCH 5.0 specification (message types, field order and widths,
 //! the Appendix reject codes); the session layer's own fields live in [`crate::soupbin`].
 

@@ -172,6 +172,10 @@ pub enum OuchMapError {
     /// Quantity zero where not allowed.
     #[error("invalid quantity")]
     InvalidQuantity,
+    /// A new UserRefNum not above every earlier one of the session (OUCH requires strictly
+    /// increasing references).
+    #[error("UserRefNum {0} is not above the last one")]
+    UserRefNotIncreasing(u32),
     /// A feature ferrex does not implement (hidden orders, buy↔sell modify, GTT without
     /// ExpireTime).
     #[error("unsupported: {0}")]
@@ -183,7 +187,9 @@ impl OuchMapError {
     pub fn reject_code(self) -> OuchRejectCode {
         match self {
             OuchMapError::UnknownSymbol => OuchRejectCode::INVALID_SYMBOL,
-            OuchMapError::UnknownUserRef(_) => OuchRejectCode::OTHER,
+            OuchMapError::UnknownUserRef(_) | OuchMapError::UserRefNotIncreasing(_) => {
+                OuchRejectCode::OTHER
+            }
             OuchMapError::PriceNotOnTick(_) => OuchRejectCode::INVALID_PRICE,
             OuchMapError::InvalidQuantity => OuchRejectCode::INVALID_QUANTITY,
             OuchMapError::Unsupported("hidden order") => OuchRejectCode::INVALID_DISPLAY,
@@ -306,7 +312,10 @@ pub fn inbound_to_command(
             })
         }
         Inbound::Replace(m) => {
-            let info = known(m.orig_user_ref_num)?;
+            // The session may already have moved the order to its new reference.
+            let info = orders
+                .by_user_ref(m.user_ref_num)
+                .map_or_else(|| known(m.orig_user_ref_num), Ok)?;
             let price = price_to_ticks(m.price, cfg.units_per_tick)?;
             resize(&info, cfg, u64::from(m.quantity), price)
         }

@@ -132,7 +132,6 @@ impl Runner {
             self.disconnect = true;
         }
         if let Some(m) = step.app {
-            let seq = m.seq_num().unwrap_or(0);
             let mt = m.msg_type().to_vec();
             let err = if self.echo {
                 dictionary_check(&m)
@@ -146,7 +145,7 @@ impl Runner {
             };
             if let Some(e) = err {
                 self.session
-                    .reject_field(seq, &mt, &e, self.now, &mut self.outbuf);
+                    .reject_field(&m, &e, self.now, &mut self.outbuf);
             } else if self.echo {
                 let body: Vec<(u32, Vec<u8>)> = m
                     .fields()

@@ -149,13 +149,13 @@ fn batches_wrap_around_many_times() {
     let mut buf = [0u64; 11];
     for round in 0..5_000u64 {
         let chunk: Vec<u64> = (next_in..next_in + 1 + round % 13).collect();
-        let n = if round % 2 == 0 {
+        let n = if round.is_multiple_of(2) {
             tx.push_slice(&chunk)
         } else {
             tx.push_iter(chunk.iter().copied())
         };
         next_in += n as u64;
-        let got = if round % 3 == 0 {
+        let got = if round.is_multiple_of(3) {
             let mut got = Vec::new();
             rx.read_batch(1 + (round as usize % 11), |v| got.push(v));
             got

@@ -50,7 +50,7 @@ fn batches_in_order_and_complete() {
             for (k, c) in chunk[..len].iter_mut().enumerate() {
                 *c = next + k as u64;
             }
-            let n = if next % 2 == 0 {
+            let n = if next.is_multiple_of(2) {
                 tx.push_slice(&chunk[..len])
             } else {
                 tx.push_iter(chunk[..len].iter().copied())
@@ -66,7 +66,7 @@ fn batches_in_order_and_complete() {
     let mut round = 0u64;
     while expect < N {
         round += 1;
-        let n = if round % 2 == 0 {
+        let n = if round.is_multiple_of(2) {
             let n = rx.pop_into(&mut buf);
             for &v in &buf[..n] {
                 assert_eq!(v, expect);

@@ -1031,7 +1031,8 @@ impl Risk {
     ///
     /// `SetLimit` values (all ≥ 0; negative → `Malformed`):
     /// - `MaxOrderQty`, `MaxOrderNotional`, `MaxLong`, `MaxShort`: per (account, instrument);
-    ///   account 0 sets it for every account on that instrument.
+    ///   account 0 sets it for every account on that instrument. The value replaces the
+    ///   combined min(account, instrument) limit the config gave that slot.
     /// - `CreditLimit`, `MaxOpenOrders`: per account (instrument ignored).
     /// - `ThrottleRate`: messages per window of the account; 0 turns the throttle off (the
     ///   window is the configured one, else 1 s).

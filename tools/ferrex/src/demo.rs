@@ -196,6 +196,17 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         per_msg[passes - 1]
     );
     risk_section(args, &cmds, passes)?;
+    lobster_section()?;
+    Ok(())
+}
+
+fn lobster_section() -> anyhow::Result<()> {
+    let m = paths::bundled("AMZN_2012-06-21_34200000_57600000_message_1.csv");
+    let o = paths::bundled("AMZN_2012-06-21_34200000_57600000_orderbook_1.csv");
+    println!();
+    println!("3. LOBSTER replay: AMZN 2012-06-21, full day, level 1, verified after every message");
+    let s = crate::replay::lobster_summary(&m, &o, None)?;
+    crate::replay::print_lobster(&s);
     Ok(())
 }
 

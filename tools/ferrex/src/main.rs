@@ -12,6 +12,7 @@ mod output;
 mod paths;
 mod plot;
 mod quantcup;
+mod replay;
 mod riskcfg;
 mod run;
 
@@ -54,6 +55,9 @@ enum Cmd {
         #[arg(long)]
         risk_config: Option<PathBuf>,
     },
+    /// Replay captured market data (ITCH 5.0, LOBSTER, Binance depth) and verify the books.
+    #[command(subcommand)]
+    Replay(replay::ReplayCmd),
     /// Validate a risk config and print the limits it would apply.
     RiskCheck {
         /// The risk config (TOML).
@@ -83,5 +87,6 @@ fn main() -> anyhow::Result<()> {
             levels,
         ),
         Some(Cmd::RiskCheck { config }) => riskcfg::check(&config),
+        Some(Cmd::Replay(cmd)) => replay::run(&cmd),
     }
 }

@@ -5,6 +5,11 @@
 //! ```text
 //! cargo run -p peerbench --release -- [--feed FILE] [--passes 7] [--repeat 1] [--json]
 //! ```
+//!
+//! Instructions per message (the noise-free figure on shared VMs): `tools/peerbench/callgrind.sh
+//! [ENGINE ...]` runs the `qc_one` binary (one engine, one pass, nothing else) under
+//! `valgrind --tool=callgrind --toggle-collect='*measure::run*'` and divides the collected `Ir`
+//! by the message count.
 
 use anyhow::{Context, bail};
 use clap::Parser;

@@ -29,6 +29,9 @@ struct Args {
     /// Replay the feed this many times back to back.
     #[arg(long, default_value_t = 1)]
     repeat: u32,
+    /// Leave out the cancels whose target order was not issued yet (no-ops in every engine).
+    #[arg(long)]
+    skip_unissued_cancels: bool,
     /// Run only the first N messages.
     #[arg(long)]
     msgs: Option<usize>,
@@ -43,7 +46,10 @@ fn go<A: Adapter>(feed: &Feed, n: usize) -> (u64, u64) {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let path = args.feed.unwrap_or_else(default_feed_path);
-    let feed = Feed::load_repeated(&path, args.repeat)?;
+    let mut feed = Feed::load_repeated(&path, args.repeat)?;
+    if args.skip_unissued_cancels {
+        feed = feed.without_unissued_cancels();
+    }
     let n = args.msgs.unwrap_or(feed.msgs.len()).min(feed.msgs.len());
     let (bid, ask) = match args.engine.as_str() {
         #[cfg(feature = "ferrex")]
