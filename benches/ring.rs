@@ -228,11 +228,14 @@ fn two_threads<Q: Spsc>(
     produce: fn(&mut Q::Tx, u64),
     consume: fn(&mut Q::Rx, u64) -> u64,
 ) -> Duration {
-    let (mut tx, mut rx) = Q::new(CAP);
+    let (mut tx, rx) = Q::new(CAP);
     let other = cores().1;
     thread::scope(|s| {
         let c = s.spawn(move || {
             floor::pin_current_thread(other);
+            // Move the handle onto this thread's stack: left in the closure's heap block it
+            // can share a cache line with allocations the other thread touches.
+            let mut rx = black_box(rx);
             black_box(consume(&mut rx, iters))
         });
         let start = Instant::now();

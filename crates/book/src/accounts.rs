@@ -29,6 +29,11 @@ pub(crate) struct Accounts {
 }
 
 impl Accounts {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.b);
+    }
+
     /// Room for `max_live` accounts with live orders.
     pub fn new(max_live: u32) -> Accounts {
         let cap = (2 * max_live as usize).next_power_of_two().max(2);

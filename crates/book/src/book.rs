@@ -1057,6 +1057,19 @@ impl Book {
         h.finish()
     }
 
+    /// Touch every page of the book's preallocated memory (slab, id map, account table,
+    /// ladders, expiry heap) so no page fault lands on the hot path. Start-up only: cost
+    /// proportional to [`Book::memory_bytes`]. The book's state is unchanged.
+    pub fn prefault(&mut self) {
+        self.slab.prefault();
+        self.ids.prefault();
+        self.accounts.prefault();
+        for l in &mut self.ladders {
+            l.prefault();
+        }
+        self.expiry.prefault();
+    }
+
     /// Bytes preallocated by [`Book::new`] (slab, cold data, id map, account table, ladders,
     /// expiry heap). O(1).
     pub fn memory_bytes(&self) -> usize {

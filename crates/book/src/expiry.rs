@@ -21,6 +21,11 @@ pub(crate) struct Expiry {
 }
 
 impl Expiry {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.h);
+    }
+
     /// Room for `cap` entries.
     pub fn new(cap: u32) -> Expiry {
         Expiry {

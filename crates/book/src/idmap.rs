@@ -35,6 +35,11 @@ fn tag_of(id: u64) -> u32 {
 }
 
 impl IdMap {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.b);
+    }
+
     /// Room for `max_live` ids (capacity = next power of two ≥ 2 × max_live, at least 16).
     pub fn new(max_live: u32) -> IdMap {
         let cap = (2 * max_live as usize).next_power_of_two().max(16);

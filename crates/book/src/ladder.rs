@@ -17,6 +17,12 @@ pub(crate) struct Bitmap {
 }
 
 impl Bitmap {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.words);
+        ferrex_types::prefault(&mut self.summary);
+    }
+
     fn new(n: usize) -> Bitmap {
         let w = n.div_ceil(64);
         Bitmap {
@@ -146,6 +152,13 @@ pub(crate) struct Ladder {
 }
 
 impl Ladder {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        self.bits.prefault();
+        ferrex_types::prefault(&mut self.dense);
+        ferrex_types::prefault(&mut self.sparse);
+    }
+
     /// Preallocates `dense` levels and room for `sparse` outlying levels.
     pub fn new(side: Side, tick: i64, dense: u32, sparse: u32) -> Ladder {
         Ladder {

@@ -110,6 +110,12 @@ pub(crate) struct Slab {
 }
 
 impl Slab {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.nodes);
+        ferrex_types::prefault(&mut self.ext);
+    }
+
     /// Allocates `cap` slots (all free). The only allocation the slab ever makes.
     pub fn new(cap: u32) -> Slab {
         let mut nodes = vec![Node::FREE; cap as usize];

@@ -130,6 +130,18 @@ impl Engine {
         Ok(e)
     }
 
+    /// Touch every page of the engine's preallocated memory (books, risk tables, scratch) so
+    /// the first commands do not take page faults. Start-up only; state unchanged.
+    pub fn prefault(&mut self) {
+        for b in &mut self.books {
+            b.prefault();
+        }
+        if let Some(r) = self.risk.as_mut() {
+            r.prefault();
+        }
+        ferrex_types::prefault(&mut self.mmp_buf);
+    }
+
     /// The risk layer, when configured (read its positions, exposure, states).
     pub fn risk(&self) -> Option<&Risk> {
         self.risk.as_ref()

@@ -224,7 +224,7 @@ impl Runtime {
     /// sessions and, when `md_capacity > 0`, the market-data consumer. All rings are allocated
     /// and every slot touched before the engine starts.
     pub fn start(
-        engine: Engine,
+        mut engine: Engine,
         sessions: usize,
         cfg: &RuntimeConfig,
     ) -> Result<Started, RuntimeError> {
@@ -273,6 +273,7 @@ impl Runtime {
         } else {
             (None, None)
         };
+        engine.prefault();
         let ctl = Arc::clone(&control);
         let core = cfg.engine_core;
         let batch = cfg.batch;

@@ -137,14 +137,13 @@ impl FixOrderTable {
     /// Apply an engine event (after mapping it to reports).
     pub fn on_event(&mut self, ev: &Event) {
         match ev.kind {
-            EventKind::Rejected { order_id, .. } => {
+            EventKind::Rejected { order_id, .. }
                 if self
                     .orders
                     .get(&order_id)
-                    .is_some_and(|e| e.last_op == FixOp::New)
-                {
-                    self.remove(order_id);
-                }
+                    .is_some_and(|e| e.last_op == FixOp::New) =>
+            {
+                self.remove(order_id);
             }
             EventKind::Trade {
                 price,
@@ -304,6 +303,7 @@ mod tests {
         let r = event_to_reports(&rej, &t);
         assert!(matches!(r[0], FixReport::CancelReject(c)
             if c.cl_ord_id == b"B" && c.orig_cl_ord_id == b"A" && c.ord_status == b'1'));
+        drop(r);
         t.on_event(&rej);
         assert_eq!(t.len(), 1, "a rejected cancel leaves the order live");
         let done = ev(EventKind::Cancelled {
@@ -316,6 +316,7 @@ mod tests {
         let r = event_to_reports(&done, &t);
         assert!(matches!(r[0], FixReport::Exec(x)
             if x.exec_type == b'4' && x.orig_cl_ord_id == Some(&b"A"[..]) && x.cum_qty == 40));
+        drop(r);
         t.on_event(&done);
         assert!(t.is_empty());
         assert!(t.by_cl_ord_id(b"A").is_none() && t.by_cl_ord_id(b"B").is_none());

@@ -16,7 +16,8 @@
 //! - Garbled messages (bad BeginString, BodyLength, CheckSum, field syntax) are ignored and do
 //!   not consume a sequence number; a garbled first message drops the connection.
 //! - MsgSeqNum too high → ResendRequest (7 = expected, 16 = 0) and the message is queued
-//!   ([`Session::take_queued`] gives queued messages back once the gap is filled); too low
+//!   ([`Session::take_queued`] gives queued messages back once the gap is filled; more than
+//!   [`MAX_QUEUED`] waiting → Logout and disconnect); too low
 //!   without PossDupFlag → Logout "MsgSeqNum too low, expecting X but received Y" and disconnect;
 //!   too low with PossDupFlag → ignored (Reject when OrigSendingTime 122 is missing or later than
 //!   SendingTime).
@@ -58,6 +59,10 @@ pub struct SessionConfig {
     /// How many sent application messages to keep for answering ResendRequest (PossDup
     /// re-send); older ones and all admin messages are gap-filled.
     pub resend_store: usize,
+    /// Start both sequence numbers at 1 on every new connection (QuickFIX's
+    /// ResetOnDisconnect, which the acceptance suite assumes). When false, numbers and the
+    /// resend store survive reconnects (a client catches up with ResendRequest).
+    pub reset_on_disconnect: bool,
 }
 
 impl SessionConfig {
@@ -70,6 +75,7 @@ impl SessionConfig {
             max_latency_ns: 120_000_000_000,
             app_msg_types: vec![b"D".to_vec(), b"F".to_vec(), b"G".to_vec()],
             resend_store: 10_000,
+            reset_on_disconnect: true,
         }
     }
 }
@@ -119,6 +125,10 @@ struct Stored {
     body: Vec<u8>,
     sending_time: u64,
 }
+
+/// Out-of-sequence messages kept while waiting for a gap fill; more end the session (a client
+/// cannot make the gateway buffer without bound).
+pub const MAX_QUEUED: usize = 10_000;
 
 /// All valid FIX 4.4 MsgType values.
 const FIX44_MSG_TYPES: &[&[u8]] = &[
@@ -319,10 +329,18 @@ impl Session {
         );
     }
 
-    /// The socket closed: back to awaiting Logon with sequence numbers reset (ResetOnDisconnect).
+    /// The socket closed: back to awaiting Logon. Sequence numbers and the resend store reset
+    /// when `reset_on_disconnect` is set, else they carry over to the next connection.
     pub fn on_disconnect(&mut self) {
-        let cfg = core::mem::replace(&mut self.cfg, SessionConfig::new(b"", b""));
-        *self = Session::new(cfg);
+        if self.cfg.reset_on_disconnect {
+            let cfg = core::mem::replace(&mut self.cfg, SessionConfig::new(b"", b""));
+            *self = Session::new(cfg);
+        } else {
+            self.state = SessionState::AwaitingLogon;
+            self.queue.clear();
+            self.resend_pending = None;
+            self.test_request_at = None;
+        }
     }
 
     /// A queued out-of-order message whose turn has come (after a gap fill); feed it back into
@@ -511,6 +529,10 @@ impl Session {
             if msg_type == b"5" {
                 // Logout with a gap: answer and leave.
                 self.send_logout(now, out, None);
+                return self.drop_connection();
+            }
+            if self.queue.len() >= MAX_QUEUED && !self.queue.contains_key(&seq) {
+                self.send_logout(now, out, Some(b"Too many out-of-sequence messages"));
                 return self.drop_connection();
             }
             self.queue.entry(seq).or_insert_with(|| bytes.to_vec());

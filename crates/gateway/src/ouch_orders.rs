@@ -152,14 +152,13 @@ impl OuchOrderTable {
     /// Apply an engine event (after mapping it to outbound messages).
     pub fn on_event(&mut self, ev: &Event) {
         match ev.kind {
-            EventKind::Rejected { order_id, .. } => {
+            EventKind::Rejected { order_id, .. }
                 if self
                     .orders
                     .get(&order_id)
-                    .is_some_and(|o| o.last_op == LastOp::Enter)
-                {
-                    self.remove(order_id);
-                }
+                    .is_some_and(|o| o.last_op == LastOp::Enter) =>
+            {
+                self.remove(order_id);
             }
             EventKind::Trade {
                 qty,

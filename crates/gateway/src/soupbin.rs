@@ -308,8 +308,10 @@ pub fn decode_with_max(
             let (u, rest) = payload.split_at(USERNAME_LEN);
             let (pw, rest) = rest.split_at(PASSWORD_LEN);
             let (s, q) = rest.split_at(SESSION_LEN);
-            let username = right_padded_alnum(u).ok_or(bad("username", 3))?;
-            let password = right_padded_alnum(pw).ok_or(bad("password", 3 + USERNAME_LEN))?;
+            // Decoding tolerates padding on either side (clients differ); encoding follows the
+            // spec (alpha fields right-padded, session and sequence left-padded).
+            let username = left_padded_alnum(u).ok_or(bad("username", 3))?;
+            let password = left_padded_alnum(pw).ok_or(bad("password", 3 + USERNAME_LEN))?;
             let session = left_padded_alnum(s)
                 .ok_or(bad("requested session", 3 + USERNAME_LEN + PASSWORD_LEN))?;
             let sequence = numeric(q).ok_or(bad(

@@ -1,8 +1,25 @@
 //! Runs the QuickFIX FIX 4.4 session acceptance scripts (`/work/shared/data/fix/acceptance-fix44`,
 //! or `$FERREX_FIX_ACCEPTANCE`) against [`Session`] with a virtual clock, and reports how many
-//! pass. Scripts that need the QuickFIX echo application or two simultaneous connections are
-//! expected to fail; the test asserts that a fixed set of core session scripts passes and prints
-//! the full list (run with `--nocapture`).
+//! pass (run with `--nocapture` for the list). Each script runs twice: as the venue (only
+//! D/F/G are application messages, nothing is echoed) and with a small emulation of QuickFIX's
+//! test application (echoes application messages back, validates a NewOrderSingle like the
+//! FIX 4.4 dictionary).
+//!
+//! Result when written: 46 of 68 pass as the venue, 55 of 68 with the echo application. The
+//! venue-mode failures, by cause:
+//! - expect the test application's echo of a NewOrderSingle (the session steps before it pass):
+//!   15, 19a, 19b, 20, 2d, 2f, 2g, 2m, 3b, 3c, 8_AdminAndApplicationMessages,
+//!   8_OnlyApplicationMessages;
+//! - need application message types a venue does not take (B, R, d, n, AD, AP):
+//!   21, ComponentFieldRequired, InternationalCharacters, ReceiveXmlMessage,
+//!   ResendRepeatingGroup, issue146_MissingGroupDelimiter, issue309_GapFillSkip;
+//! - need full dictionary validation (enum values such as SecurityType 167): 14e;
+//! - need two simultaneous connections (server-level duplicate-identity check):
+//!   1b_DuplicateIdentity, AlreadyLoggedOn.
+//!
+//! Runner conventions: `<TIME±n>` becomes a whole-second UTC timestamp; BodyLength and CheckSum
+//! are filled in when absent; expected tags 10, 52, 60, 122, 42 are compared by shape; tag 9 is
+//! compared only when the expected line has it.
 
 use ferrex_gateway::fix::{self, parse_utc_timestamp};
 use ferrex_gateway::fix_map::{NewOrderSingle, OrderCancelReplaceRequest, OrderCancelRequest};

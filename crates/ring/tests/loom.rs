@@ -11,11 +11,14 @@ use ferrex_ring::{PopError, PushError, channel};
 use loom::sync::Arc;
 use loom::thread;
 
-/// Preemption-bounded checker: exhaustive up to 3 preemptions per execution, which covers the
-/// interleavings that matter for a two-thread protocol and keeps the run to seconds.
+/// Preemption-bounded checker: exhaustive up to 3 preemptions per execution (unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise), which covers the interleavings that matter for a
+/// two-thread protocol and keeps the run to seconds.
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut b = loom::model::Builder::new();
-    b.preemption_bound = Some(3);
+    if b.preemption_bound.is_none() {
+        b.preemption_bound = Some(3);
+    }
     b.check(f);
 }
 

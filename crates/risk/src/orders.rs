@@ -40,6 +40,13 @@ fn hash(order_id: u64, instrument: u32) -> u64 {
 }
 
 impl OrderTable {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.slab);
+        ferrex_types::prefault(&mut self.free);
+        ferrex_types::prefault(&mut self.index);
+    }
+
     pub(crate) fn new(capacity: u32) -> OrderTable {
         let cap = capacity as usize;
         let index_len = (cap * 2).next_power_of_two().max(16);

@@ -1435,6 +1435,20 @@ impl Risk {
     /// Book parameters from the risk config for the engine's `BookConfig` (tick, lot, price
     /// range, market protection). `None` for an unconfigured instrument.
     pub fn book_params(&self, i: InstrumentId) -> Option<BookParams> {
+        self.book_params_of(i)
+    }
+
+    /// Touch every page of the preallocated tables so no page fault lands on the hot path.
+    /// Start-up only; state unchanged.
+    pub fn prefault(&mut self) {
+        self.orders.prefault();
+        ferrex_types::prefault(&mut self.accounts);
+        ferrex_types::prefault(&mut self.instruments);
+        ferrex_types::prefault(&mut self.slots);
+        ferrex_types::prefault(&mut self.held);
+    }
+
+    fn book_params_of(&self, i: InstrumentId) -> Option<BookParams> {
         self.instr_idx(i).map(|i| {
             let ins = &self.instruments[i];
             BookParams {

@@ -11,6 +11,7 @@
 mod command;
 mod event;
 mod ids;
+mod mem;
 mod price;
 mod reason;
 mod sink;
@@ -21,6 +22,7 @@ pub use command::{
 };
 pub use event::{Event, EventKind};
 pub use ids::{AccountId, InstrumentId, OrderId};
+pub use mem::prefault;
 pub use price::{Price, Qty, Side};
 pub use reason::{CancelReason, RejectReason};
 pub use sink::{CountingSink, EventKindSink, EventSink, FnvHasher, HashingSink};

@@ -147,16 +147,16 @@ impl Producer<'_> {
     fn poll(&mut self) {
         let mut now = 0u64;
         while let Some(e) = self.session.poll() {
-            if let Some(&(id, t)) = self.pending.front() {
-                if flow::is_ack(&e, id) {
-                    if now == 0 {
-                        now = self.now();
-                    }
-                    let lat = now.saturating_sub(t).max(1);
-                    let _ = self.hist.record(lat);
-                    let _ = self.seg.record(lat);
-                    self.pending.pop_front();
+            if let Some(&(id, t)) = self.pending.front()
+                && flow::is_ack(&e, id)
+            {
+                if now == 0 {
+                    now = self.now();
                 }
+                let lat = now.saturating_sub(t).max(1);
+                let _ = self.hist.record(lat);
+                let _ = self.seg.record(lat);
+                self.pending.pop_front();
             }
         }
     }
@@ -253,10 +253,10 @@ pub fn run_once(
             let seg_len = cmds.len().div_ceil(segments).max(1);
             for chunk in cmds.chunks(seg_len) {
                 p.drain()?;
-                if k == 0 {
-                    if let Some(f) = p.session.floor_rtt_ns(1000) {
-                        floor.push(f);
-                    }
+                if k == 0
+                    && let Some(f) = p.session.floor_rtt_ns(1000)
+                {
+                    floor.push(f);
                 }
                 let seg_start = Instant::now();
                 let s0 = p.now();
@@ -447,10 +447,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         Some(args.rate.unwrap_or(1_000_000.0))
     };
-    if let Some(r) = rate {
-        if !(r.is_finite() && r > 0.0) {
-            bail!("--rate must be a positive number, got {r}");
-        }
+    if let Some(r) = rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        bail!("--rate must be a positive number, got {r}");
     }
     let r = with_progress(args.orders as u64, args.json, |p| run_once(args, rate, p))?;
     if args.json {

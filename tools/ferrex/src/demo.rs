@@ -99,6 +99,7 @@ fn median_ns_per_msg(
     let mut v = Vec::with_capacity(passes);
     for _ in 0..passes {
         let mut e = make();
+        e.prefault();
         let mut s = CountingSink::default();
         let t = Instant::now();
         e.process_all(cmds, &mut s);
@@ -181,6 +182,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let mut per_msg = Vec::with_capacity(passes);
     for _ in 0..passes {
         let mut e = qc_engine();
+        e.prefault();
         let mut s = CountingSink::default();
         let t = Instant::now();
         e.process_all(&cmds, &mut s);
@@ -248,7 +250,7 @@ fn risk_section(
         .filter(|(_, n)| **n > 0)
         .map(|(i, n)| (i, *n))
         .collect();
-    reasons.sort_by(|a, b| b.1.cmp(&a.1));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.1));
     println!("   rejects by reason:");
     for (code, n) in reasons {
         println!("     {:<22} {n:>7}", reason_name(code));

@@ -93,8 +93,8 @@ fn itch_cmd(path: &Path, json_out: bool) -> anyhow::Result<()> {
         let (off, m) = item.with_context(|| format!("{}", path.display()))?;
         r.apply(&m).with_context(|| format!("{}", path.display()))?;
         n += 1;
-        if n % 65_536 == 0 {
-            pb.set_position(off as u64);
+        if n.is_multiple_of(65_536) {
+            pb.set_position(off);
         }
     }
     let dt = t0.elapsed();
@@ -240,7 +240,7 @@ fn binance_cmd(path: &Path, json_out: bool) -> anyhow::Result<()> {
     let t0 = Instant::now();
     for (i, line) in cap.text().lines().enumerate() {
         r.feed_line(i as u64 + 1, line)?;
-        if i % 8192 == 0 {
+        if i.is_multiple_of(8192) {
             pb.set_position(i as u64);
         }
     }

@@ -90,8 +90,17 @@ fn books_agree(results: &[EngineResult]) -> bool {
     results.windows(2).all(|w| w[0].levels == w[1].levels)
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    match run_main(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peerbench: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_main(args: Args) -> anyhow::Result<()> {
     if args.passes == 0 {
         bail!("--passes must be at least 1");
     }

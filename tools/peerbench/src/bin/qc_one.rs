@@ -43,8 +43,17 @@ fn go<A: Adapter>(feed: &Feed, n: usize) -> (u64, u64) {
     engine.resting_qty()
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> std::process::ExitCode {
+    match run_main(Args::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("qc_one: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run_main(args: Args) -> anyhow::Result<()> {
     let path = args.feed.unwrap_or_else(default_feed_path);
     let mut feed = Feed::load_repeated(&path, args.repeat)?;
     if args.skip_unissued_cancels {
