@@ -6,8 +6,8 @@
 //! - `ring_throughput_batch64`: batches of up to 64 (ferrex `push_slice`/`pop_into`, rtrb
 //!   `write_chunk_uninit`/`read_chunk`, ArrayQueue a push/pop loop).
 //!
-//! `cargo bench --bench ring` (about a minute and a half). The machine's core-to-core round-trip
-//! floor is printed first so the figures can be read as ratios to it.
+//! `cargo bench -p ferrex --bench ring` (about 45 s once built). The machine's core-to-core
+//! round-trip floor is printed first so the figures can be read as ratios to it.
 
 use std::hint::{black_box, spin_loop};
 use std::sync::Arc;

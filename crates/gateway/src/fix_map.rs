@@ -1240,42 +1240,7 @@ mod tests {
 
     #[test]
     fn every_reject_reason_maps() {
-        use RejectReason::*;
-        for r in [
-            UnknownInstrument,
-            UnknownOrder,
-            DuplicateOrderId,
-            InvalidQty,
-            InvalidPrice,
-            TickSize,
-            LotSize,
-            InvalidStopPrice,
-            InvalidExpireTime,
-            PostOnlyWouldTake,
-            FokNotFillable,
-            BookFull,
-            NotOwner,
-            InvalidModify,
-            NoLiquidity,
-            UnknownAccount,
-            PriceOutsideBand,
-            MaxOrderQty,
-            MaxOrderNotional,
-            CreditLimit,
-            PositionLimit,
-            MaxOpenOrders,
-            Throttled,
-            AccountHalted,
-            AccountReducing,
-            InstrumentHalted,
-            InstrumentReducing,
-            ReduceOnly,
-            VolatilityHalt,
-            MmpFrozen,
-            OutsideMinMax,
-            Malformed,
-            RiskNotConfigured,
-        ] {
+        for r in RejectReason::ALL {
             let c = ord_rej_reason(r);
             assert!(c <= 15 || c == 99, "{r:?}");
             assert!(!r.as_str().is_empty());

@@ -724,42 +724,7 @@ mod tests {
     }
 
     fn reject_from_u8(r: u8) -> RejectReason {
-        use RejectReason::*;
-        [
-            UnknownInstrument,
-            UnknownOrder,
-            DuplicateOrderId,
-            InvalidQty,
-            InvalidPrice,
-            TickSize,
-            LotSize,
-            InvalidStopPrice,
-            InvalidExpireTime,
-            PostOnlyWouldTake,
-            FokNotFillable,
-            BookFull,
-            NotOwner,
-            InvalidModify,
-            NoLiquidity,
-            UnknownAccount,
-            PriceOutsideBand,
-            MaxOrderQty,
-            MaxOrderNotional,
-            CreditLimit,
-            PositionLimit,
-            MaxOpenOrders,
-            Throttled,
-            AccountHalted,
-            AccountReducing,
-            InstrumentHalted,
-            InstrumentReducing,
-            ReduceOnly,
-            VolatilityHalt,
-            MmpFrozen,
-            OutsideMinMax,
-            Malformed,
-            RiskNotConfigured,
-        ][usize::from(r - 1)]
+        RejectReason::from_code(r).expect("a defined reason code")
     }
 
     #[test]

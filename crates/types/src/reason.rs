@@ -74,6 +74,55 @@ pub enum RejectReason {
 }
 
 impl RejectReason {
+    /// Every reason, in code order (`ALL[i]` has code `i + 1`).
+    pub const ALL: [RejectReason; 33] = {
+        use RejectReason::*;
+        [
+            UnknownInstrument,
+            UnknownOrder,
+            DuplicateOrderId,
+            InvalidQty,
+            InvalidPrice,
+            TickSize,
+            LotSize,
+            InvalidStopPrice,
+            InvalidExpireTime,
+            PostOnlyWouldTake,
+            FokNotFillable,
+            BookFull,
+            NotOwner,
+            InvalidModify,
+            NoLiquidity,
+            UnknownAccount,
+            PriceOutsideBand,
+            MaxOrderQty,
+            MaxOrderNotional,
+            CreditLimit,
+            PositionLimit,
+            MaxOpenOrders,
+            Throttled,
+            AccountHalted,
+            AccountReducing,
+            InstrumentHalted,
+            InstrumentReducing,
+            ReduceOnly,
+            VolatilityHalt,
+            MmpFrozen,
+            OutsideMinMax,
+            Malformed,
+            RiskNotConfigured,
+        ]
+    };
+
+    /// The reason with this numeric code, if any.
+    pub const fn from_code(code: u8) -> Option<RejectReason> {
+        if code >= 1 && (code as usize) <= Self::ALL.len() {
+            Some(Self::ALL[code as usize - 1])
+        } else {
+            None
+        }
+    }
+
     /// snake_case name used in JSON and CSV output.
     pub const fn as_str(self) -> &'static str {
         use RejectReason::*;
@@ -154,5 +203,20 @@ impl CancelReason {
             Disconnect => "disconnect",
             Risk => "risk",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RejectReason;
+
+    #[test]
+    fn codes_round_trip() {
+        for (i, r) in RejectReason::ALL.iter().enumerate() {
+            assert_eq!(*r as usize, i + 1);
+            assert_eq!(RejectReason::from_code(*r as u8), Some(*r));
+        }
+        assert_eq!(RejectReason::from_code(0), None);
+        assert_eq!(RejectReason::from_code(200), None);
     }
 }

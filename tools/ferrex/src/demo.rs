@@ -47,47 +47,9 @@ impl EventSink for RejectTally {
 }
 
 fn reason_name(code: usize) -> &'static str {
-    // Every code the enum defines, by value.
-    const ALL: [RejectReason; 33] = {
-        use RejectReason::*;
-        [
-            UnknownInstrument,
-            UnknownOrder,
-            DuplicateOrderId,
-            InvalidQty,
-            InvalidPrice,
-            TickSize,
-            LotSize,
-            InvalidStopPrice,
-            InvalidExpireTime,
-            PostOnlyWouldTake,
-            FokNotFillable,
-            BookFull,
-            NotOwner,
-            InvalidModify,
-            NoLiquidity,
-            UnknownAccount,
-            PriceOutsideBand,
-            MaxOrderQty,
-            MaxOrderNotional,
-            CreditLimit,
-            PositionLimit,
-            MaxOpenOrders,
-            Throttled,
-            AccountHalted,
-            AccountReducing,
-            InstrumentHalted,
-            InstrumentReducing,
-            ReduceOnly,
-            VolatilityHalt,
-            MmpFrozen,
-            OutsideMinMax,
-            Malformed,
-            RiskNotConfigured,
-        ]
-    };
-    ALL.iter()
-        .find(|r| **r as usize == code)
+    u8::try_from(code)
+        .ok()
+        .and_then(RejectReason::from_code)
         .map_or("?", |r| r.as_str())
 }
 
