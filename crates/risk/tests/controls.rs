@@ -1,5 +1,6 @@
 //! One test (or more) per control, at and around each threshold.
 
+#[path = "support/common.rs"]
 mod common;
 
 use RejectReason as R;

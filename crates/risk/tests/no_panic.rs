@@ -1,6 +1,7 @@
 //! Absurd and random inputs through every entry point: no panic, no overflow (tests run with
 //! overflow checks on in debug), and the tracked open quantity stays consistent.
 
+#[path = "support/common.rs"]
 mod common;
 
 use common::*;

@@ -4,6 +4,7 @@
 //! - an order is accepted exactly when it breaks none of the configured limits (computed here
 //!   independently), so no order that breaks a limit ever reaches the book.
 
+#[path = "support/common.rs"]
 mod common;
 
 use common::*;
