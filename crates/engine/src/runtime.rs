@@ -173,6 +173,12 @@ impl Session {
         self.rx.try_pop()
     }
 
+    /// Move up to `out.len()` waiting events into `out` (one publish); returns how many.
+    #[inline]
+    pub fn poll_batch(&mut self, out: &mut [Event]) -> usize {
+        self.rx.pop_into(out)
+    }
+
     /// Free inbound slots (a lower bound).
     pub fn slots_free(&self) -> usize {
         self.tx.slots_free()
@@ -294,7 +300,9 @@ impl Runtime {
                         ..RuntimeReport::default()
                     },
                     batch,
+                    stage: Vec::with_capacity(STAGE),
                 };
+                ferrex_types::prefault(&mut worker.stage);
                 worker.run(&ctl);
                 (worker.engine, worker.report)
             })
@@ -396,9 +404,15 @@ struct Worker {
     owner: Vec<u16>,
     report: RuntimeReport,
     batch: usize,
+    /// Events for the session being served, published to its ring once per turn.
+    stage: Vec<Event>,
 }
 
-/// Routes one command's events: to its session, to the maker's session, to market data.
+/// Events staged per turn before one publish (preallocated; flushed early when full).
+const STAGE: usize = 4096;
+
+/// Routes one command's events: to its session (staged), to the maker's session and to market
+/// data (directly).
 struct Router<'a> {
     from: usize,
     outbound: &'a mut [Producer<Event>],
@@ -406,6 +420,7 @@ struct Router<'a> {
     owner: &'a [u16],
     report: &'a mut RuntimeReport,
     control: &'a Control,
+    stage: &'a mut Vec<Event>,
 }
 
 impl Router<'_> {
@@ -442,9 +457,7 @@ impl Router<'_> {
             }
         }
     }
-}
 
-impl Router<'_> {
     #[inline]
     fn publish_md(&mut self, ev: &Event) {
         if let Some(md) = self.md.as_deref_mut()
@@ -455,12 +468,38 @@ impl Router<'_> {
     }
 }
 
+/// Publish the staged events to `tx` (as few publishes as the ring's free space allows; spins,
+/// counted as a stall, while the ring is full; drops only if the session is gone).
+#[inline]
+fn flush(stage: &mut Vec<Event>, tx: &mut Producer<Event>, report: &mut RuntimeReport) {
+    let mut off = 0;
+    let mut stalled = false;
+    while off < stage.len() {
+        let n = tx.push_slice(&stage[off..]);
+        off += n;
+        if n == 0 {
+            if tx.is_abandoned() {
+                report.undeliverable += (stage.len() - off) as u64;
+                break;
+            }
+            if !stalled {
+                report.outbound_stalls += 1;
+                stalled = true;
+            }
+            std::hint::spin_loop();
+        }
+    }
+    report.events += off as u64;
+    stage.clear();
+}
+
 impl EventSink for Router<'_> {
     #[inline]
     fn on_event(&mut self, ev: &Event) {
-        if Router::deliver(&mut self.outbound[self.from], ev, self.report, self.control) {
-            self.report.events += 1;
+        if self.stage.len() == self.stage.capacity() {
+            flush(self.stage, &mut self.outbound[self.from], self.report);
         }
+        self.stage.push(*ev);
         match ev.kind {
             EventKind::Trade { maker_account, .. } => {
                 let o = self
@@ -487,17 +526,40 @@ impl Worker {
     fn run(&mut self, control: &Control) {
         let n = self.inbound.len();
         let mut start = 0usize;
+        let Worker {
+            engine,
+            inbound,
+            outbound,
+            md,
+            owner,
+            report,
+            batch,
+            stage,
+        } = self;
         loop {
             let mut did = 0usize;
             for k in 0..n {
                 let i = (start + k) % n;
-                let mut taken = 0;
-                while taken < self.batch {
-                    let Some(cmd) = self.inbound[i].try_pop() else {
-                        break;
+                let taken = inbound[i].read_batch(*batch, |cmd| {
+                    if let CommandKind::New(o) = &cmd.kind
+                        && let Some(slot) = owner.get_mut(o.account.0 as usize)
+                    {
+                        *slot = i as u16;
+                    }
+                    report.commands += 1;
+                    let mut router = Router {
+                        from: i,
+                        outbound,
+                        md: md.as_mut(),
+                        owner,
+                        report,
+                        control,
+                        stage,
                     };
-                    taken += 1;
-                    self.process(i, &cmd, control);
+                    engine.process(&cmd, &mut router);
+                });
+                if !stage.is_empty() {
+                    flush(stage, &mut outbound[i], report);
                 }
                 did += taken;
             }
@@ -514,25 +576,6 @@ impl Worker {
                 std::hint::spin_loop();
             }
         }
-    }
-
-    #[inline]
-    fn process(&mut self, from: usize, cmd: &Command, control: &Control) {
-        if let CommandKind::New(o) = &cmd.kind
-            && let Some(slot) = self.owner.get_mut(o.account.0 as usize)
-        {
-            *slot = from as u16;
-        }
-        self.report.commands += 1;
-        let mut router = Router {
-            from,
-            outbound: &mut self.outbound,
-            md: self.md.as_mut(),
-            owner: &self.owner,
-            report: &mut self.report,
-            control,
-        };
-        self.engine.process(cmd, &mut router);
     }
 }
 
