@@ -46,7 +46,7 @@ pub fn plot_percentiles(path: &Path, runs: &[&RunResult]) -> anyhow::Result<()> 
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
-        .build_cartesian_2d((1.0f64..1e6f64).log_scale(), 0.0f64..max_us)?;
+        .build_cartesian_2d((1.0f64..1e6f64).log_scale(), (0.05f64..max_us).log_scale())?;
     chart
         .configure_mesh()
         .x_desc("percentile (1/(1-p): 10 = 90%, 100 = 99%, 1000 = 99.9%, ...)")
@@ -58,7 +58,7 @@ pub fn plot_percentiles(path: &Path, runs: &[&RunResult]) -> anyhow::Result<()> 
         let mut q = 0.0f64;
         while q < 0.999_999 {
             let x = 1.0 / (1.0 - q);
-            pts.push((x, r.hist.value_at_quantile(q) as f64 / 1000.0));
+            pts.push((x, (r.hist.value_at_quantile(q) as f64 / 1000.0).max(0.05)));
             q = 1.0 - (1.0 - q) / 1.12;
         }
         let label = match r.rate {
