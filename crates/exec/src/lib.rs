@@ -1,1 +1,100 @@
-//! placeholder
+//! ferrex-exec: execution-quality analysis. A parent order is executed by an [`Algo`] sending
+//! child orders into a market replayed from LOBSTER data on a `ferrex_book::Book`, and the run is
+//! measured (slippage, implementation shortfall, VWAP/TWAP slippage, impact, reversion,
+//! latency-induced slippage, and their distribution over random start times).
+//!
+//! # The simulated market ([`SimMarket`])
+//! The book is seeded as `ferrex-replay` seeds it (one synthetic order per level of the first
+//! orderbook row) and driven by the messages: 1 submit, 2 partial cancel, 3 delete, 4 visible
+//! execution (a type 2/3/4 naming an order the book does not hold is applied to the level's
+//! synthetic liquidity, oldest first). After each message the reference row's visible range is
+//! reconciled: each price's *real* quantity (level quantity minus ours) is set to the reference
+//! size minus the lots we took there and the data still shows — missing lots are added as a
+//! synthetic order at the back, surplus lots are removed from the back of the queue (newest
+//! first); our orders are never touched. Our orders use account [`OUR_ACCOUNT`] and ids
+//! `OUR_ID_BASE + tag`.
+//!
+//! # Fill rule (exact)
+//! - **Passive (our resting orders).** They join the real FIFO at their price (a real order
+//!   arriving later queues behind them). A real execution (type 4) of `q` lots at price `P` on side
+//!   `S` is aggressive volume consuming the queue in FIFO order: before it is applied, each of our
+//!   orders on `S` at `P` or better, in price-time priority, fills
+//!   `min(visible, remaining − ahead)` (saturating), `ahead` = visible lots queued before it at its
+//!   level, `remaining` = `q` minus what our earlier orders took. So an order behind 500 lots fills
+//!   only once more than 500 lots have traded at its price. The real execution is then applied
+//!   exactly as recorded: passive fills do **not** change the real market (the aggressor is
+//!   assumed to have had the extra size). A real cancel (2/3) only removes that real order (our
+//!   queue position improves). Hidden executions (5) never fill us. A real *submission* that
+//!   crosses our resting order trades with it in the book (we are maker); the lots it lost are
+//!   recorded as taken liquidity (below).
+//! - **Aggressive (marketable children).** An IOC limit priced, on arrival, at the far touch ±
+//!   `marketable_band_ticks` (capped by the parent's limit) walks the real book and consumes what it
+//!   takes: those real orders are reduced or gone. Lots taken are remembered per real order (and
+//!   per level for synthetic liquidity); a later message naming liquidity we consumed is ignored
+//!   for those lots (`MarketStats::ignored_taken`), and the reconciliation target of that level is
+//!   the reference size minus the taken lots still shown, so the same liquidity cannot fill twice.
+//!   Without our aggressive orders the real market is exactly the replayed one.
+//!
+//! # Timing
+//! The algorithm decides at `start` and then every `tick_ns`; it sees the market of
+//! `now − md latency` (best bid/ask, volume) and its own fills immediately. A child decided at `t`
+//! reaches the book at `t + entry latency` (constant, or `base + Exp(jitter)` seeded) after every
+//! real message stamped `≤` that time. At `start + horizon` open children are cancelled and
+//! in-flight ones dropped; the replay continues `reversion_ns` further for the reversion.
+//!
+//! # Metrics ([`ExecReport`]; `s` = +1 buy / −1 sell, Q parent lots, X filled lots)
+//! - arrival price `P0` = real mid (our orders ignored) at the decision time; `avg` = Σpᵢqᵢ/X;
+//!   fill ratio = X/Q; slippage = s·(avg − P0)/P0 bps (positive = cost).
+//! - Perold implementation shortfall vs a paper portfolio of Q at P0, in bps of Q·P0:
+//!   delay = s·X·(Pd − P0) (Pd = mid when the first child reaches the book), trading =
+//!   s·Σqᵢ(pᵢ − Pd), opportunity = s·(Q − X)·(P_end − P0) (P_end = mid at the end of the horizon),
+//!   fees = Σ notional·(maker or taker bps); shortfall = the sum.
+//! - market VWAP over [start, end] of type 4 and 5 executions; market TWAP = time-weighted real mid
+//!   over [start, end]; slippage vs each = s·(avg − ref)/ref bps.
+//! - effective spread = quantity-weighted 2·s·(pᵢ − midᵢ)/midᵢ bps, midᵢ = real mid before fill i
+//!   (negative for passive fills inside the spread).
+//! - temporary impact = s·(mid(T_c) − P0)/P0, T_c = time of the last fill if complete, else the end
+//!   of the horizon; reversion = s·(mid(T_c) − mid(T_c + reversion_ns))/P0 (positive = came back).
+//! - latency-induced slippage = slippage(at the latency) − slippage(same run at zero latency).
+//! - over `N` runs with seeded uniform start times: mean, sample stdev and p95 (nearest rank) of
+//!   the shortfall (and slippage).
+//!
+//! # Data limitation
+//! LOBSTER level-N files only carry messages for the top N levels: beyond them the book is
+//! unknown, so a marketable order larger than the visible depth cannot fill completely (it
+//! stays unfilled and shows as opportunity cost).
+#![forbid(unsafe_code)]
+
+pub mod algo;
+pub mod market;
+pub mod sim;
+
+pub use algo::{
+    ALGOS, Algo, ChildAction, ChildPrice, Iceberg, Immediate, MarketState, OpenChild, ParentOrder,
+    Pov, Twap, algo_by_name,
+};
+pub use market::{Fill, LobsterData, MarketStats, OUR_ACCOUNT, OUR_ID_BASE, SimMarket};
+pub use sim::{
+    CostStats, ExecReport, Fees, Latency, MultiRun, SimConfig, simulate, simulate_runs,
+    simulate_with_latency_cost,
+};
+
+/// Errors of a simulation.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The data files.
+    #[error(transparent)]
+    Lobster(#[from] ferrex_replay::lobster::LobsterError),
+    /// Empty data.
+    #[error("empty data: nothing to simulate on")]
+    Empty,
+    /// Bad book configuration.
+    #[error("book configuration: {0}")]
+    Book(String),
+    /// Bad parameters.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests;

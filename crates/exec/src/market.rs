@@ -71,7 +71,8 @@ pub struct Fill {
     pub qty: u64,
     /// True when our order was the taker.
     pub aggressive: bool,
-    /// Real mid (ticks) just before the fill, `None` if a side was empty.
+    /// Real mid (ticks) just before the order or message that caused the fill (`None` if a side
+    /// was empty).
     pub mid_before: Option<f64>,
 }
 
@@ -129,6 +130,8 @@ pub struct SimMarket {
     lvl_buf: Vec<LevelView>,
     /// Price of the real submission being entered (for liquidity it loses to our orders).
     submit_price: Option<i64>,
+    /// Real mid before the order or message being processed.
+    pre_mid: Option<f64>,
 }
 
 fn is_synth(id: u64) -> bool {
@@ -178,6 +181,7 @@ impl SimMarket {
             stats: MarketStats::default(),
             lvl_buf: Vec::new(),
             submit_price: None,
+            pre_mid: None,
         };
         let first = &data.msgs[0];
         let row = &data.rows[0];
@@ -321,6 +325,7 @@ impl SimMarket {
             stp: StpMode::CancelAggressor,
             ..NewOrder::default()
         };
+        self.pre_mid = self.real_mid();
         self.ours.insert(OUR_ID_BASE + tag, Ours { side, price });
         self.book.new_order(&o, now, &mut self.sink);
         self.drain(now);
@@ -376,7 +381,7 @@ impl SimMarket {
             if !(ours_maker || ours_taker) {
                 continue;
             }
-            let mid_before = self.real_mid();
+            let mid_before = self.pre_mid;
             let (tag, aggressive) = if ours_taker {
                 (tk - OUR_ID_BASE, true)
             } else {
@@ -479,6 +484,7 @@ impl SimMarket {
     /// Applies one real message, then reconciles the reference's visible range with `row`.
     pub fn apply(&mut self, m: &LobsterMessage, row: &BookRow) {
         self.stats.messages += 1;
+        self.pre_mid = self.real_mid();
         let now = m.time_ns;
         let id = m.order_id;
         match m.event {

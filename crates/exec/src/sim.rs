@@ -112,6 +112,8 @@ pub struct ExecReport {
     pub algo: String,
     /// Side.
     pub side: Side,
+    /// Decision time (ns).
+    pub start_ns: u64,
     /// Parent lots.
     pub qty: u64,
     /// Filled lots.
@@ -161,6 +163,10 @@ pub struct ExecReport {
     pub children: u64,
     /// Our fills.
     pub fills: Vec<Fill>,
+    /// Real mid after each message in [start, end + reversion] (time ns, mid), for plots.
+    pub mid_series: Vec<(u64, f64)>,
+    /// Cumulative market VWAP since start after each execution in [start, end] (time ns, VWAP).
+    pub vwap_series: Vec<(u64, f64)>,
     /// Market counters.
     pub market: MarketStats,
 }
@@ -217,7 +223,7 @@ pub fn simulate(
         Latency::Jittered { seed, .. } => ChaCha8Rng::seed_from_u64(seed),
         Latency::Constant { .. } => ChaCha8Rng::seed_from_u64(0),
     };
-    let mut entry_lat = |rng: &mut ChaCha8Rng| -> u64 {
+    let entry_lat = |rng: &mut ChaCha8Rng| -> u64 {
         match cfg.latency {
             Latency::Constant { entry_ns, .. } => entry_ns,
             Latency::Jittered {
@@ -259,6 +265,11 @@ pub fn simulate(
     hist.snaps.push(snap(&mkt, start, cum_vol));
     let vol_at_start = cum_vol;
 
+    let mut mid_series: Vec<(u64, f64)> = Vec::new();
+    let mut vwap_series: Vec<(u64, f64)> = Vec::new();
+    if let Some(x) = hist.snaps.last().and_then(mid_of) {
+        mid_series.push((start, x));
+    }
     let mut heap: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
     let mut pending: Vec<Option<Pending>> = Vec::new();
     let mut open: Vec<OpenChild> = Vec::new();
@@ -283,7 +294,7 @@ pub fn simulate(
         }
     };
 
-    let mut schedule =
+    let schedule =
         |actions: Vec<ChildAction>, now: u64, rng: &mut ChaCha8Rng, heap: &mut BinaryHeap<_>,
          pending: &mut Vec<Option<Pending>>, open: &mut Vec<OpenChild>| {
             for a in actions {
@@ -325,11 +336,16 @@ pub fn simulate(
                 if m.time_ns >= start && m.time_ns <= end {
                     vwap_pq += m.price as f64 * m.size as f64;
                     vwap_q += m.size;
+                    vwap_series.push((t, vwap_pq / vwap_q as f64));
                 }
             }
             mkt.apply(m, &data.rows[i]);
             i += 1;
-            hist.snaps.push(snap(&mkt, t, cum_vol));
+            let sn = snap(&mkt, t, cum_vol);
+            if let Some(x) = mid_of(&sn) {
+                mid_series.push((t, x));
+            }
+            hist.snaps.push(sn);
         } else if t_msg == t {
             break;
         } else if t_act == t {
@@ -475,6 +491,7 @@ pub fn simulate(
     Ok(ExecReport {
         algo: algo.name().to_string(),
         side: parent.side,
+        start_ns: parent.start_ns,
         qty: parent.qty,
         filled_qty: filled,
         fill_ratio: x / q,
@@ -499,6 +516,8 @@ pub fn simulate(
         latency_slippage_bps: 0.0,
         children,
         fills,
+        mid_series,
+        vwap_series,
         market: mkt.stats(),
     })
 }
