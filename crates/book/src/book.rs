@@ -516,6 +516,124 @@ impl Book {
     /// O(1) to rest at an existing level; O(1) per fill when it trades. Never allocates.
     #[inline]
     pub fn new_order<S: EventKindSink>(&mut self, o: &NewOrder, now: u64, out: &mut S) {
+        if o.ord_type == OrdType::Limit
+            && o.tif == TimeInForce::Gtc
+            && o.display_qty.0 == 0
+            && self.new_plain_limit(o, out)
+        {
+            return;
+        }
+        self.new_order_general(o, now, out);
+    }
+
+    /// Fast path for the common order: a plain (non-iceberg) GTC limit at a dense price that
+    /// passes every validation step. Returns false, having done nothing, when any check fails or
+    /// the price is outside the dense window; the general path then handles the order. The checks
+    /// are exactly the steps of `validate` that apply to a GTC limit (qty, lot, price range, tick,
+    /// duplicate id, book full, level room), merged: one id-map probe finds both a duplicate and
+    /// the bucket to insert into, and the dense index is computed once for the check and the add.
+    #[inline(always)]
+    fn new_plain_limit<S: EventKindSink>(&mut self, o: &NewOrder, out: &mut S) -> bool {
+        let c = &self.cfg;
+        let (qty, price) = (o.qty.0, o.price.0);
+        if qty == 0
+            || !multiple_of(qty, c.lot_size)
+            || price < c.min_price.0
+            || price > c.max_price.0
+            || !multiple_of(price as u64, c.tick_size as u64)
+            || self.slab.live() >= c.max_orders
+        {
+            return false;
+        }
+        let side = o.side;
+        let Some(di) = self.ladders[side.index()].dense_idx(price) else {
+            return false;
+        };
+        let Ok(bucket) = self.ids.find_free(o.order_id.0, &self.slab.nodes) else {
+            return false;
+        };
+        let group = if o.stp_group == 0 {
+            o.account.0
+        } else {
+            o.stp_group
+        };
+        self.entry_seq += 1;
+        let entry = self.entry_seq;
+        out.emit(EventKind::Accepted {
+            order_id: o.order_id,
+            account: o.account,
+            instrument: self.instrument,
+            side,
+            price: o.price,
+            qty: o.qty,
+        });
+        let mut leaves = qty;
+        let mut bucket = Some(bucket);
+        if self.ladders[side.opposite().index()]
+            .best
+            .is_some_and(|b| crosses(side, b, price))
+        {
+            let mut t = Taker {
+                id: o.order_id.0,
+                account: o.account.0,
+                group,
+                side,
+                stp: o.stp,
+                leaves: qty,
+                limit: price,
+            };
+            self.match_taker(&mut t, out);
+            leaves = t.leaves;
+            // Fills released makers, which moved id-map entries: probe again to insert.
+            bucket = None;
+        }
+        if leaves > 0
+            && let Some(s) = self.slab.alloc()
+        {
+            let nodes = &mut self.slab.nodes;
+            if let Some(n) = nodes.get_mut(s as usize) {
+                *n = Node {
+                    id: o.order_id.0,
+                    price,
+                    visible: leaves,
+                    entry,
+                    next: NIL,
+                    prev: NIL,
+                    acct_next: NIL,
+                    acct_prev: NIL,
+                    account: o.account.0,
+                    group,
+                    side,
+                    state: State::Resting,
+                    tif: TimeInForce::Gtc,
+                    stp: o.stp,
+                    ord_type: OrdType::Limit,
+                    flags: 0,
+                };
+            }
+            match bucket {
+                Some(i) => self.ids.insert_at(i, o.order_id.0, s),
+                None => self.ids.insert(o.order_id.0, s),
+            }
+            self.accounts.push(nodes, s);
+            let (lq, lc) = self.ladders[side.index()].push_dense(di, price, nodes, s, leaves);
+            if self.cfg.level_events {
+                out.emit(EventKind::LevelChanged {
+                    instrument: self.instrument,
+                    side,
+                    price: o.price,
+                    qty: Qty(lq),
+                    orders: lc,
+                });
+            }
+        }
+        self.run_stops(out);
+        true
+    }
+
+    /// `new_order` for every order the fast path does not take.
+    #[inline(never)]
+    fn new_order_general<S: EventKindSink>(&mut self, o: &NewOrder, now: u64, out: &mut S) {
         let group = if o.stp_group == 0 {
             o.account.0
         } else {

@@ -75,6 +75,36 @@ impl IdMap {
         }
     }
 
+    /// One probe for a new id: `Err(slot)` when `id` is live, else `Ok(bucket)` = the first empty
+    /// bucket of its probe run, where [`IdMap::insert_at`] may put it as long as the map is not
+    /// changed in between. O(1) expected.
+    #[inline(always)]
+    pub fn find_free(&self, id: u64, nodes: &[Node]) -> Result<usize, u32> {
+        let tag = tag_of(id);
+        let mut i = self.home(tag);
+        loop {
+            let e = self.b[i];
+            if e.slot == NIL {
+                return Ok(i);
+            }
+            if e.tag == tag && nodes[e.slot as usize].id == id {
+                return Err(e.slot);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// Inserts `id → slot` at bucket `i` from [`IdMap::find_free`] (map unchanged since). O(1).
+    #[inline(always)]
+    pub fn insert_at(&mut self, i: usize, id: u64, slot: u32) {
+        if let Some(b) = self.b.get_mut(i) {
+            *b = Bucket {
+                tag: tag_of(id),
+                slot,
+            };
+        }
+    }
+
     /// Inserts `id → slot`; `id` must be absent. O(1) expected.
     #[inline]
     pub fn insert(&mut self, id: u64, slot: u32) {

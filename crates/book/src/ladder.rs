@@ -8,6 +8,7 @@
 //! cost a binary search, inserting/removing one shifts the sparse array (≤ sparse_levels entries).
 
 use crate::level::Level;
+use crate::slab::Node;
 use ferrex_types::Side;
 
 /// Two-level occupancy bitmap over `n` dense slots.
@@ -252,6 +253,45 @@ impl Ladder {
             || self.idx(p).is_some()
             || self.sparse.len() < self.sparse_cap
             || self.sparse_find(p).is_ok()
+    }
+
+    /// Dense slot of `p` if it is inside the (anchored) dense window and on the tick grid.
+    #[inline(always)]
+    pub fn dense_idx(&self, p: i64) -> Option<usize> {
+        self.idx(p)
+    }
+
+    /// Appends slot `s` (`visible` lots, price `p`) to the dense level `i` (from
+    /// [`Ladder::dense_idx`] for `p`), creating the level if missing and updating the best price;
+    /// returns the level's (qty, count). O(1).
+    #[inline(always)]
+    pub fn push_dense(
+        &mut self,
+        i: usize,
+        p: i64,
+        nodes: &mut [Node],
+        s: u32,
+        visible: u64,
+    ) -> (u64, u32) {
+        let Some(l) = self.dense.get_mut(i) else {
+            return (0, 0);
+        };
+        if l.count == 0 {
+            let better = match self.best {
+                None => true,
+                Some(b) => match self.side {
+                    Side::Buy => p > b,
+                    Side::Sell => p < b,
+                },
+            };
+            if better {
+                self.best = Some(p);
+            }
+            self.levels += 1;
+            self.bits.set(i);
+        }
+        l.push(nodes, s, visible);
+        (l.qty, l.count)
     }
 
     /// The level at `p`, created (empty, already marked occupied) if missing; `None` only when

@@ -37,29 +37,84 @@ impl Book {
     #[inline]
     pub(crate) fn match_taker<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
         let oi = t.side.opposite().index();
+        let instrument = self.instrument;
+        let level_events = self.cfg.level_events;
         while t.leaves > 0 {
-            let Some(bp) = self.ladders[oi].best else {
+            let ladder = &mut self.ladders[oi];
+            let Some(bp) = ladder.best else {
                 break;
             };
             if !crosses(t.side, bp, t.limit) {
                 break;
             }
-            let Some(lvl) = self.ladders[oi].get(bp) else {
+            let Some(lvl) = ladder.get_mut(bp) else {
                 break;
             };
             let head = lvl.q.head;
-            let (h_group, h_visible) = {
-                let n = &self.slab.nodes[head as usize];
-                (n.group, n.visible)
+            let Some(n) = self.slab.nodes.get_mut(head as usize) else {
+                break;
             };
-            if t.stp != StpMode::None && h_group == t.group {
+            if t.stp != StpMode::None && n.group == t.group {
                 self.self_match(t, head, out);
                 continue;
             }
-            let q = t.leaves.min(h_visible);
+            let q = t.leaves.min(n.visible);
             t.leaves -= q;
-            self.execute(head, q, t.id, t.account, t.leaves, t.side, out);
+            if n.flags & F_ICEBERG != 0 {
+                self.execute(head, q, t.id, t.account, t.leaves, t.side, out);
+                continue;
+            }
+            // A plain order at the level just looked up: `execute` without a second lookup.
+            n.visible -= q;
+            let vis = n.visible;
+            lvl.qty = lvl.qty.wrapping_sub(q);
+            out.emit(EventKind::Trade {
+                instrument,
+                price: Price(bp),
+                qty: Qty(q),
+                maker_order_id: OrderId(n.id),
+                taker_order_id: OrderId(t.id),
+                maker_leaves: Qty(vis),
+                taker_leaves: Qty(t.leaves),
+                maker_account: AccountId(n.account),
+                taker_account: AccountId(t.account),
+                aggressor: t.side,
+            });
+            self.last_trade = Some(bp);
+            if vis == 0 {
+                lvl.remove(&mut self.slab.nodes, head, 0);
+                let (lq, lc) = (lvl.qty, lvl.count);
+                if lc == 0 {
+                    ladder.remove_if_empty(bp);
+                }
+                self.release(head);
+                if level_events {
+                    self.emit_level_now(oi, bp, lq, lc, out);
+                }
+            } else if level_events {
+                let (lq, lc) = (lvl.qty, lvl.count);
+                self.emit_level_now(oi, bp, lq, lc, out);
+            }
         }
+    }
+
+    /// `LevelChanged` for the level of side index `si` at `price` with (qty, count) after a trade.
+    #[inline(always)]
+    fn emit_level_now<S: EventKindSink>(
+        &self,
+        si: usize,
+        price: i64,
+        qty: u64,
+        count: u32,
+        out: &mut S,
+    ) {
+        out.emit(EventKind::LevelChanged {
+            instrument: self.instrument,
+            side: self.ladders[si].side,
+            price: Price(price),
+            qty: Qty(if count == 0 { 0 } else { qty }),
+            orders: count,
+        });
     }
 
     /// STP between taker `t` and resting `head` (t.stp != None).

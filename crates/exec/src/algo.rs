@@ -272,7 +272,9 @@ impl Algo for Pov {
             return Vec::new();
         }
         let cap = (self.max_rate * v.saturating_sub(self.last_v) as f64).floor() as u64;
-        let q = (target - have).min(cap).min(s.remaining.saturating_sub(s.open_qty()));
+        let q = (target - have)
+            .min(cap)
+            .min(s.remaining.saturating_sub(s.open_qty()));
         if q == 0 || (q < self.min_child && q < s.remaining) {
             return Vec::new();
         }

@@ -11,8 +11,9 @@
 //! reconciled: each price's *real* quantity (level quantity minus ours) is set to the reference
 //! size minus the lots we took there and the data still shows — missing lots are added as a
 //! synthetic order at the back, surplus lots are removed from the back of the queue (newest
-//! first); our orders are never touched. Our orders use account [`OUR_ACCOUNT`] and ids
-//! `OUR_ID_BASE + tag`.
+//! first); our orders are never touched. Beyond the reference's visible range (level-N files)
+//! the book keeps the last known state of those levels (stale depth). Our orders use account
+//! [`OUR_ACCOUNT`] and ids `OUR_ID_BASE + tag`.
 //!
 //! # Fill rule (exact)
 //! - **Passive (our resting orders).** They join the real FIFO at their price (a real order
@@ -39,8 +40,10 @@
 //! The algorithm decides at `start` and then every `tick_ns`; it sees the market of
 //! `now − md latency` (best bid/ask, volume) and its own fills immediately. A child decided at `t`
 //! reaches the book at `t + entry latency` (constant, or `base + Exp(jitter)` seeded) after every
-//! real message stamped `≤` that time. At `start + horizon` open children are cancelled and
-//! in-flight ones dropped; the replay continues `reversion_ns` further for the reversion.
+//! real message stamped `≤` that time (with jitter, two children may arrive in a different order
+//! than decided). At `start + horizon` open children are cancelled and in-flight ones dropped;
+//! the replay continues `reversion_ns` further for the reversion. TWAP slices fire at the first
+//! decision tick at or after their scheduled time.
 //!
 //! # Metrics ([`ExecReport`]; `s` = +1 buy / −1 sell, Q parent lots, X filled lots)
 //! - arrival price `P0` = real mid (our orders ignored) at the decision time; `avg` = Σpᵢqᵢ/X;

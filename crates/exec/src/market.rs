@@ -249,13 +249,16 @@ impl SimMarket {
     /// Lots of ours visible at (side, price).
     fn ours_visible(&self, side: Side, price: i64) -> u64 {
         let mut v = 0;
-        if self.ours.values().any(|o| o.side == side && o.price == price) {
-            self.book
-                .for_each_order_in_level(side, Price(price), |o| {
-                    if is_ours(o.order_id.0) {
-                        v += o.visible.0;
-                    }
-                });
+        if self
+            .ours
+            .values()
+            .any(|o| o.side == side && o.price == price)
+        {
+            self.book.for_each_order_in_level(side, Price(price), |o| {
+                if is_ours(o.order_id.0) {
+                    v += o.visible.0;
+                }
+            });
         }
         v
     }
@@ -321,7 +324,11 @@ impl SimMarket {
             account: OUR_ACCOUNT,
             side,
             ord_type: OrdType::Limit,
-            tif: if ioc { TimeInForce::Ioc } else { TimeInForce::Gtc },
+            tif: if ioc {
+                TimeInForce::Ioc
+            } else {
+                TimeInForce::Gtc
+            },
             stp: StpMode::CancelAggressor,
             ..NewOrder::default()
         };
@@ -408,15 +415,9 @@ impl SimMarket {
                 continue;
             };
             self.stats.real_lots_taken += qty.0;
-            *self
-                .taken_level
-                .entry((real_side, real_price))
-                .or_default() += qty.0;
+            *self.taken_level.entry((real_side, real_price)).or_default() += qty.0;
             if is_synth(real) {
-                *self
-                    .taken_synth
-                    .entry((real_side, real_price))
-                    .or_default() += qty.0;
+                *self.taken_synth.entry((real_side, real_price)).or_default() += qty.0;
             } else {
                 *self.taken_from.entry(real).or_default() += qty.0;
             }
@@ -460,12 +461,11 @@ impl SimMarket {
     /// Takes `qty` from the synthetic orders at (side, price), oldest first (fill or reduce).
     fn consume_unknown(&mut self, side: Side, price: i64, mut qty: u64, execute: bool, now: u64) {
         let mut v = Vec::new();
-        self.book
-            .for_each_order_in_level(side, Price(price), |o| {
-                if is_synth(o.order_id.0) {
-                    v.push((o.order_id, o.leaves.0));
-                }
-            });
+        self.book.for_each_order_in_level(side, Price(price), |o| {
+            if is_synth(o.order_id.0) {
+                v.push((o.order_id, o.leaves.0));
+            }
+        });
         for (id, leaves) in v {
             if qty == 0 {
                 break;
@@ -518,9 +518,18 @@ impl SimMarket {
                             let applied = if exec { o.visible.0 } else { avail }.min(m.size);
                             if applied > 0 {
                                 if exec {
-                                    self.book.fill_resting(OrderId(id), Qty(applied), now, &mut self.sink);
+                                    self.book.fill_resting(
+                                        OrderId(id),
+                                        Qty(applied),
+                                        now,
+                                        &mut self.sink,
+                                    );
                                 } else {
-                                    self.book.reduce_resting(OrderId(id), Qty(applied), &mut self.sink);
+                                    self.book.reduce_resting(
+                                        OrderId(id),
+                                        Qty(applied),
+                                        &mut self.sink,
+                                    );
                                 }
                             }
                             let excess = m.size - applied;
@@ -562,7 +571,8 @@ impl SimMarket {
                 }
                 for (oid, q) in passive {
                     if self.book.order(OrderId(oid)).is_some() {
-                        self.book.fill_resting(OrderId(oid), Qty(q), now, &mut self.sink);
+                        self.book
+                            .fill_resting(OrderId(oid), Qty(q), now, &mut self.sink);
                     }
                 }
                 self.drain(now);
@@ -623,12 +633,11 @@ impl SimMarket {
         }
         // Surplus: remove real lots from the back of the queue (newest first).
         let mut v = Vec::new();
-        self.book
-            .for_each_order_in_level(side, Price(price), |o| {
-                if !is_ours(o.order_id.0) {
-                    v.push((o.order_id, o.leaves.0));
-                }
-            });
+        self.book.for_each_order_in_level(side, Price(price), |o| {
+            if !is_ours(o.order_id.0) {
+                v.push((o.order_id, o.leaves.0));
+            }
+        });
         let mut excess = cur - target;
         for (id, leaves) in v.into_iter().rev() {
             if excess == 0 {

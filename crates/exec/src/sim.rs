@@ -9,9 +9,9 @@ use ferrex_types::Side;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::ExecError;
 use crate::algo::{Algo, ChildAction, ChildPrice, MarketState, OpenChild, ParentOrder};
 use crate::market::{Fill, LobsterData, MarketStats, SimMarket};
-use crate::ExecError;
 
 /// Latency model (ns).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -189,7 +189,11 @@ struct History {
 impl History {
     fn at(&self, t: u64) -> Option<&Snap> {
         let i = self.snaps.partition_point(|s| s.time <= t);
-        if i == 0 { None } else { Some(&self.snaps[i - 1]) }
+        if i == 0 {
+            None
+        } else {
+            Some(&self.snaps[i - 1])
+        }
     }
     /// Last known mid at or before `t`.
     fn mid_at(&self, t: u64) -> f64 {
@@ -264,6 +268,9 @@ pub fn simulate(
     }
     hist.snaps.push(snap(&mkt, start, cum_vol));
     let vol_at_start = cum_vol;
+    // P0: the real mid at the decision time, before any child of ours.
+    let p0 = hist.mid_at(start);
+    let mut pd: Option<f64> = None;
 
     let mut mid_series: Vec<(u64, f64)> = Vec::new();
     let mut vwap_series: Vec<(u64, f64)> = Vec::new();
@@ -276,7 +283,6 @@ pub fn simulate(
     let mut filled: u64 = 0;
     let mut fills_seen = 0usize;
     let mut children = 0u64;
-    let mut first_arrival: Option<u64> = None;
     let mut done_at: Option<u64> = None;
 
     let state_at = |now: u64, hist: &History, open: &[OpenChild], filled: u64| {
@@ -294,26 +300,32 @@ pub fn simulate(
         }
     };
 
-    let schedule =
-        |actions: Vec<ChildAction>, now: u64, rng: &mut ChaCha8Rng, heap: &mut BinaryHeap<_>,
-         pending: &mut Vec<Option<Pending>>, open: &mut Vec<OpenChild>| {
-            for a in actions {
-                let at = now + entry_lat(rng);
-                if let ChildAction::Place { tag, price, qty, .. } = a {
-                    open.push(OpenChild {
-                        tag,
-                        price: match price {
-                            ChildPrice::Limit(p) => p,
-                            ChildPrice::Marketable => 0,
-                        },
-                        leaves: qty,
-                        arrived: false,
-                    });
-                }
-                heap.push(Reverse((at, pending.len() as u64)));
-                pending.push(Some(Pending { action: a }));
+    let schedule = |actions: Vec<ChildAction>,
+                    now: u64,
+                    rng: &mut ChaCha8Rng,
+                    heap: &mut BinaryHeap<_>,
+                    pending: &mut Vec<Option<Pending>>,
+                    open: &mut Vec<OpenChild>| {
+        for a in actions {
+            let at = now + entry_lat(rng);
+            if let ChildAction::Place {
+                tag, price, qty, ..
+            } = a
+            {
+                open.push(OpenChild {
+                    tag,
+                    price: match price {
+                        ChildPrice::Limit(p) => p,
+                        ChildPrice::Marketable => 0,
+                    },
+                    leaves: qty,
+                    arrived: false,
+                });
             }
-        };
+            heap.push(Reverse((at, pending.len() as u64)));
+            pending.push(Some(Pending { action: a }));
+        }
+    };
 
     let st = state_at(start, &hist, &open, filled);
     let acts = algo.on_start(parent, &st);
@@ -322,7 +334,11 @@ pub fn simulate(
     let mut active = true;
 
     loop {
-        let t_msg = if i < n { data.msgs[i].time_ns } else { u64::MAX };
+        let t_msg = if i < n {
+            data.msgs[i].time_ns
+        } else {
+            u64::MAX
+        };
         let t_act = heap.peek().map_or(u64::MAX, |r| r.0.0);
         let t_tick = if active { next_tick.min(end) } else { u64::MAX };
         let t = t_msg.min(t_act).min(t_tick);
@@ -331,7 +347,10 @@ pub fn simulate(
         }
         if t_msg == t && t_msg <= stop {
             let m = &data.msgs[i];
-            if matches!(m.event, EventType::ExecuteVisible | EventType::ExecuteHidden) {
+            if matches!(
+                m.event,
+                EventType::ExecuteVisible | EventType::ExecuteHidden
+            ) {
                 cum_vol += m.size;
                 if m.time_ns >= start && m.time_ns <= end {
                     vwap_pq += m.price as f64 * m.size as f64;
@@ -364,7 +383,9 @@ pub fn simulate(
                     display,
                 } => {
                     children += 1;
-                    first_arrival.get_or_insert(at);
+                    if pd.is_none() {
+                        pd = Some(mkt.real_mid().unwrap_or_else(|| hist.mid_at(at)));
+                    }
                     let (px, ioc) = match price {
                         ChildPrice::Limit(px) => (px, false),
                         ChildPrice::Marketable => {
@@ -398,6 +419,12 @@ pub fn simulate(
                 }
                 ChildAction::Cancel { tag } => mkt.cancel_ours(tag, at),
             }
+            // Our order may have changed the real book (liquidity taken).
+            let sn = snap(&mkt, at, cum_vol);
+            if let Some(x) = mid_of(&sn) {
+                mid_series.push((at, x));
+            }
+            hist.snaps.push(sn);
         } else {
             // tick
             if t >= end {
@@ -446,8 +473,7 @@ pub fn simulate(
     let q = parent.qty as f64;
     let x = filled as f64;
     let fills = mkt.fills().to_vec();
-    let p0 = hist.mid_at(start);
-    let pd = hist.mid_at(first_arrival.unwrap_or(start));
+    let pd = pd.unwrap_or(p0);
     let pend = hist.mid_at(end);
     let tc = done_at.unwrap_or(end);
     let (pq, fee) = fills.iter().fold((0.0, 0.0), |(pq, fee), f| {
@@ -457,7 +483,10 @@ pub fn simulate(
         } else {
             cfg.fees.maker_bps
         };
-        (pq + f.price as f64 * f.qty as f64, fee + notional * bps / 1e4)
+        (
+            pq + f.price as f64 * f.qty as f64,
+            fee + notional * bps / 1e4,
+        )
     });
     let avg = if filled > 0 { pq / x } else { 0.0 };
     let paper = q * p0;

@@ -92,9 +92,15 @@ fn passive_order_behind_500_fills_only_after_500_trade() {
         ("34200.1,1,2,300,999900,1", "1000000,100,999900,500"),
         ("34200.2,4,1,200,999900,1", "1000000,100,999900,300"),
         ("34200.3,4,2,299,999900,1", "1000000,100,999900,1"),
-        ("34200.4,4,2,1,999900,1", &format!("1000000,100,{EMPTY_BID}")),
+        (
+            "34200.4,4,2,1,999900,1",
+            &format!("1000000,100,{EMPTY_BID}"),
+        ),
         ("34200.5,1,3,50,999900,1", "1000000,100,999900,50"),
-        ("34200.6,4,3,50,999900,1", &format!("1000000,100,{EMPTY_BID}")),
+        (
+            "34200.6,4,3,50,999900,1",
+            &format!("1000000,100,{EMPTY_BID}"),
+        ),
     ]);
     let mut m = SimMarket::new(&d, SimMarket::default_book_config()).unwrap();
     m.apply(&d.msgs[1], &d.rows[1]);
@@ -112,7 +118,10 @@ fn passive_order_behind_500_fills_only_after_500_trade() {
         assert!(m.fills().is_empty(), "filled after message {k}");
     }
     // 500 lots traded at 99.99: we are now alone at the head; nothing filled yet.
-    assert!(m.book().is_head_of_level(ferrex_types::OrderId(OUR_ID_BASE + 7)));
+    assert!(
+        m.book()
+            .is_head_of_level(ferrex_types::OrderId(OUR_ID_BASE + 7))
+    );
     m.apply(&d.msgs[5], &d.rows[5]); // a real order joins behind us
     assert!(m.fills().is_empty());
     m.apply(&d.msgs[6], &d.rows[6]); // 50 more lots trade at 99.99: they pass through us first
@@ -132,7 +141,10 @@ fn passive_order_behind_500_fills_only_after_500_trade() {
 fn latency_on_a_rising_market_costs_more() {
     let d = pair(&[
         ("34200.0,1,1,100,1000000,-1", "1000000,100,999900,100"),
-        ("34200.50001,3,1,100,1000000,-1", &format!("{EMPTY_ASK},999900,100")),
+        (
+            "34200.50001,3,1,100,1000000,-1",
+            &format!("{EMPTY_ASK},999900,100"),
+        ),
         ("34200.50002,1,2,1000,1000500,-1", "1000500,1000,999900,100"),
         ("34201.0,5,0,10,1000500,-1", "1000500,1000,999900,100"),
     ]);
@@ -241,7 +253,10 @@ fn passive_orders_leave_the_real_market_unchanged() {
         }
     }
     assert!(compared >= 100, "compared {compared}");
-    assert!(!ours.fills().is_empty(), "the passive orders should trade on AAPL");
+    assert!(
+        !ours.fills().is_empty(),
+        "the passive orders should trade on AAPL"
+    );
 }
 
 #[test]
@@ -315,7 +330,10 @@ fn every_algo_runs_on_amzn() {
         assert!(r.arrival_price > 2_000_000.0 && r.arrival_price < 2_500_000.0);
         assert!(r.market_vwap.is_finite() && r.market_twap.is_finite());
         if r.filled_qty > 0 {
-            assert!(r.avg_price > 2_000_000.0 && r.avg_price < 2_500_000.0, "{name}");
+            assert!(
+                r.avg_price > 2_000_000.0 && r.avg_price < 2_500_000.0,
+                "{name}"
+            );
         }
         let sum = r.delay_bps + r.trading_bps + r.opportunity_bps + r.fees_bps;
         assert!((sum - r.shortfall_bps).abs() < 1e-9);
@@ -340,4 +358,81 @@ fn runs_are_seeded() {
     assert_eq!(a.shortfall, b.shortfall);
     assert_eq!(a.runs.len(), 4);
     assert_eq!(a.shortfall.n, 4);
+}
+
+#[test]
+fn taking_liquidity_changes_only_what_was_taken() {
+    let d = aapl();
+    let cfg = SimMarket::default_book_config();
+    let mut plain = SimMarket::new(&d, cfg).unwrap();
+    let mut ours = SimMarket::new(&d, cfg).unwrap();
+    let k = 300;
+    for i in 1..d.msgs.len() {
+        plain.apply(&d.msgs[i], &d.rows[i]);
+        ours.apply(&d.msgs[i], &d.rows[i]);
+        if i == k {
+            let ask = ours.real_best(Side::Sell).unwrap();
+            let at_best = ours.real_qty(Side::Sell, ask);
+            ours.submit_ours(1, Side::Buy, ask, at_best + 50, 0, true, d.msgs[i].time_ns);
+            assert_eq!(ours.stats().real_lots_taken, at_best);
+        }
+        let (p, o) = (real_levels(&plain), real_levels(&ours));
+        let taken = ours.stats().real_lots_taken;
+        let sum = |v: &[(Side, i64, u64)]| v.iter().map(|l| l.2).sum::<u64>();
+        assert!(sum(&p) - sum(&o) <= taken, "message {i}");
+        if i >= k {
+            // Never more real liquidity than the plain replay, at any level; bids untouched.
+            for &(side, px, q) in &o {
+                assert!(q <= plain.real_qty(side, px), "message {i} {side:?} {px}");
+            }
+            let bids = |v: &[(Side, i64, u64)]| {
+                v.iter()
+                    .filter(|l| l.0 == Side::Buy)
+                    .copied()
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(bids(&p), bids(&o), "message {i}");
+        } else {
+            assert_eq!(p, o);
+        }
+    }
+}
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn data() -> &'static LobsterData {
+        static D: OnceLock<LobsterData> = OnceLock::new();
+        D.get_or_init(aapl)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Conservation: a marketable order at any point fills exactly min(qty, the opposite
+        /// side's liquidity), and replaying the rest of the data never fills it again.
+        #[test]
+        fn marketable_fills_are_bounded_by_liquidity(
+            k in 1usize..900, qty in 1u64..20_000, buy in any::<bool>()
+        ) {
+            let d = data();
+            let mut m = SimMarket::new(d, SimMarket::default_book_config()).unwrap();
+            for i in 1..=k {
+                m.apply(&d.msgs[i], &d.rows[i]);
+            }
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let mut avail = 0;
+            m.book().for_each_level(side.opposite(), |l| avail += l.qty.0);
+            let px = if buy { 9_999_999_900 } else { 100 };
+            m.submit_ours(1, side, px, qty, 0, true, d.msgs[k].time_ns);
+            let got: u64 = m.fills().iter().map(|f| f.qty).sum();
+            prop_assert_eq!(got, qty.min(avail));
+            for i in k + 1..d.msgs.len() {
+                m.apply(&d.msgs[i], &d.rows[i]);
+            }
+            let after: u64 = m.fills().iter().map(|f| f.qty).sum();
+            prop_assert_eq!(after, got);
+        }
+    }
 }

@@ -161,7 +161,45 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     );
     risk_section(args, &cmds, passes)?;
     lobster_section()?;
+    exec_section()?;
     Ok(())
+}
+
+/// Section 4: every execution algorithm on the same parent order on the AMZN day.
+fn exec_section() -> anyhow::Result<()> {
+    #[derive(clap::Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        a: crate::simulate::SimulateArgs,
+    }
+    use clap::Parser;
+    let m = paths::bundled("AMZN_2012-06-21_34200000_57600000_message_1.csv");
+    let m = m.to_string_lossy().into_owned();
+    println!();
+    println!(
+        "4. Execution risk: buy 2,000 AMZN over 10 minutes from 10:00, 50 us order-entry latency,"
+    );
+    println!("   taker 0.3 bps, maker rebate 0.2 bps: every algorithm on the same replayed market");
+    let w = Wrap::try_parse_from([
+        "demo",
+        "--data",
+        m.as_str(),
+        "--side",
+        "buy",
+        "--qty",
+        "2000",
+        "--horizon",
+        "10m",
+        "--start",
+        "10:00:00",
+        "--latency",
+        "50us",
+        "--taker-bps",
+        "0.3",
+        "--maker-bps",
+        "-0.2",
+    ])?;
+    crate::simulate::compare_algos(&w.a)
 }
 
 fn lobster_section() -> anyhow::Result<()> {

@@ -15,6 +15,7 @@ mod quantcup;
 mod replay;
 mod riskcfg;
 mod run;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -58,6 +59,10 @@ enum Cmd {
     /// Replay captured market data (ITCH 5.0, LOBSTER, Binance depth) and verify the books.
     #[command(subcommand)]
     Replay(replay::ReplayCmd),
+    /// Simulate a parent order on replayed market data and measure its execution cost.
+    Simulate(simulate::SimulateArgs),
+    /// Run every execution algorithm on the same parent order, side by side.
+    CompareAlgos(simulate::SimulateArgs),
     /// Validate a risk config and print the limits it would apply.
     RiskCheck {
         /// The risk config (TOML).
@@ -88,5 +93,7 @@ fn main() -> anyhow::Result<()> {
         ),
         Some(Cmd::RiskCheck { config }) => riskcfg::check(&config),
         Some(Cmd::Replay(cmd)) => replay::run(&cmd),
+        Some(Cmd::Simulate(args)) => simulate::run(&args),
+        Some(Cmd::CompareAlgos(args)) => simulate::compare_algos(&args),
     }
 }

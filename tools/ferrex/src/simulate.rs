@@ -115,7 +115,7 @@ pub fn parse_duration_ns(s: &str) -> anyhow::Result<u64> {
         "h" => 3600e9,
         u => bail!("bad duration unit {u:?} in {s:?} (ns, us, ms, s, m, h)"),
     };
-    if !(v >= 0.0) {
+    if v.is_nan() || v < 0.0 || !v.is_finite() {
         bail!("bad duration {s:?}");
     }
     Ok((v * mult).round() as u64)
@@ -129,8 +129,12 @@ pub fn parse_start_ns(s: &str) -> anyhow::Result<u64> {
         if parts.len() != 3 {
             bail!("bad time {s:?} (HH:MM:SS)");
         }
-        let h: u64 = parts[0].parse().with_context(|| format!("bad time {s:?}"))?;
-        let m: u64 = parts[1].parse().with_context(|| format!("bad time {s:?}"))?;
+        let h: u64 = parts[0]
+            .parse()
+            .with_context(|| format!("bad time {s:?}"))?;
+        let m: u64 = parts[1]
+            .parse()
+            .with_context(|| format!("bad time {s:?}"))?;
         let sec = ferrex_replay::lobster::parse_time_ns(parts[2])
             .with_context(|| format!("bad seconds in {s:?}"))?;
         Ok((h * 3600 + m * 60) * 1_000_000_000 + sec)
@@ -152,7 +156,8 @@ fn orderbook_path(a: &SimulateArgs) -> anyhow::Result<PathBuf> {
     if !name.contains("_message_") {
         bail!("cannot derive the orderbook file from {name:?} (no `_message_`): pass --orderbook");
     }
-    Ok(a.data.with_file_name(name.replace("_message_", "_orderbook_")))
+    Ok(a.data
+        .with_file_name(name.replace("_message_", "_orderbook_")))
 }
 
 struct Setup {
@@ -220,9 +225,7 @@ fn setup(a: &SimulateArgs) -> anyhow::Result<Setup> {
         }
         None => (10 * 3600 * 1_000_000_000u64).clamp(t0, t1),
     };
-    let limit = a
-        .limit
-        .map(|l| Price((l / cfg.price_scale).round() as i64));
+    let limit = a.limit.map(|l| Price((l / cfg.price_scale).round() as i64));
     Ok(Setup {
         data,
         cfg,
@@ -268,7 +271,13 @@ fn run_one(a: &SimulateArgs, s: &Setup, name: &str) -> anyhow::Result<Outcome> {
     let report = simulate_with_latency_cost(&s.data, &s.cfg, &s.parent, &mk)?;
     let multi = if a.runs > 1 {
         Some(simulate_runs(
-            &s.data, &s.cfg, &s.parent, &mk, a.runs, a.seed, 60_000_000_000,
+            &s.data,
+            &s.cfg,
+            &s.parent,
+            &mk,
+            a.runs,
+            a.seed,
+            60_000_000_000,
         )?)
     } else {
         None
@@ -358,7 +367,10 @@ fn rows(o: &Outcome, scale: f64) -> Vec<(&'static str, String)> {
     let mut out = vec![
         ("filled", format!("{} / {}", r.filled_qty, r.qty)),
         ("fill ratio", format!("{:.4}", r.fill_ratio)),
-        ("children / fills", format!("{} / {}", r.children, r.fills.len())),
+        (
+            "children / fills",
+            format!("{} / {}", r.children, r.fills.len()),
+        ),
         ("arrival price (mid)", px(r.arrival_price)),
         ("avg fill price", px(r.avg_price)),
         ("slippage vs arrival (bps)", b(r.slippage_bps)),
@@ -440,7 +452,11 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&to_json(&o, scale))?);
     } else {
         header(a, &s);
-        print_table(&[o.report.algo.clone()], std::slice::from_ref(&o), scale);
+        print_table(
+            std::slice::from_ref(&o.report.algo),
+            std::slice::from_ref(&o),
+            scale,
+        );
         let m = o.report.market;
         println!(
             "market: {} messages, {} unknown refs, {} ignored (liquidity we took), {} real lots taken",
@@ -486,11 +502,7 @@ fn plot(path: &Path, r: &ExecReport, scale: f64) -> anyhow::Result<()> {
     let lo = pts.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = pts.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let pad = ((hi - lo) * 0.05).max(0.01);
-    let xmax = r
-        .mid_series
-        .last()
-        .map_or(1.0, |m| x(m.0))
-        .max(1e-3);
+    let xmax = r.mid_series.last().map_or(1.0, |m| x(m.0)).max(1e-3);
     let root = BitMapBackend::new(path, (1100, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -530,13 +542,11 @@ fn plot(path: &Path, r: &ExecReport, scale: f64) -> anyhow::Result<()> {
         .label("market VWAP")
         .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], GREEN));
     chart
-        .draw_series(r.fills.iter().map(|f| {
-            Circle::new(
-                (x(f.time), f.price as f64 * scale),
-                4,
-                RED.filled(),
-            )
-        }))?
+        .draw_series(
+            r.fills
+                .iter()
+                .map(|f| Circle::new((x(f.time), f.price as f64 * scale), 4, RED.filled())),
+        )?
         .label("our fills")
         .legend(|(x, y)| Circle::new((x + 10, y), 4, RED.filled()));
     chart
