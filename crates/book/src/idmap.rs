@@ -17,7 +17,6 @@ const EMPTY: Bucket = Bucket { tag: 0, slot: NIL };
 pub(crate) struct IdMap {
     b: Vec<Bucket>,
     mask: usize,
-    shift: u32,
 }
 
 /// Low id bits kept as-is in the bucket index, so 2^GROUP consecutive ids share one cache line of
@@ -26,12 +25,12 @@ pub(crate) struct IdMap {
 const GROUP: u32 = 3;
 
 /// The bucket tag of `id`: bits 3.. are the high 32 bits of `(id >> 3) · φ` (a 64-bit odd
-/// constant, so every id bit reaches the top bits), bits 0..3 the low id bits. The home bucket is
-/// derived from the tag alone (`IdMap::home`), which backward-shift deletion needs.
+/// constant, so every id bit reaches them) shifted up by 3, bits 0..3 the low id bits. The home
+/// bucket is the tag's low bits (`IdMap::home`), which backward-shift deletion needs.
 #[inline(always)]
 fn tag_of(id: u64) -> u32 {
     let h = ((id >> GROUP).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
-    (h & !((1 << GROUP) - 1)) | (id as u32 & ((1 << GROUP) - 1))
+    (h << GROUP) | (id as u32 & ((1 << GROUP) - 1))
 }
 
 impl IdMap {
@@ -43,19 +42,16 @@ impl IdMap {
     /// Room for `max_live` ids (capacity = next power of two ≥ 2 × max_live, at least 16).
     pub fn new(max_live: u32) -> IdMap {
         let cap = (2 * max_live as usize).next_power_of_two().max(16);
-        let bits = cap.trailing_zeros();
         IdMap {
             b: vec![EMPTY; cap],
             mask: cap - 1,
-            shift: 32 - bits,
         }
     }
 
-    /// Home bucket: the top `bits − 3` tag bits (mixed) above the low 3 id bits.
+    /// Home bucket: the low tag bits (mixed id bits above the low 3 id bits).
     #[inline(always)]
     fn home(&self, tag: u32) -> usize {
-        // cap ≥ 16 so shift ≤ 28; max_live ≤ 2^30 (config check) so shift ≥ 1.
-        (((tag >> self.shift) & !((1 << GROUP) - 1)) | (tag & ((1 << GROUP) - 1))) as usize
+        tag as usize & self.mask
     }
 
     /// Slot of `id`, if live. O(1) expected.

@@ -1,4 +1,4 @@
-//! Runs the QuickFIX FIX 4.4 session acceptance scripts (`/work/shared/data/fix/acceptance-fix44`,
+//! Runs the QuickFIX FIX 4.4 session acceptance scripts (`tests/data/fix/acceptance-fix44`,
 //! or `$FERREX_FIX_ACCEPTANCE`) against [`Session`] with a virtual clock, and reports how many
 //! pass (run with `--nocapture` for the list). Each script runs twice: as the venue (only
 //! D/F/G are application messages, nothing is echoed) and with a small emulation of QuickFIX's
@@ -351,7 +351,9 @@ fn run_script(text: &str, echo: bool) -> Result<(), String> {
 fn script_dir() -> Option<PathBuf> {
     let p = std::env::var_os("FERREX_FIX_ACCEPTANCE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/work/shared/data/fix/acceptance-fix44"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fix/acceptance-fix44")
+        });
     p.is_dir().then_some(p)
 }
 
@@ -367,10 +369,10 @@ const MUST_PASS: &[&str] = &[
 
 #[test]
 fn acceptance_scripts() {
-    let Some(dir) = script_dir() else {
-        eprintln!("acceptance scripts not found; skipping");
-        return;
-    };
+    let dir = script_dir().expect(
+        "the FIX 4.4 acceptance scripts ship in tests/data/fix/acceptance-fix44 \
+         (or set FERREX_FIX_ACCEPTANCE)",
+    );
     let mut names: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok())
