@@ -86,6 +86,11 @@ fn multiple_of(v: u64, m: u64) -> bool {
     }
 }
 
+/// `m − 1` for a power of two `m ≥ 1`, else all ones.
+fn pow2_mask(m: u64) -> u64 {
+    if m.is_power_of_two() { m - 1 } else { u64::MAX }
+}
+
 /// `u64 → i64` for reject fields, saturating.
 #[inline(always)]
 fn sat(v: u64) -> i64 {
@@ -138,6 +143,11 @@ pub struct Book {
     entry_seq: u64,
     pub(crate) last_trade: Option<i64>,
     anchored: bool,
+    /// `lot_size − 1` when the lot size is a power of two, else all ones (fast path: a nonzero
+    /// qty is a lot multiple iff `qty & lot_mask == 0`; all ones sends it to the general path).
+    lot_mask: u64,
+    /// The same for the tick size and (positive) prices.
+    tick_mask: u64,
 }
 
 impl core::fmt::Debug for Book {
@@ -203,6 +213,8 @@ impl Book {
             entry_seq: 0,
             last_trade: None,
             anchored: false,
+            lot_mask: pow2_mask(cfg.lot_size),
+            tick_mask: pow2_mask(cfg.tick_size as u64),
         };
         if let Some(a) = cfg.anchor {
             b.anchor_at(a.0);
@@ -536,11 +548,12 @@ impl Book {
     fn new_plain_limit<S: EventKindSink>(&mut self, o: &NewOrder, out: &mut S) -> bool {
         let c = &self.cfg;
         let (qty, price) = (o.qty.0, o.price.0);
+        // qty ≠ 0 and price ≥ min_price ≥ 1, so an all-ones mask never passes.
         if qty == 0
-            || !multiple_of(qty, c.lot_size)
+            || qty & self.lot_mask != 0
             || price < c.min_price.0
             || price > c.max_price.0
-            || !multiple_of(price as u64, c.tick_size as u64)
+            || price as u64 & self.tick_mask != 0
             || self.slab.live() >= c.max_orders
         {
             return false;

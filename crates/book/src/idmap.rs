@@ -16,7 +16,6 @@ const EMPTY: Bucket = Bucket { tag: 0, slot: NIL };
 /// The id map.
 pub(crate) struct IdMap {
     b: Vec<Bucket>,
-    mask: usize,
 }
 
 /// Low id bits kept as-is in the bucket index, so 2^GROUP consecutive ids share one cache line of
@@ -26,7 +25,7 @@ const GROUP: u32 = 3;
 
 /// The bucket tag of `id`: bits 3.. are the high 32 bits of `(id >> 3) · φ` (a 64-bit odd
 /// constant, so every id bit reaches them) shifted up by 3, bits 0..3 the low id bits. The home
-/// bucket is the tag's low bits (`IdMap::home`), which backward-shift deletion needs.
+/// bucket is the tag's low bits (`tag & (len − 1)`), which backward-shift deletion needs.
 #[inline(always)]
 fn tag_of(id: u64) -> u32 {
     let h = ((id >> GROUP).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32;
@@ -44,30 +43,26 @@ impl IdMap {
         let cap = (2 * max_live as usize).next_power_of_two().max(16);
         IdMap {
             b: vec![EMPTY; cap],
-            mask: cap - 1,
         }
-    }
-
-    /// Home bucket: the low tag bits (mixed id bits above the low 3 id bits).
-    #[inline(always)]
-    fn home(&self, tag: u32) -> usize {
-        tag as usize & self.mask
     }
 
     /// Slot of `id`, if live. O(1) expected.
     #[inline]
     pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {
         let tag = tag_of(id);
-        let mut i = self.home(tag);
+        // len is a power of two ≥ 16: masking with len − 1 keeps every index in bounds.
+        let b = &self.b[..];
+        let mask = b.len().wrapping_sub(1);
+        let mut i = tag as usize & mask;
         loop {
-            let e = self.b[i];
+            let e = b[i];
             if e.slot == NIL {
                 return None;
             }
             if e.tag == tag && nodes[e.slot as usize].id == id {
                 return Some(e.slot);
             }
-            i = (i + 1) & self.mask;
+            i = (i + 1) & mask;
         }
     }
 
@@ -77,16 +72,19 @@ impl IdMap {
     #[inline(always)]
     pub fn find_free(&self, id: u64, nodes: &[Node]) -> Result<usize, u32> {
         let tag = tag_of(id);
-        let mut i = self.home(tag);
+        // len is a power of two ≥ 16: masking with len − 1 keeps every index in bounds.
+        let b = &self.b[..];
+        let mask = b.len().wrapping_sub(1);
+        let mut i = tag as usize & mask;
         loop {
-            let e = self.b[i];
+            let e = b[i];
             if e.slot == NIL {
                 return Ok(i);
             }
             if e.tag == tag && nodes[e.slot as usize].id == id {
                 return Err(e.slot);
             }
-            i = (i + 1) & self.mask;
+            i = (i + 1) & mask;
         }
     }
 
@@ -105,45 +103,51 @@ impl IdMap {
     #[inline]
     pub fn insert(&mut self, id: u64, slot: u32) {
         let tag = tag_of(id);
-        let mut i = self.home(tag);
-        while self.b[i].slot != NIL {
-            i = (i + 1) & self.mask;
+        // len is a power of two ≥ 16: masking with len − 1 keeps every index in bounds.
+        let b = &mut self.b[..];
+        let mask = b.len().wrapping_sub(1);
+        let mut i = tag as usize & mask;
+        while b[i].slot != NIL {
+            i = (i + 1) & mask;
         }
-        self.b[i] = Bucket { tag, slot };
+        b[i] = Bucket { tag, slot };
     }
 
     /// Removes the entry of `id` that maps to `slot` (if present). O(1) expected.
     #[inline]
     pub fn remove(&mut self, id: u64, slot: u32) {
         let tag = tag_of(id);
-        let mut i = self.home(tag);
+        // len is a power of two ≥ 16: masking with len − 1 keeps every index in bounds.
+        let b = &mut self.b[..];
+        let mask = b.len().wrapping_sub(1);
+        let mut i = tag as usize & mask;
         loop {
-            let e = self.b[i];
+            let e = b[i];
             if e.slot == NIL {
                 return;
             }
             if e.slot == slot {
                 break;
             }
-            i = (i + 1) & self.mask;
+            i = (i + 1) & mask;
         }
         // Backward shift: pull later members of the probe run into the hole when their home
         // allows it.
         let mut hole = i;
-        let mut j = (i + 1) & self.mask;
+        let mut j = (i + 1) & mask;
         loop {
-            let e = self.b[j];
+            let e = b[j];
             if e.slot == NIL {
                 break;
             }
-            let h = self.home(e.tag);
-            if (j.wrapping_sub(h) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
-                self.b[hole] = e;
+            let h = e.tag as usize & mask;
+            if (j.wrapping_sub(h) & mask) >= (j.wrapping_sub(hole) & mask) {
+                b[hole] = e;
                 hole = j;
             }
-            j = (j + 1) & self.mask;
+            j = (j + 1) & mask;
         }
-        self.b[hole] = EMPTY;
+        b[hole] = EMPTY;
     }
 
     /// Bytes preallocated.

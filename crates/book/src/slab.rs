@@ -209,7 +209,7 @@ impl Queue {
     };
 
     /// Appends `s`.
-    #[inline]
+    #[inline(always)]
     pub fn push_back(&mut self, nodes: &mut [Node], s: u32) {
         let t = self.tail;
         {
