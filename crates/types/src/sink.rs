@@ -31,6 +31,12 @@ impl EventSink for Vec<Event> {
     }
 }
 
+/// The null sink: discards every event (useful under a [`HashingSink`] that only hashes).
+impl EventSink for () {
+    #[inline(always)]
+    fn on_event(&mut self, _ev: &Event) {}
+}
+
 impl<S: EventSink + ?Sized> EventSink for &mut S {
     #[inline]
     fn on_event(&mut self, ev: &Event) {

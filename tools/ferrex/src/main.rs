@@ -7,6 +7,7 @@ mod benchout;
 mod config;
 mod demo;
 mod flow;
+mod journal;
 mod memory;
 mod output;
 mod paths;
@@ -51,6 +52,9 @@ enum Cmd {
         /// Also print market-data level changes.
         #[arg(long)]
         levels: bool,
+        /// Record the sequenced commands into a new journal directory.
+        #[arg(long)]
+        journal: Option<PathBuf>,
         /// Apply the pre-trade risk layer with this config (TOML). Its `[[instruments]] id = k`
         /// is the k-th instrument: `--config` order, else order of first appearance in the script.
         #[arg(long)]
@@ -63,11 +67,34 @@ enum Cmd {
     Simulate(simulate::SimulateArgs),
     /// Run every execution algorithm on the same parent order, side by side.
     CompareAlgos(simulate::SimulateArgs),
+    /// Rebuild the engine from a journal (torn tail truncated and reported) and print the final
+    /// sequence number and state hash.
+    Recover {
+        /// The journal directory.
+        #[arg(long)]
+        journal: PathBuf,
+        #[command(flatten)]
+        engine: journal::ReplayEngineArgs,
+    },
+    /// Journal tools.
+    #[command(subcommand)]
+    Journal(JournalCmd),
     /// Validate a risk config and print the limits it would apply.
     RiskCheck {
         /// The risk config (TOML).
         #[arg(long)]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum JournalCmd {
+    /// Replay a journal twice from scratch and compare the event-stream and state hashes.
+    Verify {
+        /// The journal directory.
+        dir: PathBuf,
+        #[command(flatten)]
+        engine: journal::ReplayEngineArgs,
     },
 }
 
@@ -84,13 +111,17 @@ fn main() -> anyhow::Result<()> {
             config,
             levels,
             risk_config,
+            journal,
         }) => run::run(
             &commands,
             config.as_deref(),
             risk_config.as_deref(),
             json,
             levels,
+            journal.as_deref(),
         ),
+        Some(Cmd::Recover { journal, engine }) => journal::recover(&journal, &engine),
+        Some(Cmd::Journal(JournalCmd::Verify { dir, engine })) => journal::verify(&dir, &engine),
         Some(Cmd::RiskCheck { config }) => riskcfg::check(&config),
         Some(Cmd::Replay(cmd)) => replay::run(&cmd),
         Some(Cmd::Simulate(args)) => simulate::run(&args),

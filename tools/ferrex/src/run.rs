@@ -365,19 +365,15 @@ pub fn parse_script(text: &str, known: Option<Vec<String>>) -> anyhow::Result<Sc
     })
 }
 
-/// `ferrex run`.
-pub fn run(
-    path: &Path,
-    config: Option<&Path>,
+/// The engine `ferrex run` (and `ferrex recover`) builds: the instruments of `--config`, else
+/// `n_instruments` books with tick 1 and lot 1; the risk layer with `--risk-config`.
+pub fn build_engine(
+    instruments: Option<&config::Instruments>,
+    n_instruments: usize,
     risk_config: Option<&Path>,
-    json: bool,
     levels: bool,
-) -> anyhow::Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let instruments = config.map(config::load).transpose()?;
-    let script = parse_script(&text, instruments.as_ref().map(|i| i.names.clone()))?;
-    let mut books: Vec<BookConfig> = match &instruments {
+) -> anyhow::Result<Engine> {
+    let mut books: Vec<BookConfig> = match instruments {
         Some(i) => i.books.clone(),
         None => vec![
             BookConfig {
@@ -386,17 +382,40 @@ pub fn run(
                 dense_levels: 4096,
                 ..BookConfig::default()
             };
-            script.names.names.len().max(1)
+            n_instruments.max(1)
         ],
     };
     for b in &mut books {
         b.level_events = levels;
     }
     let cfg = EngineConfig { instruments: books };
-    let mut engine = match risk_config {
+    Ok(match risk_config {
         Some(p) => Engine::with_risk(cfg, crate::riskcfg::load(p)?.1)?,
         None => Engine::new(cfg)?,
-    };
+    })
+}
+
+/// `ferrex run`.
+pub fn run(
+    path: &Path,
+    config: Option<&Path>,
+    risk_config: Option<&Path>,
+    json: bool,
+    levels: bool,
+    journal: Option<&Path>,
+) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let instruments = config.map(config::load).transpose()?;
+    let script = parse_script(&text, instruments.as_ref().map(|i| i.names.clone()))?;
+    let mut engine = build_engine(
+        instruments.as_ref(),
+        script.names.names.len(),
+        risk_config,
+        levels,
+    )?;
+    let mut journal = journal.map(crate::journal::Recorder::create).transpose()?;
+    let mut hash = ferrex_types::HashingSink::new(());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let fmt = if json {
@@ -413,9 +432,22 @@ pub fn run(
         }
         events.clear();
         engine.process(cmd, &mut events);
+        if let Some(j) = journal.as_mut() {
+            j.record(engine.cmd_seq(), cmd)?;
+        }
         for e in &events {
+            hash.on_event(e);
             print_event(&mut out, e, &script.names, fmt)?;
         }
+    }
+    if let Some(j) = journal {
+        let n = j.finish()?;
+        eprintln!(
+            "journal: {n} commands, last seq {}, event-stream hash {:016x}, state hash {:016x}",
+            engine.cmd_seq(),
+            hash.hash(),
+            engine.state_hash()
+        );
     }
     out.flush()?;
     for (eline, msg) in errors {
