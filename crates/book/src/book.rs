@@ -264,11 +264,27 @@ impl Book {
             let (qty, orders) = self.ladders[side.index()]
                 .get(price)
                 .map_or((0, 0), |l| (l.qty, l.count));
+            self.level_changed(side, price, qty, orders, out);
+        }
+    }
+
+    /// `LevelChanged` with the level's (visible qty, order count) when level events are on; an
+    /// empty level (0 orders) is always reported with qty 0.
+    #[inline(always)]
+    pub(crate) fn level_changed<S: EventKindSink>(
+        &self,
+        side: Side,
+        price: i64,
+        qty: u64,
+        orders: u32,
+        out: &mut S,
+    ) {
+        if self.cfg.level_events {
             out.emit(EventKind::LevelChanged {
                 instrument: self.instrument,
                 side,
                 price: Price(price),
-                qty: Qty(qty),
+                qty: Qty(if orders == 0 { 0 } else { qty }),
                 orders,
             });
         }
@@ -338,15 +354,7 @@ impl Book {
             }
         }
         self.release(s);
-        if self.cfg.level_events {
-            out.emit(EventKind::LevelChanged {
-                instrument: self.instrument,
-                side,
-                price: Price(price),
-                qty: Qty(qty),
-                orders,
-            });
-        }
+        self.level_changed(side, price, qty, orders, out);
     }
 
     /// Takes `by ≤ leaves` lots off live slot `s` in place (hidden first), keeping priority.
@@ -404,15 +412,7 @@ impl Book {
         lvl.push(&mut self.slab.nodes, s, vis);
         let (qty, orders) = (lvl.qty, lvl.count);
         self.slab.nodes[s as usize].state = State::Resting;
-        if self.cfg.level_events {
-            out.emit(EventKind::LevelChanged {
-                instrument: self.instrument,
-                side,
-                price: Price(price),
-                qty: Qty(qty),
-                orders,
-            });
-        }
+        self.level_changed(side, price, qty, orders, out);
         true
     }
 
@@ -630,15 +630,7 @@ impl Book {
             }
             self.accounts.push(nodes, s);
             let (lq, lc) = self.ladders[side.index()].push_dense(di, price, nodes, s, leaves);
-            if self.cfg.level_events {
-                out.emit(EventKind::LevelChanged {
-                    instrument: self.instrument,
-                    side,
-                    price: o.price,
-                    qty: Qty(lq),
-                    orders: lc,
-                });
-            }
+            self.level_changed(side, o.price.0, lq, lc, out);
         }
         self.run_stops(out);
         true

@@ -89,32 +89,13 @@ impl Book {
                 }
                 self.release(head);
                 if level_events {
-                    self.emit_level_now(oi, bp, lq, lc, out);
+                    self.level_changed(self.ladders[oi].side, bp, lq, lc, out);
                 }
             } else if level_events {
                 let (lq, lc) = (lvl.qty, lvl.count);
-                self.emit_level_now(oi, bp, lq, lc, out);
+                self.level_changed(self.ladders[oi].side, bp, lq, lc, out);
             }
         }
-    }
-
-    /// `LevelChanged` for the level of side index `si` at `price` with (qty, count) after a trade.
-    #[inline(always)]
-    fn emit_level_now<S: EventKindSink>(
-        &self,
-        si: usize,
-        price: i64,
-        qty: u64,
-        count: u32,
-        out: &mut S,
-    ) {
-        out.emit(EventKind::LevelChanged {
-            instrument: self.instrument,
-            side: self.ladders[si].side,
-            price: Price(price),
-            qty: Qty(if count == 0 { 0 } else { qty }),
-            orders: count,
-        });
     }
 
     /// STP between taker `t` and resting `head` (t.stp != None).
@@ -237,15 +218,7 @@ impl Book {
             }
             self.release(s);
         }
-        if self.cfg.level_events {
-            out.emit(EventKind::LevelChanged {
-                instrument,
-                side,
-                price: Price(price),
-                qty: Qty(if lc == 0 { 0 } else { lq }),
-                orders: lc,
-            });
-        }
+        self.level_changed(side, price, lq, lc, out);
     }
 
     /// FOK fillable quantity for `t` (stops once it reaches `want`). O(orders walked).
