@@ -53,11 +53,13 @@ fn reason_name(code: usize) -> &'static str {
         .map_or("?", |r| r.as_str())
 }
 
-fn median_ns_per_msg(
+/// ns/message of `passes` timed passes (fresh prefaulted engine each, construction untimed),
+/// sorted ascending.
+fn timed_passes(
     mut make: impl FnMut() -> Engine,
     cmds: &[ferrex_types::Command],
     passes: usize,
-) -> f64 {
+) -> Vec<f64> {
     let mut v = Vec::with_capacity(passes);
     for _ in 0..passes {
         let mut e = make();
@@ -70,6 +72,15 @@ fn median_ns_per_msg(
         v.push(dt.as_nanos() as f64 / cmds.len() as f64);
     }
     v.sort_by(f64::total_cmp);
+    v
+}
+
+fn median_ns_per_msg(
+    make: impl FnMut() -> Engine,
+    cmds: &[ferrex_types::Command],
+    passes: usize,
+) -> f64 {
+    let v = timed_passes(make, cmds, passes);
     v[v.len() / 2]
 }
 
@@ -141,18 +152,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
 
     // Timed passes: fresh engine each pass, construction outside the timing.
     let passes = if args.passes == 0 { 25 } else { args.passes };
-    let mut per_msg = Vec::with_capacity(passes);
-    for _ in 0..passes {
-        let mut e = qc_engine();
-        e.prefault();
-        let mut s = CountingSink::default();
-        let t = Instant::now();
-        e.process_all(&cmds, &mut s);
-        let dt = t.elapsed();
-        std::hint::black_box(&s);
-        per_msg.push(dt.as_nanos() as f64 / cmds.len() as f64);
-    }
-    per_msg.sort_by(f64::total_cmp);
+    let per_msg = timed_passes(qc_engine, &cmds, passes);
     println!(
         "   speed: {:.1} ns/message (median of {passes} passes; min {:.1}, max {:.1})",
         per_msg[passes / 2],
