@@ -661,7 +661,10 @@ impl Risk {
         }
         let acct = &self.accounts[a];
         if acct.credit_limit != i64::MAX {
-            let e = self.exposure_idx(a) - (old_reserve as i128 * old_leaves as i128) + notional;
+            let e = self
+                .exposure_idx(a)
+                .saturating_sub(old_reserve as i128 * old_leaves as i128)
+                .saturating_add(notional);
             if e > acct.credit_limit as i128 {
                 return Err(RiskReject::new(
                     R::CreditLimit,
@@ -1546,7 +1549,7 @@ fn check_volatility(
 fn check_position(s: &Slot, side: Side, same_open: i128, qty: i128) -> Result<(), RiskReject> {
     match side {
         Side::Buy => {
-            let v = s.position + same_open + qty;
+            let v = s.position.saturating_add(same_open).saturating_add(qty);
             if v > s.max_long as i128 {
                 return Err(RiskReject::new(
                     RejectReason::PositionLimit,
@@ -1556,7 +1559,11 @@ fn check_position(s: &Slot, side: Side, same_open: i128, qty: i128) -> Result<()
             }
         }
         Side::Sell => {
-            let v = -s.position + same_open + qty;
+            let v = s
+                .position
+                .saturating_neg()
+                .saturating_add(same_open)
+                .saturating_add(qty);
             if v > s.max_short as i128 {
                 return Err(RiskReject::new(
                     RejectReason::PositionLimit,
