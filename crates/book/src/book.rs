@@ -11,6 +11,10 @@ use crate::slab::{Ext, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
 use crate::stops::Stops;
 use crate::views::{LevelView, OrderView};
 use core::hash::Hasher;
+// Snapshot export/import: a child module so it reads the book's private fields.
+#[path = "snapshot.rs"]
+pub(crate) mod snapshot;
+
 use ferrex_types::{
     AccountId, CancelOrder, CancelReason, EventKind, EventKindSink, FnvHasher, InstrumentId,
     ModifyOrder, NewOrder, OrdType, OrderId, Price, Qty, RejectReason, Side, TimeInForce,
@@ -91,6 +95,11 @@ fn pow2_mask(m: u64) -> u64 {
     if m.is_power_of_two() { m - 1 } else { u64::MAX }
 }
 
+/// `m − 1` for a power of two `m`, else 0 (see `Book::tick_mask`).
+fn tick_grid_mask(m: u64) -> u64 {
+    if m.is_power_of_two() { m - 1 } else { 0 }
+}
+
 /// `u64 → i64` for reject fields, saturating.
 #[inline(always)]
 fn sat(v: u64) -> i64 {
@@ -146,7 +155,9 @@ pub struct Book {
     /// `lot_size − 1` when the lot size is a power of two, else all ones (fast path: a nonzero
     /// qty is a lot multiple iff `qty & lot_mask == 0`; all ones sends it to the general path).
     lot_mask: u64,
-    /// The same for the tick size and (positive) prices.
+    /// `tick_size − 1` when the tick size is a power of two, else 0: the fast path then leaves
+    /// the grid check to `Ladder::dense_idx`, which only maps on-grid prices (the dense base is a
+    /// multiple of the tick), so off-grid prices still fall to the general path and its reject.
     tick_mask: u64,
 }
 
@@ -214,7 +225,7 @@ impl Book {
             last_trade: None,
             anchored: false,
             lot_mask: pow2_mask(cfg.lot_size),
-            tick_mask: pow2_mask(cfg.tick_size as u64),
+            tick_mask: tick_grid_mask(cfg.tick_size as u64),
         };
         if let Some(a) = cfg.anchor {
             b.anchor_at(a.0);

@@ -119,6 +119,11 @@ impl Expiry {
         }
     }
 
+    /// Every heap entry, live or stale, in heap order (snapshots).
+    pub(crate) fn entries(&self) -> &[Due] {
+        &self.h
+    }
+
     /// Bytes preallocated.
     pub fn bytes(&self) -> usize {
         self.h.capacity() * core::mem::size_of::<Due>()

@@ -182,6 +182,11 @@ impl Ladder {
         self.base = base;
     }
 
+    /// The dense window's base price once anchored (snapshots).
+    pub(crate) fn anchor_base(&self) -> Option<i64> {
+        self.anchored.then_some(self.base)
+    }
+
     /// Dense slot of `p`, if inside the window (and on the tick grid).
     #[inline(always)]
     fn idx(&self, p: i64) -> Option<usize> {

@@ -31,6 +31,7 @@ mod views;
 #[cfg(test)]
 mod scenarios;
 
+pub use book::snapshot::BookSnapshotError;
 pub use book::{Book, BookConfigError, MAX_LEVELS_LIMIT, MAX_ORDERS_LIMIT};
 pub use config::BookConfig;
 pub use views::{LevelView, OrderView};

@@ -27,11 +27,13 @@ mod runtime;
 
 mod engine;
 
+pub use ferrex_journal::Durability;
 pub use runtime::{
-    PinStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeReport, Session, Started, SubmitError,
-    pin_current,
+    JournalConfig, JournalReport, PinStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeReport,
+    Session, Started, SubmitError, is_market_data, pin_current,
 };
 
+pub use engine::snapshot::{SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError, SnapshotInfo};
 pub use engine::{Engine, EngineConfig, EngineError};
 pub use ferrex_book::{Book, BookConfig};
 pub use ferrex_types::{Command, CommandKind, Event, EventKind, EventSink};

@@ -8,17 +8,37 @@
 //!   until the consumer makes room) and the stall is counted in the [`RuntimeReport`].
 //! - **Routing**: every event of a command goes to the session that sent it; a trade also goes to
 //!   the session that owns the maker's account (the session that last sent an order for that
-//!   account). Trades and level changes also go to the market-data ring when there is one.
+//!   account). Every event that changes a book or an instrument's state ([`is_market_data`]:
+//!   accepted, trade, cancelled, replaced, triggered, expired, level changed, instrument state)
+//!   also goes to the market-data ring when there is one, in engine order, so an order-level feed
+//!   (ITCH) can be built from it.
 //! - **Pinning**: the engine thread is pinned to `engine_core` with `core_affinity`; where that
 //!   core does not exist it runs unpinned and [`PinStatus`] says so.
 //! - **Floor probe**: [`Session::floor_rtt_ns`] measures a cache-line ping-pong between the
 //!   caller's thread and the engine thread itself (the same two cores as the pipeline), so
 //!   `ferrex bench` can interleave floor and pipeline samples.
+//! - **Journal** (optional, [`RuntimeConfig::journal`]): before the engine applies a command it
+//!   pushes the command, with the sequence number and engine time it is about to stamp, into an
+//!   SPSC ring read by a journal thread ([`JournalThread`]), which appends in batches with one
+//!   `fdatasync` per batch (group commit). The engine thread never does I/O; a full journal ring
+//!   makes it spin (back-pressure, counted in [`RuntimeReport::journal_stalls`]), never drop.
+//! - **Release gate** ([`Durability::Sync`]): an event reaches its client only once the journal
+//!   has synced its command's sequence number. The engine does not wait: [`Session::poll`] and
+//!   [`Session::poll_batch`] hold back events whose `cmd_seq` is above the durable sequence
+//!   number (a per-session held buffer, in order). Market data is gated on the engine side
+//!   without waiting: market-data events go to a preallocated pending queue and are published
+//!   as soon as the durable sequence number covers them (the engine only spins when that queue,
+//!   `md_capacity` events long, is full; counted in [`RuntimeReport::md_gate_stalls`]).
+//!   [`Durability::Batch`] syncs every batch but releases events at once; [`Durability::None`]
+//!   never syncs.
 
 use crate::Engine;
 use crossbeam_utils::CachePadded;
+use ferrex_journal::{Durability, JournalEntry, JournalThread, JournalWriter, WriterConfig};
 use ferrex_ring::{Consumer, Producer, PushError, channel};
 use ferrex_types::{AccountId, Command, CommandKind, Event, EventKind, EventSink};
+use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::thread::JoinHandle;
@@ -37,6 +57,8 @@ pub struct RuntimeConfig {
     pub batch: usize,
     /// Accounts tracked for routing maker fills (account ids below this).
     pub max_accounts: usize,
+    /// Journal the sequenced commands (`None`: no journal, the default).
+    pub journal: Option<JournalConfig>,
 }
 
 impl Default for RuntimeConfig {
@@ -47,8 +69,67 @@ impl Default for RuntimeConfig {
             md_capacity: 0,
             batch: 64,
             max_accounts: 1 << 16,
+            journal: None,
         }
     }
+}
+
+/// Journal options of the runtime.
+///
+/// The directory must be empty (or missing), or hold a journal that ends exactly at the
+/// engine's [`cmd_seq`](Engine::cmd_seq) (recover it with `ferrex_journal::open_dir`, which
+/// truncates a torn tail, and replay it into the engine first): the runtime appends a new
+/// segment starting at `cmd_seq + 1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// Directory of the segment files (created if missing).
+    pub dir: PathBuf,
+    /// Sync policy and release gate.
+    pub durability: Durability,
+    /// Segment size limit in bytes (a new segment starts before a batch that would exceed it).
+    pub segment_bytes: u64,
+    /// Most entries per batch (one `write` + one `fdatasync`).
+    pub max_batch: usize,
+    /// Slots of the engine → journal ring; rounded up to a power of 2.
+    pub ring_capacity: usize,
+}
+
+impl JournalConfig {
+    /// A journal in `dir` with `durability`, 64 MiB segments, batches of at most 4096 entries
+    /// and a ring of 65,536 entries.
+    pub fn new(dir: impl Into<PathBuf>, durability: Durability) -> JournalConfig {
+        JournalConfig {
+            dir: dir.into(),
+            durability,
+            segment_bytes: 64 << 20,
+            max_batch: 4096,
+            ring_capacity: 1 << 16,
+        }
+    }
+}
+
+/// What the journal thread did, reported by [`Runtime::stop`].
+#[derive(Clone, Debug, Default)]
+pub struct JournalReport {
+    /// The mode it ran in.
+    pub durability: Durability,
+    /// Records (commands) appended.
+    pub records: u64,
+    /// Record bytes written (framing included, segment headers excluded).
+    pub bytes: u64,
+    /// Batches appended (one `write` each).
+    pub batches: u64,
+    /// `fdatasync` calls for batches.
+    pub syncs: u64,
+    /// Largest batch, in records.
+    pub max_batch: u64,
+    /// Highest sequence number appended.
+    pub last_seq: u64,
+    /// The durable (published) sequence number at the end.
+    pub durable_seq: u64,
+    /// The I/O error that stopped the journal thread, if one did (the durable sequence number
+    /// stopped advancing there; in `sync` mode nothing after it was released).
+    pub error: Option<Arc<std::io::Error>>,
 }
 
 /// Whether the engine thread got its core.
@@ -96,6 +177,14 @@ pub enum RuntimeError {
     /// The engine thread could not be spawned.
     #[error("runtime: spawning the engine thread: {0}")]
     Spawn(std::io::Error),
+    /// The journal could not be opened in `dir`, or its thread spawned.
+    #[error("runtime: opening the journal in {}", dir.display())]
+    Journal {
+        /// The journal directory.
+        dir: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
 }
 
 /// Why a command was not submitted. The command is handed back.
@@ -122,6 +211,16 @@ pub struct RuntimeReport {
     pub undeliverable: u64,
     /// Pinning outcome of the engine thread.
     pub pin: Option<PinStatus>,
+    /// Commands for which the engine found the journal ring full and had to wait.
+    pub journal_stalls: u64,
+    /// Commands not journaled because the journal thread had stopped (after an I/O error; see
+    /// [`JournalReport::error`]).
+    pub journal_unrecorded: u64,
+    /// Times the engine found the market-data pending queue full in `sync` mode and waited for
+    /// the journal.
+    pub md_gate_stalls: u64,
+    /// The journal thread's counters, when there was a journal.
+    pub journal: Option<JournalReport>,
 }
 
 const MODE_RUN: u32 = 0;
@@ -138,11 +237,19 @@ struct Control {
 }
 
 /// One producer's end: submit commands, read back its events.
+///
+/// With a [`Durability::Sync`] journal, [`poll`](Self::poll) and
+/// [`poll_batch`](Self::poll_batch) are the release gate: they return an event only once the
+/// journal's durable sequence number is at least its `cmd_seq`, holding later ones back in order.
 pub struct Session {
     id: usize,
     tx: Producer<Command>,
     rx: Consumer<Event>,
     control: Arc<Control>,
+    /// The journal's durable sequence number, when the release gate is on (sync mode).
+    gate: Option<Arc<AtomicU64>>,
+    /// Events taken from the ring but not yet durable (in ring order).
+    held: VecDeque<Event>,
 }
 
 impl Session {
@@ -167,16 +274,73 @@ impl Session {
         self.tx.push_slice(cmds)
     }
 
-    /// The next event for this session, if any.
+    /// The next event for this session, if any. With the release gate on, an event whose
+    /// command is not yet durable is held (and `None` returned) until it is.
+    /// Cost: one ring pop; with the gate, plus one atomic load.
     #[inline]
     pub fn poll(&mut self) -> Option<Event> {
-        self.rx.try_pop()
+        let Some(gate) = &self.gate else {
+            return self.rx.try_pop();
+        };
+        let durable = gate.load(Ordering::Acquire);
+        if let Some(e) = self.held.front() {
+            return if e.cmd_seq <= durable {
+                self.held.pop_front()
+            } else {
+                None
+            };
+        }
+        let e = self.rx.try_pop()?;
+        if e.cmd_seq <= durable || e.cmd_seq <= gate.load(Ordering::Acquire) {
+            Some(e)
+        } else {
+            self.held.push_back(e);
+            None
+        }
     }
 
-    /// Move up to `out.len()` waiting events into `out` (one publish); returns how many.
+    /// Move up to `out.len()` waiting events into `out` (one publish); returns how many. With
+    /// the release gate on, only the leading events whose commands are durable are returned;
+    /// the rest are held, in order, and nothing more is taken from the ring until they are
+    /// released (so at most one `out` worth is ever held).
     #[inline]
     pub fn poll_batch(&mut self, out: &mut [Event]) -> usize {
-        self.rx.pop_into(out)
+        let Some(gate) = &self.gate else {
+            return self.rx.pop_into(out);
+        };
+        let durable = gate.load(Ordering::Acquire);
+        if !self.held.is_empty() {
+            let mut n = 0;
+            while n < out.len() {
+                match self.held.front() {
+                    Some(e) if e.cmd_seq <= durable => {
+                        out[n] = *e;
+                        self.held.pop_front();
+                        n += 1;
+                    }
+                    _ => break,
+                }
+            }
+            return n;
+        }
+        let n = self.rx.pop_into(out);
+        let k = out[..n]
+            .iter()
+            .position(|e| e.cmd_seq > durable)
+            .unwrap_or(n);
+        self.held.extend(out[k..n].iter().copied());
+        k
+    }
+
+    /// Events taken from the ring and held by the release gate, not yet returned.
+    pub fn held(&self) -> usize {
+        self.held.len()
+    }
+
+    /// The journal's durable sequence number when the release gate is on (sync mode), else
+    /// `None`. One atomic load.
+    pub fn durable_seq(&self) -> Option<u64> {
+        self.gate.as_ref().map(|g| g.load(Ordering::Acquire))
     }
 
     /// Free inbound slots (a lower bound).
@@ -215,14 +379,33 @@ impl Session {
     }
 }
 
+/// Whether an event goes to the market-data ring: everything an order-level feed of the books
+/// needs (orders entering, trading, leaving or changing; level totals; instrument trading
+/// state). Rejects and account state changes are private to their session.
+#[inline]
+pub fn is_market_data(k: &EventKind) -> bool {
+    matches!(
+        k,
+        EventKind::Accepted { .. }
+            | EventKind::Trade { .. }
+            | EventKind::Cancelled { .. }
+            | EventKind::Replaced { .. }
+            | EventKind::Triggered { .. }
+            | EventKind::Expired { .. }
+            | EventKind::LevelChanged { .. }
+            | EventKind::InstrumentState { .. }
+    )
+}
+
 /// What [`Runtime::start`] returns: the handle, one session per producer, and the market-data
 /// consumer when a market-data ring was asked for.
 pub type Started = (Runtime, Vec<Session>, Option<Consumer<Event>>);
 
-/// Handle to the running engine thread.
+/// Handle to the running engine thread (and journal thread, when there is a journal).
 pub struct Runtime {
     join: Option<JoinHandle<(Engine, RuntimeReport)>>,
     control: Arc<Control>,
+    journal: Option<(JournalThread, Durability)>,
 }
 
 impl Runtime {
@@ -243,6 +426,40 @@ impl Runtime {
         if cfg.batch == 0 {
             return Err(RuntimeError::Zero("batch"));
         }
+        // The journal first: if it cannot be opened, nothing else is started.
+        let (journal, journal_tx) = match &cfg.journal {
+            None => (None, None),
+            Some(j) => {
+                if j.ring_capacity == 0 {
+                    return Err(RuntimeError::Zero("journal.ring_capacity"));
+                }
+                let jerr = |source| RuntimeError::Journal {
+                    dir: j.dir.clone(),
+                    source,
+                };
+                let writer = JournalWriter::open(
+                    &j.dir,
+                    engine.cmd_seq() + 1,
+                    WriterConfig {
+                        durability: j.durability,
+                        segment_bytes: j.segment_bytes,
+                    },
+                )
+                .map_err(jerr)?;
+                let (mut tx, mut rx) = channel::<JournalEntry>(j.ring_capacity);
+                warm(
+                    &mut tx,
+                    &mut rx,
+                    JournalEntry::new(0, Command::new(0, CommandKind::Risk(noop_control()))),
+                );
+                let thread = JournalThread::spawn(writer, rx, j.max_batch).map_err(jerr)?;
+                (Some((thread, j.durability)), Some(tx))
+            }
+        };
+        let gate = match &journal {
+            Some((t, Durability::Sync)) => Some(t.durable()),
+            _ => None,
+        };
         let control = Arc::new(Control {
             stop: AtomicBool::new(false),
             mode: CachePadded::new(AtomicU32::new(MODE_RUN)),
@@ -270,6 +487,12 @@ impl Runtime {
                 tx: ctx,
                 rx: erx,
                 control: Arc::clone(&control),
+                gate: gate.clone(),
+                held: if gate.is_some() {
+                    VecDeque::with_capacity(cfg.ring_capacity.min(1 << 16))
+                } else {
+                    VecDeque::new()
+                },
             });
         }
         let (md_tx, md_rx) = if cfg.md_capacity > 0 {
@@ -284,6 +507,12 @@ impl Runtime {
         let core = cfg.engine_core;
         let batch = cfg.batch;
         let max_accounts = cfg.max_accounts;
+        let md_gate = if md_tx.is_some() { gate.clone() } else { None };
+        let md_limit = if md_gate.is_some() {
+            cfg.md_capacity
+        } else {
+            0
+        };
         let join = std::thread::Builder::new()
             .name("ferrex-engine".into())
             .spawn(move || {
@@ -301,8 +530,16 @@ impl Runtime {
                     },
                     batch,
                     stage: Vec::with_capacity(STAGE),
+                    journal: journal_tx,
+                    md_gate,
+                    md_pending: VecDeque::with_capacity(md_limit),
+                    md_limit,
                 };
                 ferrex_types::prefault(&mut worker.stage);
+                for _ in 0..md_limit {
+                    worker.md_pending.push_back(blank_event());
+                }
+                worker.md_pending.clear();
                 worker.run(&ctl);
                 (worker.engine, worker.report)
             })
@@ -311,6 +548,7 @@ impl Runtime {
             Runtime {
                 join: Some(join),
                 control,
+                journal,
             },
             handles,
             md_rx,
@@ -332,13 +570,48 @@ impl Runtime {
         }
     }
 
+    /// The journal's durable sequence number (shared; read with `Ordering::Acquire`), when
+    /// there is a journal. In `sync` mode this is what the release gate compares against.
+    pub fn durable(&self) -> Option<Arc<AtomicU64>> {
+        self.journal.as_ref().map(|(t, _)| t.durable())
+    }
+
+    /// The journal's durable sequence number now, when there is a journal.
+    pub fn durable_seq(&self) -> Option<u64> {
+        self.journal.as_ref().map(|(t, _)| t.durable_seq())
+    }
+
     /// Stop: the engine drains what is left in the inbound rings (whose sessions still read
-    /// their events, or have been dropped), exits, and is joined. Returns the engine (for
-    /// inspection) and the counters.
+    /// their events, or have been dropped), exits, and is joined; then the journal thread
+    /// drains its ring, appends and (unless `none`) syncs the last batch, and is joined.
+    /// Returns the engine (for inspection) and the counters.
     pub fn stop(mut self) -> (Engine, RuntimeReport) {
         self.control.stop.store(true, Ordering::Release);
         let join = self.join.take().expect("joined once");
-        join.join().expect("engine thread panicked")
+        let (engine, mut report) = join.join().expect("engine thread panicked");
+        // The engine thread has dropped the journal ring's producer: the journal thread drains
+        // what is left and exits.
+        if let Some((thread, durability)) = self.journal.take() {
+            let durable = thread.durable();
+            let mut jr = JournalReport {
+                durability,
+                ..JournalReport::default()
+            };
+            match thread.join() {
+                Ok(st) => {
+                    jr.records = st.entries;
+                    jr.bytes = st.bytes;
+                    jr.batches = st.batches;
+                    jr.syncs = st.syncs;
+                    jr.max_batch = st.max_batch;
+                    jr.last_seq = st.last_seq;
+                }
+                Err(e) => jr.error = Some(Arc::new(e)),
+            }
+            jr.durable_seq = durable.load(Ordering::Acquire);
+            report.journal = Some(jr);
+        }
+        (engine, report)
     }
 }
 
@@ -347,6 +620,9 @@ impl Drop for Runtime {
         if let Some(j) = self.join.take() {
             self.control.stop.store(true, Ordering::Release);
             let _ = j.join();
+        }
+        if let Some((t, _)) = self.journal.take() {
+            let _ = t.join();
         }
     }
 }
@@ -406,13 +682,21 @@ struct Worker {
     batch: usize,
     /// Events for the session being served, published to its ring once per turn.
     stage: Vec<Event>,
+    /// The engine → journal ring, when there is a journal.
+    journal: Option<Producer<JournalEntry>>,
+    /// The durable sequence number gating market data (sync mode with a market-data ring).
+    md_gate: Option<Arc<AtomicU64>>,
+    /// Market-data events waiting for the journal (sync mode), oldest first; preallocated.
+    md_pending: VecDeque<Event>,
+    /// Most events `md_pending` holds before the engine waits for the journal.
+    md_limit: usize,
 }
 
 /// Events staged per turn before one publish (preallocated; flushed early when full).
 const STAGE: usize = 4096;
 
 /// Routes one command's events: to its session (staged), to the maker's session and to market
-/// data (directly).
+/// data (directly, or through the pending queue in sync mode).
 struct Router<'a> {
     from: usize,
     outbound: &'a mut [Producer<Event>],
@@ -421,6 +705,42 @@ struct Router<'a> {
     report: &'a mut RuntimeReport,
     control: &'a Control,
     stage: &'a mut Vec<Event>,
+    /// The durable sequence number gating market data (sync mode).
+    md_gate: Option<&'a AtomicU64>,
+    md_pending: &'a mut VecDeque<Event>,
+    md_limit: usize,
+    /// The journal ring (to see whether the journal thread has gone).
+    journal: Option<&'a Producer<JournalEntry>>,
+}
+
+/// `true` when there is no journal thread to advance the durable sequence number any more.
+#[inline]
+fn journal_gone(j: Option<&Producer<JournalEntry>>) -> bool {
+    j.is_none_or(|j| j.is_abandoned())
+}
+
+/// Publish the pending market-data events whose commands are durable, oldest first.
+#[inline]
+fn release_md(
+    pending: &mut VecDeque<Event>,
+    durable: &AtomicU64,
+    md: &mut Producer<Event>,
+    report: &mut RuntimeReport,
+    control: &Control,
+) {
+    if pending.is_empty() {
+        return;
+    }
+    let d = durable.load(Ordering::Acquire);
+    while let Some(ev) = pending.front() {
+        if ev.cmd_seq > d {
+            break;
+        }
+        if Router::deliver(md, ev, report, control) {
+            report.md_events += 1;
+        }
+        pending.pop_front();
+    }
 }
 
 impl Router<'_> {
@@ -460,11 +780,35 @@ impl Router<'_> {
 
     #[inline]
     fn publish_md(&mut self, ev: &Event) {
-        if let Some(md) = self.md.as_deref_mut()
-            && Router::deliver(md, ev, self.report, self.control)
-        {
-            self.report.md_events += 1;
+        let Some(md) = self.md.as_deref_mut() else {
+            return;
+        };
+        let Some(gate) = self.md_gate else {
+            if Router::deliver(md, ev, self.report, self.control) {
+                self.report.md_events += 1;
+            }
+            return;
+        };
+        // Sync mode: the event's command was pushed to the journal before it was applied, so
+        // the durable sequence number reaches it without the engine's help; the engine only
+        // waits (spins) when the pending queue is full.
+        release_md(self.md_pending, gate, md, self.report, self.control);
+        let mut stalled = false;
+        while self.md_pending.len() >= self.md_limit.max(1) {
+            if journal_gone(self.journal) {
+                // Never durable: drop the oldest (counted), rather than stall forever.
+                self.md_pending.pop_front();
+                self.report.undeliverable += 1;
+                break;
+            }
+            if !stalled {
+                self.report.md_gate_stalls += 1;
+                stalled = true;
+            }
+            std::hint::spin_loop();
+            release_md(self.md_pending, gate, md, self.report, self.control);
         }
+        self.md_pending.push_back(*ev);
     }
 }
 
@@ -516,7 +860,7 @@ impl EventSink for Router<'_> {
                 }
                 self.publish_md(ev);
             }
-            EventKind::LevelChanged { .. } => self.publish_md(ev),
+            ref k if is_market_data(k) => self.publish_md(ev),
             _ => {}
         }
     }
@@ -535,7 +879,12 @@ impl Worker {
             report,
             batch,
             stage,
+            journal,
+            md_gate,
+            md_pending,
+            md_limit,
         } = self;
+        let md_gate = md_gate.as_deref();
         loop {
             let mut did = 0usize;
             for k in 0..n {
@@ -547,6 +896,12 @@ impl Worker {
                         *slot = i as u16;
                     }
                     report.commands += 1;
+                    if let Some(j) = journal.as_mut() {
+                        // Write-ahead: the command goes to the journal ring, stamped as the
+                        // engine is about to stamp it, before it is applied.
+                        let (seq, time) = engine.next_stamp(&cmd);
+                        journal_push(j, JournalEntry::new(seq, Command { time, ..cmd }), report);
+                    }
                     let mut router = Router {
                         from: i,
                         outbound,
@@ -555,6 +910,10 @@ impl Worker {
                         report,
                         control,
                         stage,
+                        md_gate,
+                        md_pending,
+                        md_limit: *md_limit,
+                        journal: journal.as_ref(),
                     };
                     engine.process(&cmd, &mut router);
                 });
@@ -564,15 +923,56 @@ impl Worker {
                 did += taken;
             }
             start = (start + 1) % n;
+            if let (Some(g), Some(tx)) = (md_gate, md.as_mut()) {
+                release_md(md_pending, g, tx, report, control);
+            }
             if did == 0 {
                 if control.mode.load(Ordering::Acquire) == MODE_PINGPONG {
                     pingpong(control);
                     continue;
                 }
                 if control.stop.load(Ordering::Acquire) {
-                    // Drain: one more full pass found nothing, so every ring is empty.
+                    // Drain: one more full pass found nothing, so every ring is empty. In sync
+                    // mode, market data still waiting for the journal is released first.
+                    if let (Some(g), Some(tx)) = (md_gate, md.as_mut()) {
+                        while !md_pending.is_empty() {
+                            release_md(md_pending, g, tx, report, control);
+                            if journal_gone(journal.as_ref()) {
+                                release_md(md_pending, g, tx, report, control);
+                                report.undeliverable += md_pending.len() as u64;
+                                md_pending.clear();
+                            }
+                            std::hint::spin_loop();
+                        }
+                    }
                     break;
                 }
+                std::hint::spin_loop();
+            }
+        }
+    }
+}
+
+/// Push one entry into the journal ring; while it is full, spin (back-pressure, counted once
+/// per command). If the journal thread has gone (an I/O error stopped it), the entry is counted
+/// as unrecorded.
+#[inline]
+fn journal_push(tx: &mut Producer<JournalEntry>, entry: JournalEntry, report: &mut RuntimeReport) {
+    let mut e = entry;
+    let mut stalled = false;
+    loop {
+        match tx.try_push(e) {
+            Ok(()) => return,
+            Err(PushError::Abandoned(_)) => {
+                report.journal_unrecorded += 1;
+                return;
+            }
+            Err(PushError::Full(back)) => {
+                if !stalled {
+                    report.journal_stalls += 1;
+                    stalled = true;
+                }
+                e = back;
                 std::hint::spin_loop();
             }
         }
@@ -594,4 +994,100 @@ fn pingpong(c: &Control) {
     // Leave pong equal to the last ping so the next probe starts from it.
     let v = c.ping.load(Ordering::Acquire);
     c.pong.store(v, Ordering::Release);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A session over hand-made rings whose gate is a counter the test moves.
+    fn gated() -> (Session, Producer<Event>, Arc<AtomicU64>) {
+        let (tx, _crx) = channel::<Command>(8);
+        let (etx, erx) = channel::<Event>(64);
+        let durable = Arc::new(AtomicU64::new(0));
+        let control = Arc::new(Control {
+            stop: AtomicBool::new(false),
+            mode: CachePadded::new(AtomicU32::new(MODE_RUN)),
+            pp_ready: CachePadded::new(AtomicU32::new(0)),
+            ping: CachePadded::new(AtomicU64::new(0)),
+            pong: CachePadded::new(AtomicU64::new(0)),
+            pin: AtomicU32::new(u32::MAX),
+        });
+        let s = Session {
+            id: 0,
+            tx,
+            rx: erx,
+            control,
+            gate: Some(Arc::clone(&durable)),
+            held: VecDeque::new(),
+        };
+        (s, etx, durable)
+    }
+
+    fn ev(seq: u64, cmd_seq: u64) -> Event {
+        Event {
+            seq,
+            cmd_seq,
+            ..blank_event()
+        }
+    }
+
+    #[test]
+    fn poll_holds_events_until_their_command_is_durable() {
+        let (mut s, mut tx, durable) = gated();
+        for (seq, cmd) in [(1, 1), (2, 1), (3, 2), (4, 3)] {
+            tx.try_push(ev(seq, cmd)).unwrap();
+        }
+        assert_eq!(s.poll(), None);
+        assert_eq!(s.held(), 1);
+        assert_eq!(s.poll(), None, "still not durable");
+        durable.store(1, Ordering::Release);
+        assert_eq!(s.poll().map(|e| e.seq), Some(1));
+        assert_eq!(s.poll().map(|e| e.seq), Some(2));
+        assert_eq!(s.poll(), None);
+        assert_eq!(s.held(), 1, "event 3 (cmd 2) is held");
+        durable.store(3, Ordering::Release);
+        assert_eq!(s.poll().map(|e| e.seq), Some(3));
+        assert_eq!(s.poll().map(|e| e.seq), Some(4));
+        assert_eq!(s.poll(), None);
+        assert_eq!(s.held(), 0);
+        assert_eq!(s.durable_seq(), Some(3));
+    }
+
+    #[test]
+    fn poll_batch_returns_only_the_durable_prefix_in_order() {
+        let (mut s, mut tx, durable) = gated();
+        for (seq, cmd) in [(1, 1), (2, 2), (3, 2), (4, 3), (5, 4)] {
+            tx.try_push(ev(seq, cmd)).unwrap();
+        }
+        let mut out = [blank_event(); 8];
+        durable.store(1, Ordering::Release);
+        assert_eq!(s.poll_batch(&mut out), 1);
+        assert_eq!(out[0].seq, 1);
+        assert_eq!(s.held(), 4);
+        assert_eq!(s.poll_batch(&mut out), 0);
+        // A later event in the ring is not taken while older ones are held.
+        tx.try_push(ev(6, 5)).unwrap();
+        durable.store(2, Ordering::Release);
+        assert_eq!(s.poll_batch(&mut out[..1]), 1);
+        assert_eq!(out[0].seq, 2);
+        assert_eq!(s.poll_batch(&mut out), 1);
+        assert_eq!(out[0].seq, 3);
+        assert_eq!(s.poll_batch(&mut out), 0);
+        durable.store(u64::MAX, Ordering::Release);
+        let n = s.poll_batch(&mut out);
+        assert_eq!(out[..n].iter().map(|e| e.seq).collect::<Vec<_>>(), [4, 5]);
+        let n = s.poll_batch(&mut out);
+        assert_eq!(out[..n].iter().map(|e| e.seq).collect::<Vec<_>>(), [6]);
+        assert_eq!(s.held(), 0);
+    }
+
+    #[test]
+    fn without_a_gate_events_pass_at_once() {
+        let (mut s, mut tx, _durable) = gated();
+        s.gate = None;
+        tx.try_push(ev(1, 9)).unwrap();
+        assert_eq!(s.poll().map(|e| e.seq), Some(1));
+        assert_eq!(s.durable_seq(), None);
+    }
 }

@@ -34,9 +34,10 @@ fn unpinned(cap: usize) -> RuntimeConfig {
     RuntimeConfig {
         engine_core: None,
         ring_capacity: cap,
-        md_capacity: 1024,
+        md_capacity: 0,
         batch: 4,
         max_accounts: 64,
+        journal: None,
     }
 }
 
@@ -57,7 +58,11 @@ fn wait_events(s: &mut ferrex_engine::Session, n: usize) -> Vec<Event> {
 
 #[test]
 fn reports_go_to_the_sender_and_fills_to_the_maker() {
-    let (rt, mut sessions, md) = Runtime::start(engine(), 2, &unpinned(64)).unwrap();
+    let cfg = RuntimeConfig {
+        md_capacity: 1024,
+        ..unpinned(64)
+    };
+    let (rt, mut sessions, md) = Runtime::start(engine(), 2, &cfg).unwrap();
     assert_eq!(rt.pin_status(), Some(PinStatus::NotRequested));
     let mut md = md.expect("md ring asked for");
     let (a, b) = sessions.split_at_mut(1);
@@ -104,12 +109,13 @@ fn reports_go_to_the_sender_and_fills_to_the_maker() {
     let (engine, report) = rt.stop();
     assert_eq!(report.commands, 2);
     assert_eq!(engine.cmd_seq(), 2);
-    // Market data: level add, trade, level change.
+    // Market data: the maker's accept and level add, the taker's accept, the trade and the level
+    // change (the taker is filled, so it never rests).
     let mut mdv = Vec::new();
     while let Some(e) = md.try_pop() {
         mdv.push(e.kind.type_name());
     }
-    assert_eq!(mdv, vec!["level", "trade", "level"]);
+    assert_eq!(mdv, vec!["accepted", "level", "accepted", "trade", "level"]);
 }
 
 #[test]

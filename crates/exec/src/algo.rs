@@ -35,12 +35,13 @@ pub struct OpenChild {
     pub price: i64,
     /// Open lots.
     pub leaves: u64,
-    /// False while still travelling to the book (entry latency).
+    /// False until its arrival at the book is acknowledged (entry + ack latency).
     pub arrived: bool,
 }
 
 /// What an algorithm sees at a decision: the market as of `now − market-data latency`, and its own
-/// state as of `now`.
+/// state as acknowledged by `now` (acks, fills and ended children arrive `SimConfig::ack_ns`
+/// after they happen).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MarketState {
     /// Decision time (ns).
@@ -49,10 +50,10 @@ pub struct MarketState {
     pub best_bid: Option<i64>,
     /// Best real ask (ticks).
     pub best_ask: Option<i64>,
-    /// Real market volume (LOBSTER type 4 + 5 lots, ours excluded) traded since the parent's
-    /// start, as seen through the market-data latency.
+    /// Real market volume (executions and trades of the data, ours excluded) traded since the
+    /// parent's start, as seen through the market-data latency.
     pub market_volume: u64,
-    /// Our filled lots.
+    /// Our filled lots (acknowledged).
     pub filled: u64,
     /// Parent lots not yet filled.
     pub remaining: u64,
@@ -101,8 +102,8 @@ pub enum ChildAction {
 }
 
 /// An execution algorithm. The simulator calls `on_start` once at the decision time, `on_tick`
-/// every `SimConfig::tick_ns` until the horizon ends or the parent is filled, and `on_fill` on
-/// each fill (as it happens; acknowledgement latency is not modelled).
+/// every `SimConfig::tick_ns` until the horizon ends or the parent is filled, and `on_fill` for
+/// each fill once its acknowledgement arrives (`SimConfig::ack_ns` after the fill).
 pub trait Algo {
     /// Short name (`"twap"`).
     fn name(&self) -> &str;

@@ -1,60 +1,55 @@
-//! The simulated market: a [`Book`] driven by LOBSTER messages, holding the real resting orders
-//! and our child orders side by side (see the crate docs for the exact fill rule).
+//! The simulated market: a [`Book`] driven by the normalised events of a [`MarketData`] (LOBSTER,
+//! ITCH or Binance), holding the real resting orders and our child orders side by side (see the
+//! crate docs for the exact fill rule and the queue models).
 
 use std::collections::HashMap;
 
 use ferrex_book::{Book, BookConfig, LevelView};
-use ferrex_replay::lobster::{BookRow, EventType, LobsterMessage, LobsterPair};
+use ferrex_replay::lobster::BookRow;
 use ferrex_replay::lobster_replay::{LobsterReplayConfig, SYNTHETIC_ID_BASE};
 use ferrex_types::{
     AccountId, CancelOrder, EventKind, EventKindSink, InstrumentId, NewOrder, OrdType, OrderId,
     Price, Qty, Side, StpMode, TimeInForce,
 };
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 
 use crate::ExecError;
+use crate::source::{MarketData, MarketEvent, TimedEvent};
 
 /// Our account (distinct from the replay's account 0).
 pub const OUR_ACCOUNT: AccountId = AccountId(0xEEEE_0001);
 /// Our child orders get ids `OUR_ID_BASE + tag`: above LOBSTER ids, below the synthetic range.
 pub const OUR_ID_BASE: u64 = 1 << 61;
 
-/// A LOBSTER pair parsed once into memory (reused by every run).
-#[derive(Clone, Debug)]
-pub struct LobsterData {
-    /// Messages, in file order.
-    pub msgs: Vec<LobsterMessage>,
-    /// The reference book after each message.
-    pub rows: Vec<BookRow>,
-    /// Levels per side of the reference rows.
-    pub levels: usize,
+/// How our passive orders advance in the queue (see the crate docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum QueueModel {
+    /// Order-level data: our order sits in the real FIFO; only the orders really ahead of it
+    /// (executed or cancelled) advance it.
+    #[default]
+    Exact,
+    /// Level data: we join behind all displayed quantity; only trades at our price advance us;
+    /// a level decrease that is not a trade is taken from behind us (never advances us), except
+    /// what the level no longer holds.
+    Conservative,
+    /// Level data: as conservative for trades; a level decrease that is not a trade is taken
+    /// from ahead of us with probability `ahead / (ahead + behind)` (one draw per decrease,
+    /// ChaCha8 seeded with `seed`: deterministic per seed), else from behind us.
+    Probabilistic {
+        /// RNG seed.
+        seed: u64,
+    },
 }
 
-impl LobsterData {
-    /// Parses a whole pair.
-    pub fn from_pair(pair: &LobsterPair) -> Result<LobsterData, ExecError> {
-        let mut msgs = Vec::new();
-        let mut rows = Vec::new();
-        for r in pair.iter() {
-            let (_, m, row) = r?;
-            msgs.push(m);
-            rows.push(row);
+impl QueueModel {
+    /// `"exact"`, `"conservative"` or `"probabilistic"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            QueueModel::Exact => "exact",
+            QueueModel::Conservative => "conservative",
+            QueueModel::Probabilistic { .. } => "probabilistic",
         }
-        if msgs.is_empty() {
-            return Err(ExecError::Empty);
-        }
-        Ok(LobsterData {
-            msgs,
-            rows,
-            levels: pair.levels(),
-        })
-    }
-
-    /// First and last message time (ns after midnight).
-    pub fn time_range(&self) -> (u64, u64) {
-        (
-            self.msgs.first().map_or(0, |m| m.time_ns),
-            self.msgs.last().map_or(0, |m| m.time_ns),
-        )
     }
 }
 
@@ -90,6 +85,10 @@ pub struct MarketStats {
     pub real_lots_taken: u64,
     /// Lots added or removed by reconciling with the reference rows.
     pub reseeded_lots: u64,
+    /// Level data: level decreases (not trades) at a level holding our order.
+    pub cancels_at_our_level: u64,
+    /// Level data: of those, the ones taken from ahead of us (probabilistic model).
+    pub cancels_ahead: u64,
 }
 
 #[derive(Default)]
@@ -132,6 +131,19 @@ pub struct SimMarket {
     submit_price: Option<i64>,
     /// Real mid before the order or message being processed.
     pre_mid: Option<f64>,
+    queue: QueueModel,
+    rng: ChaCha8Rng,
+    /// Level data: the displayed size of every level as the data shows it.
+    ref_levels: HashMap<(Side, i64), u64>,
+    /// Level data: lots traded at a level since its last level update.
+    traded_since: HashMap<(Side, i64), u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ref {
+    Cancel,
+    Delete,
+    Execute,
 }
 
 fn is_synth(id: u64) -> bool {
@@ -165,9 +177,42 @@ impl SimMarket {
         LobsterReplayConfig::default().book
     }
 
-    /// A market seeded from the first message and row of `data` (as `ferrex-replay` seeds).
-    pub fn new(data: &LobsterData, cfg: BookConfig) -> Result<SimMarket, ExecError> {
+    /// A market with the exact queue model (order-level data; see [`SimMarket::with_queue`]).
+    pub fn new(data: &MarketData, cfg: BookConfig) -> Result<SimMarket, ExecError> {
+        SimMarket::with_queue(data, cfg, QueueModel::Exact)
+    }
+
+    /// A market for `data` with a queue model. With reference rows (LOBSTER) the book is seeded
+    /// from the first message and row (as `ferrex-replay` seeds) and replay continues with event
+    /// 1; otherwise the book starts empty and replay starts with event 0 ([`SimMarket::first_event`]).
+    /// Level data needs the conservative or probabilistic model, order-level data the exact one
+    /// (convert it with [`MarketData::to_level_data`] first).
+    pub fn with_queue(
+        data: &MarketData,
+        cfg: BookConfig,
+        queue: QueueModel,
+    ) -> Result<SimMarket, ExecError> {
+        match (data.level_data, queue) {
+            (true, QueueModel::Exact) => {
+                return Err(ExecError::Invalid(
+                    "level data has no order queue: use the conservative or probabilistic queue model".into(),
+                ));
+            }
+            (false, QueueModel::Conservative | QueueModel::Probabilistic { .. }) => {
+                return Err(ExecError::Invalid(
+                    "order-level data: convert it to level data (MarketData::to_level_data) for this queue model".into(),
+                ));
+            }
+            _ => {}
+        }
+        if data.events.is_empty() {
+            return Err(ExecError::Empty);
+        }
         let book = Book::new(InstrumentId(0), cfg).map_err(|e| ExecError::Book(format!("{e}")))?;
+        let seed = match queue {
+            QueueModel::Probabilistic { seed } => seed,
+            _ => 0,
+        };
         let mut m = SimMarket {
             book,
             sink: Sink::default(),
@@ -182,26 +227,53 @@ impl SimMarket {
             lvl_buf: Vec::new(),
             submit_price: None,
             pre_mid: None,
+            queue,
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            ref_levels: HashMap::new(),
+            traded_since: HashMap::new(),
         };
-        let first = &data.msgs[0];
-        let row = &data.rows[0];
-        for side in [Side::Sell, Side::Buy] {
-            for l in row.side(side) {
-                let own = first.event == EventType::Submit
-                    && first.side == side
-                    && first.price == l.price
-                    && first.size <= l.size;
-                if own {
-                    m.synth(side, l.price, l.size - first.size, first.time_ns);
-                    m.place_real(first.order_id, side, l.price, first.size, first.time_ns);
-                } else {
-                    m.synth(side, l.price, l.size, first.time_ns);
+        if let (Some(first), Some(row)) = (data.events.first(), data.rows.first()) {
+            let own = match first.ev {
+                MarketEvent::Add {
+                    id,
+                    side,
+                    price,
+                    qty,
+                } => Some((id, side, price, qty)),
+                _ => None,
+            };
+            for side in [Side::Sell, Side::Buy] {
+                for l in row.side(side) {
+                    match own {
+                        Some((id, s, p, q)) if s == side && p == l.price && q <= l.size => {
+                            m.synth(side, l.price, l.size - q, first.time_ns);
+                            m.place_real(id, side, l.price, q, first.time_ns);
+                        }
+                        _ => m.synth(side, l.price, l.size, first.time_ns),
+                    }
                 }
             }
+            m.stats.messages = 1;
+            m.sink.trades.clear();
         }
-        m.stats.messages = 1;
-        m.sink.trades.clear();
         Ok(m)
+    }
+
+    /// Index of the first event to replay after construction (1 when seeded from rows, else 0).
+    pub fn first_event(data: &MarketData) -> usize {
+        usize::from(!data.rows.is_empty())
+    }
+
+    /// The queue model.
+    pub fn queue_model(&self) -> QueueModel {
+        self.queue
+    }
+
+    /// Applies event `i` of `data` (with its reference row when the data has rows).
+    pub fn step(&mut self, data: &MarketData, i: usize) {
+        if let Some(e) = data.events.get(i) {
+            self.apply(e, data.rows.get(i));
+        }
     }
 
     /// The book (real orders + ours).
@@ -481,105 +553,262 @@ impl SimMarket {
         self.drain(now);
     }
 
-    /// Applies one real message, then reconciles the reference's visible range with `row`.
-    pub fn apply(&mut self, m: &LobsterMessage, row: &BookRow) {
+    /// Applies one real event, then (LOBSTER) reconciles the reference's visible range with `row`.
+    pub fn apply(&mut self, e: &TimedEvent, row: Option<&BookRow>) {
         self.stats.messages += 1;
         self.pre_mid = self.real_mid();
-        let now = m.time_ns;
-        let id = m.order_id;
-        match m.event {
-            EventType::Submit => self.place_real(id, m.side, m.price, m.size, now),
-            EventType::Cancel | EventType::Delete | EventType::ExecuteVisible => {
-                let exec = m.event == EventType::ExecuteVisible;
-                let passive = if exec {
-                    self.passive_fills(m.side, m.price, m.size)
-                } else {
-                    Vec::new()
-                };
-                let known = if is_synth(id) || is_ours(id) {
-                    None
-                } else {
-                    self.book.order(OrderId(id))
-                };
-                match known {
-                    Some(o) => {
-                        let avail = o.leaves.0;
-                        if m.event == EventType::Delete {
-                            let c = CancelOrder {
-                                order_id: OrderId(id),
-                                account: AccountId(0),
-                                instrument: InstrumentId(0),
-                            };
-                            self.book.cancel(&c, now, &mut self.sink);
-                            if let Some(t) = self.taken_from.remove(&id) {
-                                dec(&mut self.taken_level, (o.side, o.price.0), t);
-                            }
-                        } else {
-                            let applied = if exec { o.visible.0 } else { avail }.min(m.size);
-                            if applied > 0 {
-                                if exec {
-                                    self.book.fill_resting(
-                                        OrderId(id),
-                                        Qty(applied),
-                                        now,
-                                        &mut self.sink,
-                                    );
-                                } else {
-                                    self.book.reduce_resting(
-                                        OrderId(id),
-                                        Qty(applied),
-                                        &mut self.sink,
-                                    );
-                                }
-                            }
-                            let excess = m.size - applied;
-                            if excess > 0
-                                && let Some(t) = self.taken_from.get_mut(&id)
-                            {
-                                let d = (*t).min(excess);
-                                *t -= d;
-                                dec(&mut self.taken_level, (o.side, o.price.0), d);
-                                self.stats.ignored_taken += 1;
-                            }
-                        }
-                    }
-                    None => {
-                        if let Some(t) = self.taken_from.get_mut(&id) {
-                            // A real order we consumed entirely: the message is ignored.
-                            let d = if m.event == EventType::Delete {
-                                *t
-                            } else {
-                                (*t).min(m.size)
-                            };
-                            *t -= d;
-                            if *t == 0 {
-                                self.taken_from.remove(&id);
-                            }
-                            dec(&mut self.taken_level, (m.side, m.price), d);
-                            self.stats.ignored_taken += 1;
-                        } else {
-                            self.stats.unknown_refs += 1;
-                            let k = (m.side, m.price);
-                            let absorbed = dec(&mut self.taken_synth, k, m.size);
-                            if absorbed > 0 {
-                                dec(&mut self.taken_level, k, absorbed);
-                                self.stats.ignored_taken += 1;
-                            }
-                            self.consume_unknown(m.side, m.price, m.size - absorbed, exec, now);
-                        }
-                    }
-                }
-                for (oid, q) in passive {
-                    if self.book.order(OrderId(oid)).is_some() {
-                        self.book
-                            .fill_resting(OrderId(oid), Qty(q), now, &mut self.sink);
-                    }
-                }
-                self.drain(now);
-            }
-            EventType::ExecuteHidden | EventType::Cross | EventType::Halt => {}
+        let now = e.time_ns;
+        match e.ev {
+            MarketEvent::Add {
+                id,
+                side,
+                price,
+                qty,
+            } => self.place_real(id, side, price, qty, now),
+            MarketEvent::Reduce {
+                id,
+                side,
+                price,
+                qty,
+            } => self.apply_ref(Ref::Cancel, id, side, price, qty, now),
+            MarketEvent::Delete {
+                id,
+                side,
+                price,
+                qty,
+            } => self.apply_ref(Ref::Delete, id, side, price, qty, now),
+            MarketEvent::Execute {
+                id,
+                side,
+                price,
+                qty,
+            } => self.apply_ref(Ref::Execute, id, side, price, qty, now),
+            MarketEvent::Level { side, price, qty } => self.apply_level(side, price, qty, now),
+            MarketEvent::Trade { side, price, qty } => self.apply_trade(side, price, qty, now),
+            MarketEvent::Hidden { .. } | MarketEvent::Other => {}
         }
-        self.reconcile(row, now);
+        if let Some(row) = row {
+            self.reconcile(row, now);
+        }
+    }
+
+    /// A cancel, delete or execution naming real order `id` (LOBSTER types 2/3/4, ITCH X/D/E/C).
+    fn apply_ref(&mut self, kind: Ref, id: u64, side: Side, price: i64, size: u64, now: u64) {
+        let exec = kind == Ref::Execute;
+        let passive = if exec {
+            self.passive_fills(side, price, size)
+        } else {
+            Vec::new()
+        };
+        let known = if is_synth(id) || is_ours(id) {
+            None
+        } else {
+            self.book.order(OrderId(id))
+        };
+        match known {
+            Some(o) => {
+                let avail = o.leaves.0;
+                if kind == Ref::Delete {
+                    let c = CancelOrder {
+                        order_id: OrderId(id),
+                        account: AccountId(0),
+                        instrument: InstrumentId(0),
+                    };
+                    self.book.cancel(&c, now, &mut self.sink);
+                    if let Some(t) = self.taken_from.remove(&id) {
+                        dec(&mut self.taken_level, (o.side, o.price.0), t);
+                    }
+                } else {
+                    let applied = if exec { o.visible.0 } else { avail }.min(size);
+                    if applied > 0 {
+                        if exec {
+                            self.book
+                                .fill_resting(OrderId(id), Qty(applied), now, &mut self.sink);
+                        } else {
+                            self.book
+                                .reduce_resting(OrderId(id), Qty(applied), &mut self.sink);
+                        }
+                    }
+                    let excess = size - applied;
+                    if excess > 0
+                        && let Some(t) = self.taken_from.get_mut(&id)
+                    {
+                        let d = (*t).min(excess);
+                        *t -= d;
+                        dec(&mut self.taken_level, (o.side, o.price.0), d);
+                        self.stats.ignored_taken += 1;
+                    }
+                }
+            }
+            None => {
+                if let Some(t) = self.taken_from.get_mut(&id) {
+                    // A real order we consumed entirely: the message is ignored.
+                    let d = if kind == Ref::Delete {
+                        *t
+                    } else {
+                        (*t).min(size)
+                    };
+                    *t -= d;
+                    if *t == 0 {
+                        self.taken_from.remove(&id);
+                    }
+                    dec(&mut self.taken_level, (side, price), d);
+                    self.stats.ignored_taken += 1;
+                } else {
+                    self.stats.unknown_refs += 1;
+                    let k = (side, price);
+                    let absorbed = dec(&mut self.taken_synth, k, size);
+                    if absorbed > 0 {
+                        dec(&mut self.taken_level, k, absorbed);
+                        self.stats.ignored_taken += 1;
+                    }
+                    self.consume_unknown(side, price, size - absorbed, exec, now);
+                }
+            }
+        }
+        self.fill_passive(passive, now);
+    }
+
+    fn fill_passive(&mut self, passive: Vec<(u64, u64)>, now: u64) {
+        for (oid, q) in passive {
+            if self.book.order(OrderId(oid)).is_some() {
+                self.book
+                    .fill_resting(OrderId(oid), Qty(q), now, &mut self.sink);
+            }
+        }
+        self.drain(now);
+    }
+
+    /// Level data: a trade of `qty` at (side, price). Our orders there (or at a better price)
+    /// fill as with an order-level execution (`min(visible, remaining − ahead)`); then `qty` real
+    /// lots from the front of the level move behind us (the level's size is the depth stream's
+    /// to change: the trade only advances our queue position).
+    fn apply_trade(&mut self, side: Side, price: i64, qty: u64, now: u64) {
+        let passive = self.passive_fills(side, price, qty);
+        *self.traded_since.entry((side, price)).or_default() += qty;
+        if self.has_ours_at(side, price) {
+            let moved = self.take_real(side, price, qty, true);
+            if moved > 0 {
+                self.synth(side, price, moved, now);
+            }
+        }
+        self.fill_passive(passive, now);
+    }
+
+    /// Level data: the data shows `qty` at (side, price). The lots we took there are deducted
+    /// (a decrease of the shown size first consumes them); the real quantity is then set with the
+    /// queue model deciding where a decrease is taken from.
+    fn apply_level(&mut self, side: Side, price: i64, qty: u64, now: u64) {
+        let k = (side, price);
+        let prev = if qty == 0 {
+            self.ref_levels.remove(&k).unwrap_or(0)
+        } else {
+            self.ref_levels.insert(k, qty).unwrap_or(0)
+        };
+        if qty < prev {
+            dec(&mut self.taken_level, k, prev - qty);
+        }
+        if qty == 0 {
+            self.taken_level.remove(&k);
+        }
+        let target = qty.saturating_sub(self.taken_level.get(&k).copied().unwrap_or(0));
+        let cur = self.real_qty(side, price);
+        let traded = self.traded_since.remove(&k).unwrap_or(0);
+        if !self.has_ours_at(side, price) {
+            // Nobody of ours here: one synthetic order holds the level.
+            if cur != target {
+                let v = self.real_orders(side, price);
+                for (id, leaves) in v {
+                    self.book.reduce_resting(id, Qty(leaves), &mut self.sink);
+                }
+                self.synth(side, price, target, now);
+            }
+            return;
+        }
+        if target >= cur {
+            if target > cur {
+                self.synth(side, price, target - cur, now);
+            }
+            return;
+        }
+        let dec_total = cur - target;
+        // The traded part was moved behind us by the trades: it leaves from the back.
+        let trade_part = dec_total.min(traded);
+        let cancel_part = dec_total - trade_part;
+        self.take_real(side, price, trade_part, false);
+        if cancel_part > 0 {
+            self.stats.cancels_at_our_level += 1;
+            let front = match self.queue {
+                QueueModel::Probabilistic { .. } => {
+                    let ahead = self.first_ours_ahead(side, price);
+                    let total = self.real_qty(side, price);
+                    let p = if total > 0 {
+                        ahead as f64 / total as f64
+                    } else {
+                        0.0
+                    };
+                    self.rng.random::<f64>() < p
+                }
+                _ => false,
+            };
+            if front {
+                self.stats.cancels_ahead += 1;
+            }
+            self.take_real(side, price, cancel_part, front);
+        }
+    }
+
+    fn has_ours_at(&self, side: Side, price: i64) -> bool {
+        self.ours
+            .values()
+            .any(|o| o.side == side && o.price == price)
+    }
+
+    /// Real orders at a level in FIFO order: (id, leaves).
+    fn real_orders(&self, side: Side, price: i64) -> Vec<(OrderId, u64)> {
+        let mut v = Vec::new();
+        self.book.for_each_order_in_level(side, Price(price), |o| {
+            if !is_ours(o.order_id.0) {
+                v.push((o.order_id, o.leaves.0));
+            }
+        });
+        v
+    }
+
+    /// Visible real lots queued ahead of our first order at the level.
+    fn first_ours_ahead(&self, side: Side, price: i64) -> u64 {
+        let mut ahead = 0;
+        let mut found = false;
+        self.book.for_each_order_in_level(side, Price(price), |o| {
+            if found {
+                return;
+            }
+            if is_ours(o.order_id.0) {
+                found = true;
+            } else {
+                ahead += o.visible.0;
+            }
+        });
+        ahead
+    }
+
+    /// Removes up to `qty` real lots at a level, from the front (oldest first) or the back;
+    /// returns the lots removed. Our orders are never touched.
+    fn take_real(&mut self, side: Side, price: i64, qty: u64, front: bool) -> u64 {
+        let mut v = self.real_orders(side, price);
+        if !front {
+            v.reverse();
+        }
+        let mut left = qty;
+        for (id, leaves) in v {
+            if left == 0 {
+                break;
+            }
+            let q = leaves.min(left);
+            self.book.reduce_resting(id, Qty(q), &mut self.sink);
+            left -= q;
+        }
+        qty - left
     }
 
     /// Sets the real quantity of every price in the reference's visible range to the reference's

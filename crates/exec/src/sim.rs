@@ -3,15 +3,17 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use std::collections::{HashSet, VecDeque};
+
 use ferrex_book::BookConfig;
-use ferrex_replay::lobster::EventType;
 use ferrex_types::Side;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::ExecError;
 use crate::algo::{Algo, ChildAction, ChildPrice, MarketState, OpenChild, ParentOrder};
-use crate::market::{Fill, LobsterData, MarketStats, SimMarket};
+use crate::market::{Fill, MarketStats, QueueModel, SimMarket};
+use crate::source::MarketData;
 
 /// Latency model (ns).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -88,6 +90,28 @@ pub struct SimConfig {
     pub reversion_ns: u64,
     /// Currency per price unit (LOBSTER: 1e-4 dollars) — for fees and displayed prices.
     pub price_scale: f64,
+    /// Queue model of our passive orders ([`QueueModel::Exact`] for order-level data).
+    pub queue: QueueModel,
+    /// Acknowledgement latency (ns): the algorithm learns that a child reached the book, filled
+    /// or ended only this long after it happened (separate from the entry latency).
+    pub ack_ns: u64,
+}
+
+impl SimConfig {
+    /// The defaults with `data`'s book configuration, price scale and matching queue model
+    /// (exact for order-level data, conservative for level data).
+    pub fn for_data(data: &MarketData) -> SimConfig {
+        SimConfig {
+            book: data.book,
+            price_scale: data.price_scale,
+            queue: if data.level_data {
+                QueueModel::Conservative
+            } else {
+                QueueModel::Exact
+            },
+            ..SimConfig::default()
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -100,6 +124,8 @@ impl Default for SimConfig {
             marketable_band_ticks: 1000,
             reversion_ns: 60_000_000_000,
             price_scale: 1e-4,
+            queue: QueueModel::Exact,
+            ack_ns: 0,
         }
     }
 }
@@ -110,6 +136,10 @@ impl Default for SimConfig {
 pub struct ExecReport {
     /// Algorithm name.
     pub algo: String,
+    /// Data source (`"lobster"`, `"itch"`, `"binance"`).
+    pub source: String,
+    /// Queue model (`"exact"`, `"conservative"`, `"probabilistic"`).
+    pub queue: String,
     /// Side.
     pub side: Side,
     /// Decision time (ns).
@@ -142,7 +172,7 @@ pub struct ExecReport {
     pub fees_bps: f64,
     /// Fees paid (currency; negative = net rebate).
     pub fees: f64,
-    /// Market VWAP over [start, end] of LOBSTER executions (types 4 and 5, ours excluded).
+    /// Market VWAP over [start, end] of the data's executions and trades (ours excluded).
     pub market_vwap: f64,
     /// Time-weighted real mid over [start, end].
     pub market_twap: f64,
@@ -159,6 +189,17 @@ pub struct ExecReport {
     /// slippage at the configured latency − slippage of the same run at zero latency (bps);
     /// filled in by [`simulate_with_latency_cost`].
     pub latency_slippage_bps: f64,
+    /// shortfall at the configured latency − shortfall of the same run at zero latency (bps).
+    pub latency_shortfall_bps: f64,
+    /// Why `filled_qty < qty` (empty when complete): lots never sent, lots of marketable
+    /// children that found no liquidity within the band or limit, lots still resting at the end.
+    pub unfilled_reason: String,
+    /// Lots of marketable (IOC) children that did not fill.
+    pub ioc_unfilled_lots: u64,
+    /// Lots of our children still resting when the horizon ended (cancelled then).
+    pub resting_at_end_lots: u64,
+    /// Lots sent in children (arrived at the book).
+    pub sent_lots: u64,
     /// Children sent.
     pub children: u64,
     /// Our fills.
@@ -210,9 +251,23 @@ struct Pending {
     action: ChildAction,
 }
 
+/// What the algorithm learns, `ack_ns` after it happened.
+enum Report {
+    /// Child `tag` reached the book at this price.
+    Ack { tag: u64, price: i64 },
+    /// A fill.
+    Fill(Fill),
+    /// Child `tag` is no longer in the book (filled, IOC remainder cancelled, or cancelled).
+    Gone { tag: u64 },
+}
+
 /// Runs one parent order through the market with `algo`.
+///
+/// The market is `data` replayed with `cfg.queue` (order-level data needs
+/// [`QueueModel::Exact`], level data one of the two level models: see
+/// [`MarketData::to_level_data`]).
 pub fn simulate(
-    data: &LobsterData,
+    data: &MarketData,
     cfg: &SimConfig,
     parent: &ParentOrder,
     algo: &mut dyn Algo,
@@ -220,9 +275,10 @@ pub fn simulate(
     if parent.qty == 0 {
         return Err(ExecError::Invalid("qty must be > 0".into()));
     }
-    let mut mkt = SimMarket::new(data, cfg.book)?;
+    let mut mkt = SimMarket::with_queue(data, cfg.book, cfg.queue)?;
     let tick = cfg.book.tick_size;
     let md = cfg.latency.md();
+    let ack = cfg.ack_ns;
     let mut rng = match cfg.latency {
         Latency::Jittered { seed, .. } => ChaCha8Rng::seed_from_u64(seed),
         Latency::Constant { .. } => ChaCha8Rng::seed_from_u64(0),
@@ -257,13 +313,17 @@ pub fn simulate(
         ask: mkt.real_best(Side::Sell),
         cum_vol,
     };
-    hist.snaps.push(snap(&mkt, data.msgs[0].time_ns, 0));
+    let events = &data.events;
+    hist.snaps.push(snap(&mkt, events[0].time_ns, 0));
 
-    let mut i = 1usize;
-    let n = data.msgs.len();
+    let mut i = SimMarket::first_event(data);
+    let n = events.len();
     // Warm up: the market before the decision time.
-    while i < n && data.msgs[i].time_ns <= start {
-        mkt.apply(&data.msgs[i], &data.rows[i]);
+    while i < n && events[i].time_ns <= start {
+        if let Some((_, q)) = events[i].ev.traded() {
+            cum_vol += q;
+        }
+        mkt.step(data, i);
         i += 1;
     }
     hist.snaps.push(snap(&mkt, start, cum_vol));
@@ -279,11 +339,19 @@ pub fn simulate(
     }
     let mut heap: BinaryHeap<Reverse<(u64, u64)>> = BinaryHeap::new();
     let mut pending: Vec<Option<Pending>> = Vec::new();
+    // The algorithm's view: its open children and acknowledged fills.
     let mut open: Vec<OpenChild> = Vec::new();
+    let mut filled_view: u64 = 0;
+    // The truth.
     let mut filled: u64 = 0;
     let mut fills_seen = 0usize;
     let mut children = 0u64;
+    let mut sent_lots = 0u64;
+    let mut ioc_unfilled = 0u64;
+    let mut resting_at_end = 0u64;
     let mut done_at: Option<u64> = None;
+    let mut live: HashSet<u64> = HashSet::new();
+    let mut reports: VecDeque<(u64, Report)> = VecDeque::new();
 
     let state_at = |now: u64, hist: &History, open: &[OpenChild], filled: u64| {
         let seen = now.saturating_sub(md);
@@ -294,7 +362,7 @@ pub fn simulate(
             best_ask: s.and_then(|s| s.ask),
             market_volume: s.map_or(0, |s| s.cum_vol.saturating_sub(vol_at_start)),
             filled,
-            remaining: parent.qty - filled,
+            remaining: parent.qty.saturating_sub(filled),
             open: open.to_vec(),
             tick,
         }
@@ -327,38 +395,56 @@ pub fn simulate(
         }
     };
 
-    let st = state_at(start, &hist, &open, filled);
+    let st = state_at(start, &hist, &open, filled_view);
     let acts = algo.on_start(parent, &st);
     schedule(acts, start, &mut rng, &mut heap, &mut pending, &mut open);
     let mut next_tick = start + cfg.tick_ns.max(1);
     let mut active = true;
 
     loop {
-        let t_msg = if i < n {
-            data.msgs[i].time_ns
-        } else {
-            u64::MAX
-        };
+        let t_msg = if i < n { events[i].time_ns } else { u64::MAX };
         let t_act = heap.peek().map_or(u64::MAX, |r| r.0.0);
         let t_tick = if active { next_tick.min(end) } else { u64::MAX };
         let t = t_msg.min(t_act).min(t_tick);
         if t == u64::MAX || (t > stop && !active) {
             break;
         }
+        // Deliver what the algorithm may know by now.
+        while let Some((due, _)) = reports.front() {
+            if *due > t {
+                break;
+            }
+            let Some((_, r)) = reports.pop_front() else {
+                break;
+            };
+            match r {
+                Report::Ack { tag, price } => {
+                    if let Some(o) = open.iter_mut().find(|o| o.tag == tag) {
+                        o.arrived = true;
+                        o.price = price;
+                    }
+                }
+                Report::Fill(f) => {
+                    filled_view += f.qty;
+                    if let Some(o) = open.iter_mut().find(|o| o.tag == f.tag) {
+                        o.leaves = o.leaves.saturating_sub(f.qty);
+                    }
+                    algo.on_fill(&f);
+                }
+                Report::Gone { tag } => open.retain(|o| o.tag != tag),
+            }
+        }
         if t_msg == t && t_msg <= stop {
-            let m = &data.msgs[i];
-            if matches!(
-                m.event,
-                EventType::ExecuteVisible | EventType::ExecuteHidden
-            ) {
-                cum_vol += m.size;
-                if m.time_ns >= start && m.time_ns <= end {
-                    vwap_pq += m.price as f64 * m.size as f64;
-                    vwap_q += m.size;
+            let e = &events[i];
+            if let Some((p, q)) = e.ev.traded() {
+                cum_vol += q;
+                if e.time_ns >= start && e.time_ns <= end {
+                    vwap_pq += p as f64 * q as f64;
+                    vwap_q += q;
                     vwap_series.push((t, vwap_pq / vwap_q as f64));
                 }
             }
-            mkt.apply(m, &data.rows[i]);
+            mkt.step(data, i);
             i += 1;
             let sn = snap(&mkt, t, cum_vol);
             if let Some(x) = mid_of(&sn) {
@@ -368,8 +454,10 @@ pub fn simulate(
         } else if t_msg == t {
             break;
         } else if t_act == t {
-            let Reverse((at, k)) = heap.pop().expect("peeked");
-            let Some(p) = pending[k as usize].take() else {
+            let Some(Reverse((at, k))) = heap.pop() else {
+                break;
+            };
+            let Some(p) = pending.get_mut(k as usize).and_then(Option::take) else {
                 continue;
             };
             if !active {
@@ -409,12 +497,20 @@ pub fn simulate(
                     };
                     let px = px.clamp(cfg.book.min_price.0, cfg.book.max_price.0);
                     let px = px - px.rem_euclid(tick);
+                    sent_lots += qty;
+                    let before = mkt.fills().len();
                     if px > 0 {
                         mkt.submit_ours(tag, parent.side, px, qty, display, ioc, at);
                     }
-                    if let Some(o) = open.iter_mut().find(|o| o.tag == tag) {
-                        o.arrived = true;
-                        o.price = px;
+                    reports.push_back((at + ack, Report::Ack { tag, price: px }));
+                    live.insert(tag);
+                    if ioc {
+                        let got: u64 = mkt.fills()[before..]
+                            .iter()
+                            .filter(|f| f.tag == tag)
+                            .map(|f| f.qty)
+                            .sum();
+                        ioc_unfilled += qty.saturating_sub(got);
                     }
                 }
                 ChildAction::Cancel { tag } => mkt.cancel_ours(tag, at),
@@ -429,43 +525,50 @@ pub fn simulate(
             // tick
             if t >= end {
                 active = false;
+                for &tag in &live {
+                    if let Some((_, leaves, _)) = mkt.our_order(tag) {
+                        resting_at_end += leaves;
+                    }
+                }
                 mkt.cancel_all_ours(t);
                 open.clear();
+                live.clear();
                 continue;
             }
-            let st = state_at(t, &hist, &open, filled);
+            let st = state_at(t, &hist, &open, filled_view);
             let acts = algo.on_tick(t, &st);
             schedule(acts, t, &mut rng, &mut heap, &mut pending, &mut open);
             next_tick += cfg.tick_ns.max(1);
         }
-        // New fills: tell the algorithm, refresh its view of open children.
+        // New fills and ended children: reported to the algorithm after the ack latency.
         let fills = mkt.fills();
         if fills.len() > fills_seen {
             for f in &fills[fills_seen..] {
                 filled += f.qty;
-                algo.on_fill(f);
+                reports.push_back((f.time + ack, Report::Fill(*f)));
                 if filled >= parent.qty && done_at.is_none() {
                     done_at = Some(f.time);
                 }
             }
             fills_seen = fills.len();
         }
-        open.retain_mut(|o| {
-            if !o.arrived {
-                return true;
+        if !live.is_empty() {
+            let mut gone: Vec<u64> = live
+                .iter()
+                .copied()
+                .filter(|&tag| mkt.our_order(tag).is_none())
+                .collect();
+            gone.sort_unstable();
+            for tag in gone {
+                live.remove(&tag);
+                reports.push_back((t + ack, Report::Gone { tag }));
             }
-            match mkt.our_order(o.tag) {
-                Some((_, leaves, _)) => {
-                    o.leaves = leaves;
-                    true
-                }
-                None => false,
-            }
-        });
+        }
         if active && filled >= parent.qty {
             active = false;
             mkt.cancel_all_ours(t);
             open.clear();
+            live.clear();
         }
     }
 
@@ -515,10 +618,26 @@ pub fn simulate(
             es_q += f.qty as f64;
         }
     }
+    let unfilled = parent.qty.saturating_sub(filled);
+    let unfilled_reason = if unfilled == 0 {
+        String::new()
+    } else {
+        format!(
+            "{unfilled} lots unfilled: {} never sent by the algorithm, {ioc_unfilled} of marketable children found no liquidity within the band or limit, {resting_at_end} still queued when the horizon ended",
+            parent.qty.saturating_sub(sent_lots)
+        )
+    };
     let mid_tc = hist.mid_at(tc);
     let mid_rev = hist.mid_at(tc.saturating_add(cfg.reversion_ns));
     Ok(ExecReport {
         algo: algo.name().to_string(),
+        source: data.source.as_str().to_string(),
+        queue: cfg.queue.as_str().to_string(),
+        latency_shortfall_bps: 0.0,
+        unfilled_reason,
+        ioc_unfilled_lots: ioc_unfilled,
+        resting_at_end_lots: resting_at_end,
+        sent_lots,
         side: parent.side,
         start_ns: parent.start_ns,
         qty: parent.qty,
@@ -579,22 +698,25 @@ fn time_weighted_mid(h: &History, start: u64, end: u64) -> f64 {
     if w > 0.0 { acc / w } else { f64::NAN }
 }
 
-/// Runs the order at the configured latency and at zero latency; `latency_slippage_bps` =
-/// slippage(latency) − slippage(zero latency).
+/// Runs the order at the configured latency and at zero latency (entry, market-data and ack
+/// latency all 0; same algorithm, data, queue model and seed); `latency_slippage_bps` =
+/// slippage(latency) − slippage(zero latency), `latency_shortfall_bps` likewise for the shortfall.
 pub fn simulate_with_latency_cost(
-    data: &LobsterData,
+    data: &MarketData,
     cfg: &SimConfig,
     parent: &ParentOrder,
     make_algo: &dyn Fn() -> Box<dyn Algo>,
 ) -> Result<ExecReport, ExecError> {
     let mut r = simulate(data, cfg, parent, make_algo().as_mut())?;
-    if !cfg.latency.is_zero() {
+    if !cfg.latency.is_zero() || cfg.ack_ns > 0 {
         let z = SimConfig {
             latency: Latency::ZERO,
+            ack_ns: 0,
             ..*cfg
         };
         let r0 = simulate(data, &z, parent, make_algo().as_mut())?;
         r.latency_slippage_bps = r.slippage_bps - r0.slippage_bps;
+        r.latency_shortfall_bps = r.shortfall_bps - r0.shortfall_bps;
     }
     Ok(r)
 }
@@ -651,7 +773,7 @@ pub struct MultiRun {
 /// `runs` runs with start times drawn uniformly (seeded) from
 /// `[first message + warmup_ns, last message − horizon − reversion]`.
 pub fn simulate_runs(
-    data: &LobsterData,
+    data: &MarketData,
     cfg: &SimConfig,
     parent: &ParentOrder,
     make_algo: &dyn Fn() -> Box<dyn Algo>,

@@ -13,9 +13,12 @@
 //! - [`fix_map`]: FIX orders → commands, events → ExecutionReport / OrderCancelReject fields.
 //! - [`fix_orders`]: a per-session FIX order table implementing [`fix_map::FixOrders`].
 //! - [`fix_session`]: the FIX session state machine, pure and I/O-free.
+//! - [`server`]: the TCP server (`ferrex serve`): one `mio` gateway thread moving bytes between
+//!   sockets, these layers and the engine runtime.
 //!
-//! Nothing here does I/O or spawns threads: the server moves bytes between sockets and these
-//! types. No `unsafe`; no input makes any function here panic (fuzzed with proptest).
+//! The codec, session and mapping layers above do no I/O and spawn no threads: [`server`] moves
+//! bytes between sockets and them. No `unsafe`; no input makes any function here panic (fuzzed
+//! with proptest).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -24,8 +27,10 @@ pub mod fix_dict;
 pub mod fix_map;
 pub mod fix_orders;
 pub mod fix_session;
+pub mod md;
 pub mod ouch;
 pub mod ouch_map;
 pub mod ouch_orders;
+pub mod server;
 pub mod soupbin;
 pub mod soupbin_session;

@@ -21,13 +21,18 @@
 //! are filled in when absent; expected tags 10, 52, 60, 122, 42 are compared by shape; tag 9 is
 //! compared only when the expected line has it.
 
-use ferrex_gateway::fix::{self, parse_utc_timestamp};
+mod support {
+    pub mod acceptance_script;
+}
+
+use ferrex_gateway::fix;
 use ferrex_gateway::fix_map::{NewOrderSingle, OrderCancelReplaceRequest, OrderCancelRequest};
 use ferrex_gateway::fix_session::{Session, SessionConfig};
-use std::path::PathBuf;
+use support::acceptance_script::{
+    Line, SEC, complete, load_scripts, matches, parse_line, substitute_time,
+};
 
 const START: u64 = 1_700_000_000_000_000_000;
-const SEC: u64 = 1_000_000_000;
 
 struct Runner {
     /// Emulate QuickFIX's acceptance-test application: accept every application message type,
@@ -38,58 +43,6 @@ struct Runner {
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
     disconnect: bool,
-}
-
-fn substitute_time(line: &str, now: u64) -> String {
-    let mut s = line.to_string();
-    while let Some(i) = s.find("<TIME") {
-        let j = s[i..].find('>').map(|j| i + j).unwrap_or(s.len() - 1);
-        let off = &s[i + 5..j];
-        let secs: i64 = if off.is_empty() {
-            0
-        } else {
-            off.parse().unwrap_or(0)
-        };
-        let t = now.saturating_add_signed(secs * SEC as i64);
-        // The suite's clients send whole seconds (its expected echoes are sized for that).
-        let ts = String::from_utf8(fix::format_utc_timestamp(t)[..17].to_vec()).unwrap();
-        s.replace_range(i..=j, &ts);
-    }
-    s
-}
-
-/// Fill in BodyLength and CheckSum when absent.
-fn complete(msg: &str) -> Vec<u8> {
-    let b = msg.as_bytes();
-    if !msg.starts_with("8=") {
-        return b.to_vec();
-    }
-    let first = b.iter().position(|&c| c == 1).map_or(b.len(), |i| i + 1);
-    let mut out = b[..first].to_vec();
-    let rest = &b[first..];
-    let has_len = rest.starts_with(b"9=");
-    let has_sum = msg.contains("\u{1}10=") && msg.ends_with('\u{1}') && {
-        let k = msg.rfind("\u{1}10=").unwrap();
-        msg[k + 4..msg.len() - 1]
-            .bytes()
-            .all(|c| c.is_ascii_digit())
-    };
-    if has_len {
-        out.extend_from_slice(rest);
-    } else {
-        let body_end = if has_sum {
-            rest.len() - (msg.len() - msg.rfind("\u{1}10=").unwrap() - 1)
-        } else {
-            rest.len()
-        };
-        out.extend_from_slice(format!("9={}\u{1}", body_end).as_bytes());
-        out.extend_from_slice(rest);
-    }
-    if !has_sum {
-        let sum = fix::checksum(&out);
-        out.extend_from_slice(format!("10={sum:03}\u{1}").as_bytes());
-    }
-    out
 }
 
 impl Runner {
@@ -200,50 +153,6 @@ impl Runner {
     }
 }
 
-fn fields(m: &[u8]) -> Vec<(String, String)> {
-    m.split(|&b| b == 1)
-        .filter(|f| !f.is_empty())
-        .map(|f| {
-            let s = String::from_utf8_lossy(f);
-            match s.split_once('=') {
-                Some((t, v)) => (t.to_string(), v.to_string()),
-                None => (s.to_string(), String::new()),
-            }
-        })
-        .collect()
-}
-
-fn matches(expected: &[u8], actual: &[u8]) -> Result<(), String> {
-    let e = fields(expected);
-    let mut a = fields(actual);
-    let e_has = |t: &str| e.iter().any(|(k, _)| k == t);
-    if !e_has("9") {
-        a.retain(|(k, _)| k != "9");
-    }
-    if !e_has("10") {
-        a.retain(|(k, _)| k != "10");
-    }
-    let show = |v: &[(String, String)]| {
-        v.iter()
-            .map(|(t, x)| format!("{t}={x}"))
-            .collect::<Vec<_>>()
-            .join("|")
-    };
-    if e.len() != a.len() {
-        return Err(format!("expected {}\n   got {}", show(&e), show(&a)));
-    }
-    for ((et, ev), (at, av)) in e.iter().zip(&a) {
-        let shape_only = matches!(et.as_str(), "10" | "52" | "60" | "122" | "42");
-        let ok = et == at
-            && (ev == av
-                || shape_only && (et == "10" || parse_utc_timestamp(av.as_bytes()).is_some()));
-        if !ok {
-            return Err(format!("expected {}\n   got {}", show(&e), show(&a)));
-        }
-    }
-    Ok(())
-}
-
 /// Application message types the echo application takes: FIX 4.4's, minus the seven admin
 /// messages and ExecutionReport (which QuickFIX's test application refuses as unsupported).
 const APP_TYPES: &[&str] = &[
@@ -285,76 +194,73 @@ fn dictionary_check(
 fn run_script(text: &str, echo: bool) -> Result<(), String> {
     let mut r = Runner::new(echo);
     for (no, raw) in text.lines().enumerate() {
-        let line = raw.trim_end_matches(['\r', '\n']);
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
         let ctx = |e: String| format!("line {}: {e}", no + 1);
-        if line == "iCONNECT" || line == "i1,CONNECT" {
-            r.session.on_disconnect();
-            r.disconnect = false;
-            r.inbuf.clear();
-            r.outbuf.clear();
-        } else if line.starts_with("i2,") || line.starts_with("e2,") {
-            return Err(ctx("second connection not supported by the runner".into()));
-        } else if line == "iDISCONNECT" || line == "i1,DISCONNECT" {
-            r.session.on_disconnect();
-            r.disconnect = true;
-        } else if let Some(rest) = line.strip_prefix("sleep(") {
-            let secs: f64 = rest.trim_end_matches(')').parse().unwrap_or(0.0);
-            r.tick((secs * 1e9) as u64);
-        } else if let Some(m) = line.strip_prefix('I') {
-            let m = substitute_time(m, r.now);
-            r.feed(&complete(&m));
-        } else if let Some(m) = line.strip_prefix('E') {
-            let exp = m.as_bytes();
-            match r.next_out() {
-                Some(a) => matches(exp, &a).map_err(ctx)?,
-                None => {
-                    return Err(ctx(format!(
-                        "expected {m:?}, got nothing (disconnect={})",
-                        r.disconnect
-                    )));
+        let Some(line) = parse_line(raw).map_err(ctx)? else {
+            continue;
+        };
+        match line {
+            Line::Connect(1) => {
+                r.session.on_disconnect();
+                r.disconnect = false;
+                r.inbuf.clear();
+                r.outbuf.clear();
+            }
+            Line::Connect(_)
+            | Line::Disconnect(2..)
+            | Line::ExpectDisconnect(2..)
+            | Line::Send(2.., _)
+            | Line::Expect(2.., _) => {
+                return Err(ctx("second connection not supported by the runner".into()));
+            }
+            Line::Disconnect(_) => {
+                r.session.on_disconnect();
+                r.disconnect = true;
+            }
+            Line::Sleep(secs) => r.tick((secs * 1e9) as u64),
+            Line::Send(_, m) => {
+                let m = substitute_time(m, r.now);
+                r.feed(&complete(&m));
+            }
+            Line::Expect(_, m) => {
+                let exp = m.as_bytes();
+                match r.next_out() {
+                    Some(a) => matches(exp, &a).map_err(ctx)?,
+                    None => {
+                        return Err(ctx(format!(
+                            "expected {m:?}, got nothing (disconnect={})",
+                            r.disconnect
+                        )));
+                    }
                 }
             }
-        } else if line == "eDISCONNECT" || line == "e1,DISCONNECT" {
-            for _ in 0..200 {
-                if r.disconnect {
-                    break;
+            Line::ExpectDisconnect(_) => {
+                for _ in 0..200 {
+                    if r.disconnect {
+                        break;
+                    }
+                    if !r.outbuf.is_empty() {
+                        let a = r.next_out().unwrap_or_default();
+                        return Err(ctx(format!(
+                            "expected disconnect, got {}",
+                            String::from_utf8_lossy(&a).replace('\u{1}', "|")
+                        )));
+                    }
+                    r.tick(SEC);
+                }
+                if !r.disconnect {
+                    return Err(ctx("expected disconnect".into()));
                 }
                 if !r.outbuf.is_empty() {
-                    let a = r.next_out().unwrap_or_default();
                     return Err(ctx(format!(
-                        "expected disconnect, got {}",
-                        String::from_utf8_lossy(&a).replace('\u{1}', "|")
+                        "unexpected output before disconnect: {}",
+                        String::from_utf8_lossy(&r.outbuf).replace('\u{1}', "|")
                     )));
                 }
-                r.tick(SEC);
+                r.session.on_disconnect();
             }
-            if !r.disconnect {
-                return Err(ctx("expected disconnect".into()));
-            }
-            if !r.outbuf.is_empty() {
-                return Err(ctx(format!(
-                    "unexpected output before disconnect: {}",
-                    String::from_utf8_lossy(&r.outbuf).replace('\u{1}', "|")
-                )));
-            }
-            r.session.on_disconnect();
-        } else {
-            return Err(ctx(format!("unknown script line {line:?}")));
         }
     }
     Ok(())
-}
-
-fn script_dir() -> Option<PathBuf> {
-    let p = std::env::var_os("FERREX_FIX_ACCEPTANCE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fix/acceptance-fix44")
-        });
-    p.is_dir().then_some(p)
 }
 
 /// Core session scripts this state machine must pass (regression guard).
@@ -369,28 +275,16 @@ const MUST_PASS: &[&str] = &[
 
 #[test]
 fn acceptance_scripts() {
-    let dir = script_dir().expect(
-        "the FIX 4.4 acceptance scripts ship in tests/data/fix/acceptance-fix44 \
-         (or set FERREX_FIX_ACCEPTANCE)",
-    );
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "def"))
-        .collect();
-    names.sort();
+    let scripts = load_scripts();
     let mut passed = Vec::new();
     let mut failed = Vec::new();
     let mut passed_echo = 0;
-    for p in &names {
-        let name = p.file_stem().unwrap().to_string_lossy().to_string();
-        let text = String::from_utf8_lossy(&std::fs::read(p).unwrap()).to_string();
-        match run_script(&text, false) {
+    for (name, text) in &scripts {
+        match run_script(text, false) {
             Ok(()) => passed.push(name.clone()),
             Err(e) => failed.push((name.clone(), e)),
         }
-        match run_script(&text, true) {
+        match run_script(text, true) {
             Ok(()) => passed_echo += 1,
             Err(e) => println!("  echo-mode FAIL {name}: {e}"),
         }
@@ -399,9 +293,9 @@ fn acceptance_scripts() {
         "FIX 4.4 acceptance: {} of {} scripts pass as a venue (D/F/G only, no echo); \
          {} of {} with a QuickFIX-style echo test application",
         passed.len(),
-        names.len(),
+        scripts.len(),
         passed_echo,
-        names.len()
+        scripts.len()
     );
     for n in &passed {
         println!("  pass {n}");

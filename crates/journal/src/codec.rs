@@ -288,6 +288,7 @@ fn limit_kind(v: u8) -> Option<LimitKind> {
         5 => Some(LimitKind::MaxOpenOrders),
         6 => Some(LimitKind::ThrottleRate),
         7 => Some(LimitKind::PriceBand),
+        8 => Some(LimitKind::MaxOpenOrdersPerInstrument),
         _ => None,
     }
 }

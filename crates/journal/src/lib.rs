@@ -28,6 +28,7 @@ pub mod codec;
 pub mod record;
 pub mod recover;
 pub mod segment;
+pub mod snapshot;
 pub mod thread;
 pub mod writer;
 

@@ -23,6 +23,10 @@ pub struct JournalStats {
     pub bytes: u64,
     /// Highest sequence number appended (the writer's `next_seq - 1`).
     pub last_seq: u64,
+    /// `fdatasync` calls made for batches (0 with [`Durability::None`]).
+    pub syncs: u64,
+    /// Largest batch appended, in entries.
+    pub max_batch: u64,
 }
 
 /// A running journal thread. It owns the [`JournalWriter`] and the ring's consumer end.
@@ -90,12 +94,14 @@ impl JournalThread {
                     let up_to = writer.append_batch(&batch)?;
                     stats.entries += batch.len() as u64;
                     stats.batches += 1;
+                    stats.max_batch = stats.max_batch.max(batch.len() as u64);
                     stats.last_seq = up_to.written;
                     if up_to.synced || writer.config().durability == Durability::None {
                         published.store(up_to.written, Ordering::Release);
                     }
                 }
                 stats.bytes = writer.bytes_written();
+                stats.syncs = writer.syncs();
                 Ok(stats)
             })?;
         Ok(JournalThread { handle, durable })

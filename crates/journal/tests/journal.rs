@@ -424,6 +424,8 @@ fn thread_drains_ring_publishes_durable_seq_and_joins_on_drop() {
         assert_eq!(stats.entries, 20_000);
         assert_eq!(stats.last_seq, 20_000);
         assert!(stats.batches >= 20_000 / 256);
+        assert!(stats.max_batch >= 1 && stats.max_batch <= 256, "{stats:?}");
+        assert_eq!(stats.syncs, if d.syncs() { stats.batches } else { 0 });
         let rec = open_dir(&dir).unwrap();
         assert_eq!(rec.entries, entries);
         assert!(rec.segments > 1);

@@ -79,4 +79,5 @@ pub use config::{
     ThrottleConfig, VelocityConfig,
 };
 pub use risk::Risk;
+pub use risk::snapshot::{RiskImage, RiskSnapshotError};
 pub use types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject};

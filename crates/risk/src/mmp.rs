@@ -43,6 +43,18 @@ impl Mmp {
         }
     }
 
+    /// The open window (start, lots, fills), for snapshots.
+    pub(crate) fn window_state(&self) -> (u64, u64, u32) {
+        (self.start, self.qty, self.count)
+    }
+
+    /// Sets the open window (snapshots).
+    pub(crate) fn set_window_state(&mut self, start: u64, qty: u64, count: u32) {
+        self.start = start;
+        self.qty = qty;
+        self.count = count;
+    }
+
     /// Clear the window (after a trip or a reset).
     pub(crate) fn reset(&mut self) {
         self.qty = 0;

@@ -73,6 +73,15 @@ impl OrderTable {
         (hash(order_id, instrument) >> 32) as usize & self.mask
     }
 
+    /// Every live record with its slab index, in slab order (snapshots).
+    pub(crate) fn live_records(&self) -> impl Iterator<Item = (u32, &OrderRec)> + '_ {
+        self.slab
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.live)
+            .map(|(i, r)| (i as u32, r))
+    }
+
     /// Slab index of a live order.
     #[inline]
     pub(crate) fn find(&self, order_id: u64, instrument: u32) -> Option<u32> {

@@ -6,6 +6,10 @@ use crate::orders::{NIL, OrderRec, OrderTable};
 use crate::throttle::{Bucket, Throttle};
 use crate::types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i};
 use crate::velocity::Velocity;
+// Snapshot export/import: a child module so it reads the risk layer's private state.
+#[path = "snapshot.rs"]
+pub(crate) mod snapshot;
+
 use ferrex_types::{
     AccountId, CancelOrder, EventKind, EventKindSink, InstrumentId, LimitKind, ModifyOrder,
     NewOrder, OrdType, OrderFlags, OrderId, Price, RejectReason, RiskControl, SetLimit, Side,
@@ -1215,13 +1219,19 @@ impl Risk {
         }
         let uv = v as u64;
         match l.kind {
-            LimitKind::CreditLimit | LimitKind::MaxOpenOrders | LimitKind::ThrottleRate => {
+            LimitKind::CreditLimit
+            | LimitKind::MaxOpenOrders
+            | LimitKind::MaxOpenOrdersPerInstrument
+            | LimitKind::ThrottleRate => {
                 let Some(a) = a else { return };
                 let acct = &mut self.accounts[a];
                 match l.kind {
                     LimitKind::CreditLimit => acct.credit_limit = v,
                     LimitKind::MaxOpenOrders => {
                         acct.max_open_orders = uv.min(u32::MAX as u64) as u32
+                    }
+                    LimitKind::MaxOpenOrdersPerInstrument => {
+                        acct.max_open_per_instr = uv.min(u32::MAX as u64) as u32
                     }
                     _ => acct.bucket.set_rate(uv),
                 }

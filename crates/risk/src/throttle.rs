@@ -71,6 +71,37 @@ impl Bucket {
         self.halt_tokens = self.halt_tokens.min(halt_tokens);
     }
 
+    /// Every field, for snapshots: `[rate, halt, window, halt_ns, cap, halt_cap, tokens,
+    /// halt_tokens, last]`.
+    pub(crate) fn raw(&self) -> [u64; 9] {
+        [
+            self.rate,
+            self.halt,
+            self.window,
+            self.halt_ns,
+            self.cap,
+            self.halt_cap,
+            self.tokens,
+            self.halt_tokens,
+            self.last,
+        ]
+    }
+
+    /// The bucket [`Bucket::raw`] returned (snapshots; the caller validates the values).
+    pub(crate) fn from_raw(v: [u64; 9]) -> Bucket {
+        Bucket {
+            rate: v[0],
+            halt: v[1],
+            window: v[2],
+            halt_ns: v[3],
+            cap: v[4],
+            halt_cap: v[5],
+            tokens: v[6],
+            halt_tokens: v[7],
+            last: v[8],
+        }
+    }
+
     /// Count one message at `now`. Costs a few multiplies and compares.
     #[inline]
     pub(crate) fn take(&mut self, now: u64) -> Throttle {

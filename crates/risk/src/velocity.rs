@@ -35,6 +35,24 @@ impl Velocity {
         }
     }
 
+    /// The current and previous buckets as `(live, start, last, lo, hi)`, for snapshots.
+    pub(crate) fn ranges(&self) -> [(bool, u64, u64, i64, i64); 2] {
+        [self.cur, self.prev].map(|r| (r.live, r.start, r.last, r.lo, r.hi))
+    }
+
+    /// Sets both buckets from [`Velocity::ranges`] (snapshots).
+    pub(crate) fn set_ranges(&mut self, r: [(bool, u64, u64, i64, i64); 2]) {
+        let [cur, prev] = r.map(|(live, start, last, lo, hi)| Range {
+            live,
+            start,
+            last,
+            lo,
+            hi,
+        });
+        self.cur = cur;
+        self.prev = prev;
+    }
+
     /// Forget the history (after a halt: the next trade starts a new reference).
     pub(crate) fn reset(&mut self) {
         self.cur.live = false;

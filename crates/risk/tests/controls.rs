@@ -514,6 +514,40 @@ fn max_open_orders_per_account_and_instrument() {
         reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)),
         Some((R::MaxOpenOrders, 2, 3))
     );
+    // The per-instrument cap changes at run time too: account 2 from 2 to 3, then to 1.
+    let per_instr = |value| SetLimit {
+        value,
+        account: A2,
+        instrument: I0,
+        kind: LimitKind::MaxOpenOrdersPerInstrument,
+    };
+    r.control(&RiskControl::SetLimit(per_instr(3)), 0, &mut out);
+    assert_eq!(r.check_new(&b2(13), 0, &NOMKT), Ok(()));
+    enter(&mut r, &b2(13), 0, &NOMKT).unwrap();
+    assert_eq!(
+        reason(r.check_new(&b2(14), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 3, 4))
+    );
+    r.control(&RiskControl::SetLimit(per_instr(1)), 0, &mut out);
+    assert_eq!(
+        reason(r.check_new(&b2(14), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 1, 4))
+    );
+    // Unknown account: a reject, nothing changes.
+    out.clear();
+    let mut bad = per_instr(9);
+    bad.account = AccountId(999);
+    r.control(&RiskControl::SetLimit(bad), 0, &mut out);
+    assert!(
+        out.iter().any(|e| matches!(
+            e,
+            EventKind::Rejected {
+                reason: R::UnknownAccount,
+                ..
+            }
+        )),
+        "{out:?}"
+    );
 }
 
 #[test]

@@ -212,6 +212,9 @@ pub enum LimitKind {
     ThrottleRate = 6,
     /// Price band width.
     PriceBand = 7,
+    /// Max open orders per account on each instrument (one cap for every instrument of the
+    /// account; the instrument field is ignored).
+    MaxOpenOrdersPerInstrument = 8,
 }
 
 /// Change one limit at run time (sequenced like any command, so replays stay deterministic).

@@ -9,14 +9,20 @@
 //!   the figure, latency is measured from the batch's submit time.
 //! - Floor: before each of `--segments` segments the producer drains its acks and runs 1,000
 //!   cache-line ping-pongs with the engine thread itself; the floor is the median segment.
+//! - Journal (`--durability none|batch|sync`, `--journal DIR`): the runtime journals every
+//!   command through its journal thread (group commit); the same flow is first run without a
+//!   journal, and the latency the journal adds to the ack path is printed beside that baseline,
+//!   with the journal's throughput (records/s, MB/s over the run's busy time). In `sync` mode an
+//!   ack is released only once its command is fdatasync'ed, so the added latency is the group
+//!   commit's. Without `--journal` the journal goes to a temp dir removed after the run.
 
 use crate::flow::{self, Mix};
 use anyhow::{Context, bail};
 use clap::Args;
 use ferrex_book::BookConfig;
 use ferrex_engine::{
-    Engine, EngineConfig, PinStatus, Runtime, RuntimeConfig, RuntimeReport, Session, SubmitError,
-    pin_current,
+    Durability, Engine, EngineConfig, JournalConfig, PinStatus, Runtime, RuntimeConfig,
+    RuntimeReport, Session, SubmitError, pin_current,
 };
 use ferrex_types::Command;
 use hdrhistogram::Histogram;
@@ -76,6 +82,94 @@ pub struct BenchArgs {
     /// Draw the percentile distribution (and, with --sweep, latency vs load) to a PNG.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// Journal every command in this durability mode (none: no fdatasync; batch: one
+    /// fdatasync per batch, acks not gated; sync: acks released only once synced), and print
+    /// the latency added beside a no-journal baseline run of the same flow.
+    #[arg(long, value_enum)]
+    pub durability: Option<DurabilityArg>,
+    /// Journal directory (new or empty; with --sweep one subdirectory per rate). Default: a
+    /// temp dir removed after the run. Implies `--durability batch` if no mode is given.
+    #[arg(long)]
+    pub journal: Option<PathBuf>,
+}
+
+/// `--durability` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurabilityArg {
+    /// Journal without fdatasync.
+    None,
+    /// One fdatasync per batch; acks may precede it.
+    Batch,
+    /// One fdatasync per batch; acks released only once synced.
+    Sync,
+}
+
+impl DurabilityArg {
+    /// The journal mode.
+    pub fn mode(self) -> Durability {
+        match self {
+            DurabilityArg::None => Durability::None,
+            DurabilityArg::Batch => Durability::Batch,
+            DurabilityArg::Sync => Durability::Sync,
+        }
+    }
+}
+
+/// Name of a durability mode as on the command line.
+pub fn durability_name(d: Durability) -> &'static str {
+    match d {
+        Durability::None => "none",
+        Durability::Batch => "batch",
+        Durability::Sync => "sync",
+    }
+}
+
+/// A journal directory for one bench run: removed on drop unless the user named it.
+struct JournalDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl JournalDir {
+    /// The directory for run `tag` (`""`: the single run).
+    fn new(args: &BenchArgs, tag: &str) -> JournalDir {
+        match &args.journal {
+            Some(p) if tag.is_empty() => JournalDir {
+                path: p.clone(),
+                remove: false,
+            },
+            Some(p) => JournalDir {
+                path: p.join(tag),
+                remove: false,
+            },
+            None => {
+                let path = std::env::temp_dir().join(format!(
+                    "ferrex-bench-journal-{}-{}",
+                    std::process::id(),
+                    if tag.is_empty() { "run" } else { tag }
+                ));
+                let _ = std::fs::remove_dir_all(&path);
+                JournalDir { path, remove: true }
+            }
+        }
+    }
+}
+
+impl Drop for JournalDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The durability mode asked for (`--journal` alone means batch).
+fn durability_of(args: &BenchArgs) -> Option<Durability> {
+    match (args.durability, &args.journal) {
+        (Some(d), _) => Some(d.mode()),
+        (None, Some(_)) => Some(Durability::Batch),
+        (None, None) => None,
+    }
 }
 
 /// One run's result.
@@ -98,6 +192,8 @@ pub struct RunResult {
     pub producer_pin: PinStatus,
     /// Commands that found the inbound ring full at least once.
     pub full_retries: u64,
+    /// Journal mode and directory, when the run journaled.
+    pub journal: Option<(Durability, PathBuf)>,
 }
 
 impl RunResult {
@@ -108,6 +204,12 @@ impl RunResult {
     /// Median floor sample.
     pub fn floor_median(&self) -> f64 {
         median(&self.floor)
+    }
+    /// Journal throughput over the busy time: (records/s, MB/s), when the run journaled.
+    pub fn journal_throughput(&self) -> Option<(f64, f64)> {
+        let j = self.report.journal.as_ref()?;
+        let secs = self.busy.as_secs_f64().max(1e-9);
+        Some((j.records as f64 / secs, j.bytes as f64 / secs / 1e6))
     }
 }
 
@@ -230,6 +332,7 @@ pub fn run_once(
     args: &BenchArgs,
     rate: Option<f64>,
     progress: Option<Arc<AtomicU64>>,
+    journal: Option<JournalConfig>,
 ) -> anyhow::Result<RunResult> {
     let producers = args.producers.max(1);
     let cfg = RuntimeConfig {
@@ -242,8 +345,10 @@ pub fn run_once(
         md_capacity: 0,
         batch: args.batch.max(1),
         max_accounts: 1 << 16,
+        journal: journal.clone(),
     };
-    let (rt, sessions, _md) = Runtime::start(bench_engine()?, producers, &cfg)?;
+    let (rt, sessions, _md) = Runtime::start(bench_engine()?, producers, &cfg)
+        .context("starting the runtime (a --journal directory must be new or empty)")?;
     let per = args.orders / producers;
     let segments = args.segments.max(1);
     let mut threads = Vec::new();
@@ -351,6 +456,9 @@ pub fn run_once(
         orders += n;
     }
     let (_engine, report) = rt.stop();
+    if let Some(e) = report.journal.as_ref().and_then(|j| j.error.as_ref()) {
+        bail!("the journal thread failed: {e}");
+    }
     Ok(RunResult {
         rate,
         hist,
@@ -361,6 +469,7 @@ pub fn run_once(
         report,
         producer_pin,
         full_retries,
+        journal: journal.map(|j| (j.durability, j.dir)),
     })
 }
 
@@ -389,7 +498,78 @@ pub fn json_of(r: &RunResult) -> serde_json::Value {
         "inbound_full": r.full_retries,
         "engine_commands": r.report.commands,
         "engine_events": r.report.events,
+        "durability": r.journal.as_ref().map(|(d, _)| durability_name(*d)),
+        "journal": r.report.journal.as_ref().map(|j| {
+            let (rps, mbps) = r.journal_throughput().unwrap_or((0.0, 0.0));
+            serde_json::json!({
+                "records": j.records,
+                "bytes": j.bytes,
+                "batches": j.batches,
+                "syncs": j.syncs,
+                "max_batch": j.max_batch,
+                "records_per_sec": rps,
+                "mb_per_sec": mbps,
+                "engine_stalls": r.report.journal_stalls,
+            })
+        }),
     })
+}
+
+/// Latency the journal run adds over the baseline at each percentile (ns; may be negative in
+/// noise).
+fn added_latency(journal: &RunResult, base: &RunResult) -> serde_json::Value {
+    let (a, b) = (&journal.hist, &base.hist);
+    let d = |q: f64| pct(a, q) - pct(b, q);
+    serde_json::json!({
+        "p50": d(0.5), "p90": d(0.9), "p99": d(0.99), "p999": d(0.999),
+        "max": a.max() as f64 - b.max() as f64,
+    })
+}
+
+fn print_journal(r: &RunResult, base: Option<&RunResult>) {
+    let (Some((d, dir)), Some(j)) = (&r.journal, &r.report.journal) else {
+        return;
+    };
+    let (rps, mbps) = r.journal_throughput().unwrap_or((0.0, 0.0));
+    println!(
+        "  journal ({}, {}): {} records, {:.1} MB in {} batches, {} fdatasync, max batch {}, mean batch {:.1}; engine waited on a full journal ring for {} commands",
+        durability_name(*d),
+        dir.display(),
+        j.records,
+        j.bytes as f64 / 1e6,
+        j.batches,
+        j.syncs,
+        j.max_batch,
+        j.records as f64 / (j.batches.max(1)) as f64,
+        r.report.journal_stalls
+    );
+    println!(
+        "  journal throughput: {rps:.0} records/s, {mbps:.1} MB/s (over the run's busy time: {})",
+        if r.rate.is_some() {
+            "capped by the offered rate"
+        } else {
+            "closed loop, at the pipeline's pace"
+        }
+    );
+    if let Some(b) = base {
+        let (h, bh) = (&r.hist, &b.hist);
+        println!(
+            "  no-journal baseline, same flow: p50 {:.0}  p90 {:.0}  p99 {:.0}  p99.9 {:.0}  max {} ns",
+            pct(bh, 0.5),
+            pct(bh, 0.9),
+            pct(bh, 0.99),
+            pct(bh, 0.999),
+            bh.max()
+        );
+        println!(
+            "  latency added by the journal ({}): p50 {:+.0}  p90 {:+.0}  p99 {:+.0}  p99.9 {:+.0} ns (noisy shared machine: compare within one run)",
+            durability_name(*d),
+            pct(h, 0.5) - pct(bh, 0.5),
+            pct(h, 0.9) - pct(bh, 0.9),
+            pct(h, 0.99) - pct(bh, 0.99),
+            pct(h, 0.999) - pct(bh, 0.999)
+        );
+    }
 }
 
 fn print_table(r: &RunResult) {
@@ -517,12 +697,32 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     {
         bail!("--rate must be a positive number, got {r}");
     }
-    let r = with_progress(args.orders as u64, args.json, |p| run_once(args, rate, p))?;
+    let durability = durability_of(args);
+    let jdir = durability.map(|_| JournalDir::new(args, ""));
+    let base = match durability {
+        Some(_) => Some(with_progress(args.orders as u64, args.json, |p| {
+            run_once(args, rate, p, None)
+        })?),
+        None => None,
+    };
+    let jcfg = durability
+        .zip(jdir.as_ref())
+        .map(|(d, dir)| JournalConfig::new(&dir.path, d));
+    let r = with_progress(args.orders as u64, args.json, |p| {
+        run_once(args, rate, p, jcfg)
+    })?;
     if args.json {
-        println!("{}", json_of(&r));
+        let mut v = json_of(&r);
+        if let (Some(b), Some(obj)) = (&base, v.as_object_mut()) {
+            obj.insert("added_latency_ns".into(), added_latency(&r, b));
+            obj.insert("baseline".into(), json_of(b));
+        }
+        println!("{v}");
     } else {
         print_table(&r);
+        print_journal(&r, base.as_ref());
     }
+    drop(jdir);
     if let Some(path) = &args.hlog {
         crate::benchout::write_hlog(path, &r)?;
         if !args.json {
@@ -550,15 +750,29 @@ fn sweep(args: &BenchArgs) -> anyhow::Result<()> {
         None,
     ];
     let mut results = Vec::new();
+    let durability = durability_of(args);
     if !args.json {
-        println!("ferrex bench --sweep: {} commands per rate", args.orders);
+        println!(
+            "ferrex bench --sweep: {} commands per rate{}",
+            args.orders,
+            durability.map_or(String::new(), |d| format!(
+                ", journal durability {}",
+                durability_name(d)
+            ))
+        );
         println!(
             "  {:>12} {:>12} {:>8} {:>8} {:>8} {:>8} {:>10} {:>8}",
             "offered/s", "achieved/s", "p50", "p90", "p99", "p99.9", "max", "floor"
         );
     }
     for rate in rates {
-        let r = run_once(args, rate, None)?;
+        let tag = rate.map_or("closed".to_string(), |x| format!("rate-{x:.0}"));
+        let jdir = durability.map(|_| JournalDir::new(args, &tag));
+        let jcfg = durability
+            .zip(jdir.as_ref())
+            .map(|(d, dir)| JournalConfig::new(&dir.path, d));
+        let r = run_once(args, rate, None, jcfg)?;
+        drop(jdir);
         if !args.json {
             let h = &r.hist;
             println!(

@@ -61,10 +61,13 @@ pub fn plot_percentiles(path: &Path, runs: &[&RunResult]) -> anyhow::Result<()> 
             pts.push((x, (r.hist.value_at_quantile(q) as f64 / 1000.0).max(0.05)));
             q = 1.0 - (1.0 - q) / 1.12;
         }
-        let label = match r.rate {
+        let mut label = match r.rate {
             Some(x) => format!("open loop {:.0}/s", x),
             None => "closed loop".into(),
         };
+        if let Some((d, _)) = &r.journal {
+            label.push_str(&format!(", journal {}", crate::bench::durability_name(*d)));
+        }
         let color = colors[i % colors.len()];
         chart
             .draw_series(LineSeries::new(pts, color.stroke_width(2)))?

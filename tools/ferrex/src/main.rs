@@ -8,6 +8,8 @@ mod config;
 mod demo;
 mod flow;
 mod journal;
+mod journal_load;
+mod loadgen;
 mod memory;
 mod output;
 mod paths;
@@ -16,6 +18,7 @@ mod quantcup;
 mod replay;
 mod riskcfg;
 mod run;
+mod serve;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -33,6 +36,10 @@ struct Cli {
 enum Cmd {
     /// The main job: replay the bundled data through the engine and print a summary.
     Demo(demo::DemoArgs),
+    /// Network order entry: OUCH 5.0 (SoupBinTCP) and FIX 4.4 servers in front of the engine.
+    Serve(serve::ServeArgs),
+    /// Open-loop OUCH/FIX load generator: wire-to-wire latency percentiles and throughput.
+    Loadgen(loadgen::LoadgenArgs),
     /// Order->ack latency through the threaded pipeline, beside the core-to-core floor.
     Bench(bench::BenchArgs),
     /// Bytes per resting order and peak RSS with 1,000,000 resting orders.
@@ -55,6 +62,10 @@ enum Cmd {
         /// Record the sequenced commands into a new journal directory.
         #[arg(long)]
         journal: Option<PathBuf>,
+        /// With `--journal`: also write an engine snapshot (`snapshot-<seq>.snap`, next to the
+        /// journal) every N commands; `ferrex recover` starts from the latest good one.
+        #[arg(long, value_name = "N")]
+        snapshot_every: Option<u64>,
         /// Apply the pre-trade risk layer with this config (TOML). Its `[[instruments]] id = k`
         /// is the k-th instrument: `--config` order, else order of first appearance in the script.
         #[arg(long)]
@@ -67,8 +78,8 @@ enum Cmd {
     Simulate(simulate::SimulateArgs),
     /// Run every execution algorithm on the same parent order, side by side.
     CompareAlgos(simulate::SimulateArgs),
-    /// Rebuild the engine from a journal (torn tail truncated and reported) and print the final
-    /// sequence number and state hash.
+    /// Rebuild the engine from the latest good snapshot and the journal after it (torn tail
+    /// truncated and reported) and print the final sequence number and state hash.
     Recover {
         /// The journal directory.
         #[arg(long)]
@@ -79,6 +90,10 @@ enum Cmd {
     /// Journal tools.
     #[command(subcommand)]
     Journal(JournalCmd),
+    /// Run the threaded runtime with a journal under load, printing each acknowledged order
+    /// id (used by the crash test).
+    #[command(hide = true)]
+    JournalLoad(journal_load::JournalLoadArgs),
     /// Validate a risk config and print the limits it would apply.
     RiskCheck {
         /// The risk config (TOML).
@@ -89,7 +104,8 @@ enum Cmd {
 
 #[derive(Subcommand, Debug)]
 enum JournalCmd {
-    /// Replay a journal twice from scratch and compare the event-stream and state hashes.
+    /// Replay a journal from scratch and from its latest snapshot and compare the event-stream
+    /// and state hashes (exit non-zero on a mismatch).
     Verify {
         /// The journal directory.
         dir: PathBuf,
@@ -103,6 +119,8 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         None => demo::run(&demo::DemoArgs::default()),
         Some(Cmd::Demo(args)) => demo::run(&args),
+        Some(Cmd::Serve(args)) => serve::run(&args),
+        Some(Cmd::Loadgen(args)) => loadgen::run(&args),
         Some(Cmd::Bench(args)) => bench::run(&args),
         Some(Cmd::Memory(args)) => memory::run(&args),
         Some(Cmd::Run {
@@ -112,6 +130,7 @@ fn main() -> anyhow::Result<()> {
             levels,
             risk_config,
             journal,
+            snapshot_every,
         }) => run::run(
             &commands,
             config.as_deref(),
@@ -119,10 +138,12 @@ fn main() -> anyhow::Result<()> {
             json,
             levels,
             journal.as_deref(),
+            snapshot_every,
         ),
         Some(Cmd::Recover { journal, engine }) => journal::recover(&journal, &engine),
         Some(Cmd::Journal(JournalCmd::Verify { dir, engine })) => journal::verify(&dir, &engine),
         Some(Cmd::RiskCheck { config }) => riskcfg::check(&config),
+        Some(Cmd::JournalLoad(args)) => journal_load::run(&args),
         Some(Cmd::Replay(cmd)) => replay::run(&cmd),
         Some(Cmd::Simulate(args)) => simulate::run(&args),
         Some(Cmd::CompareAlgos(args)) => simulate::compare_algos(&args),

@@ -14,6 +14,9 @@
 //! - prices in ticks, quantities in lots, `time` in engine nanoseconds (non-decreasing).
 //!
 //! An invalid line is reported on stderr with its line number and the run goes on.
+//!
+//! With `--journal DIR` the sequenced commands are recorded (see `journal.rs`); with
+//! `--snapshot-every N` as well, an engine snapshot is written next to them every N commands.
 
 use crate::config;
 use crate::output::{EventFormat, print_event};
@@ -168,8 +171,9 @@ fn limit_kind(s: &str) -> anyhow::Result<LimitKind> {
         "max_open_orders" => LimitKind::MaxOpenOrders,
         "throttle_rate" => LimitKind::ThrottleRate,
         "price_band" => LimitKind::PriceBand,
+        "max_open_orders_per_instrument" => LimitKind::MaxOpenOrdersPerInstrument,
         o => bail!(
-            "limit: `{o}` is not max_order_qty|max_order_notional|credit_limit|max_long|max_short|max_open_orders|throttle_rate|price_band"
+            "limit: `{o}` is not max_order_qty|max_order_notional|credit_limit|max_long|max_short|max_open_orders|max_open_orders_per_instrument|throttle_rate|price_band"
         ),
     })
 }
@@ -403,6 +407,7 @@ pub fn run(
     json: bool,
     levels: bool,
     journal: Option<&Path>,
+    snapshot_every: Option<u64>,
 ) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -414,7 +419,12 @@ pub fn run(
         risk_config,
         levels,
     )?;
-    let mut journal = journal.map(crate::journal::Recorder::create).transpose()?;
+    if snapshot_every.is_some() && journal.is_none() {
+        bail!("--snapshot-every needs --journal DIR (snapshots are written next to the journal)");
+    }
+    let mut journal = journal
+        .map(|d| crate::journal::Recorder::create(d, snapshot_every))
+        .transpose()?;
     let mut hash = ferrex_types::HashingSink::new(());
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -434,6 +444,7 @@ pub fn run(
         engine.process(cmd, &mut events);
         if let Some(j) = journal.as_mut() {
             j.record(engine.cmd_seq(), cmd)?;
+            j.after_command(&engine)?;
         }
         for e in &events {
             hash.on_event(e);
@@ -441,13 +452,19 @@ pub fn run(
         }
     }
     if let Some(j) = journal {
-        let n = j.finish()?;
+        let (n, snaps) = j.finish()?;
         eprintln!(
             "journal: {n} commands, last seq {}, event-stream hash {:016x}, state hash {:016x}",
             engine.cmd_seq(),
             hash.hash(),
             engine.state_hash()
         );
+        if snaps.count > 0 {
+            eprintln!(
+                "snapshots: {} written, last at seq {} ({} bytes); longest engine copy {} us",
+                snaps.count, snaps.last_seq, snaps.last_bytes, snaps.max_copy_us
+            );
+        }
     }
     out.flush()?;
     for (eline, msg) in errors {

@@ -1,12 +1,19 @@
 //! `ferrex simulate` and `ferrex compare-algos`: execution-quality analysis of a parent order on a
 //! replayed market (ferrex-exec).
+//!
+//! Sources (`--format`): `lobster` (message file + orderbook file, order-level), `itch` (ITCH 5.0
+//! BinaryFILE, gzip or plain, one stock chosen with `--locate` or `--symbol`, order-level) and
+//! `binance` (a depth snapshot + diff capture with trades, level data). The queue model
+//! (`--queue`) is `exact` for order-level data (default there) and `conservative` (default for
+//! Binance) or `probabilistic` for level data; choosing a level model on LOBSTER or ITCH replays
+//! them at level granularity. The source and queue model are printed in the report.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use ferrex_exec::{
-    ALGOS, Algo, CostStats, ExecReport, Fees, Iceberg, Immediate, Latency, LobsterData, MultiRun,
-    ParentOrder, Pov, SimConfig, Twap, simulate_runs, simulate_with_latency_cost,
+    ALGOS, Algo, CostStats, ExecReport, Fees, Iceberg, Immediate, Latency, MarketData, MultiRun,
+    ParentOrder, Pov, QueueModel, SimConfig, Twap, simulate_runs, simulate_with_latency_cost,
 };
 use ferrex_replay::lobster::LobsterPair;
 use ferrex_types::{Price, Side};
@@ -15,19 +22,35 @@ use serde_json::{Value, json};
 /// Arguments of `ferrex simulate` (and `ferrex compare-algos`, which ignores `--algo`).
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimulateArgs {
-    /// Market data: for LOBSTER, the message file.
+    /// Market data: for LOBSTER, the message file; for ITCH, the ITCH 5.0 file; for Binance, the
+    /// capture (`<local_ns> <json>` lines, gzip or plain).
     #[arg(long)]
     pub data: PathBuf,
-    /// Data format (only `lobster` so far).
+    /// Data format: lobster | itch | binance.
     #[arg(long, default_value = "lobster")]
     pub format: String,
+    /// ITCH: the stock locate to simulate on.
+    #[arg(long)]
+    pub locate: Option<u16>,
+    /// ITCH: the stock symbol (matched on directory and add-order messages).
+    #[arg(long)]
+    pub symbol: Option<String>,
+    /// Queue model of passive orders: exact (order-level data) | conservative | probabilistic
+    /// (level data; on LOBSTER/ITCH these replay the data at level granularity). Default: exact
+    /// for LOBSTER and ITCH, conservative for Binance.
+    #[arg(long)]
+    pub queue: Option<String>,
+    /// Seed of the probabilistic queue model (default: --seed).
+    #[arg(long)]
+    pub queue_seed: Option<u64>,
     /// LOBSTER orderbook file (default: the message file's name with `_message_` → `_orderbook_`).
     #[arg(long)]
     pub orderbook: Option<PathBuf>,
     /// buy or sell.
     #[arg(long, default_value = "buy")]
     pub side: String,
-    /// Parent quantity (lots = shares).
+    /// Parent quantity in the data's lots: shares for LOBSTER and ITCH; for Binance
+    /// 10^-qty_decimals of the base asset (BTCUSDT futures: 0.001 BTC; the header prints it).
     #[arg(long)]
     pub qty: u64,
     /// immediate | twap | pov | iceberg.
@@ -46,6 +69,10 @@ pub struct SimulateArgs {
     /// Market-data latency.
     #[arg(long, default_value = "0")]
     pub md_latency: String,
+    /// Acknowledgement latency: the algorithm learns of acks, fills and ended orders this long
+    /// after they happen.
+    #[arg(long, default_value = "0")]
+    pub ack_latency: String,
     /// Mean of an exponential jitter added to each order's entry latency (seeded by --seed).
     #[arg(long)]
     pub jitter: Option<String>,
@@ -91,7 +118,8 @@ pub struct SimulateArgs {
     /// One JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Draw mid price, our fills and the market VWAP over time to this PNG.
+    /// simulate: draw mid price, our fills and the market VWAP over time to this PNG.
+    /// compare-algos: draw each algorithm's cumulative fills over time and its costs.
     #[arg(long)]
     pub plot: Option<PathBuf>,
 }
@@ -161,22 +189,54 @@ fn orderbook_path(a: &SimulateArgs) -> anyhow::Result<PathBuf> {
 }
 
 struct Setup {
-    data: LobsterData,
+    data: MarketData,
     cfg: SimConfig,
     parent: ParentOrder,
 }
 
+fn load(a: &SimulateArgs) -> anyhow::Result<MarketData> {
+    Ok(match a.format.as_str() {
+        "lobster" => {
+            let ob = orderbook_path(a)?;
+            let pair = LobsterPair::open(&a.data, &ob, None)
+                .with_context(|| format!("reading {} / {}", a.data.display(), ob.display()))?;
+            MarketData::from_pair(&pair)?
+        }
+        "itch" => {
+            let buf = ferrex_replay::itch::read_file(&a.data)
+                .with_context(|| format!("reading {}", a.data.display()))?;
+            MarketData::from_itch(&buf, a.locate, a.symbol.as_deref())?
+        }
+        "binance" => {
+            let cap = ferrex_replay::binance::BinanceCapture::open(&a.data)
+                .with_context(|| format!("reading {}", a.data.display()))?;
+            MarketData::from_binance(&cap)?
+        }
+        f => bail!("--format {f:?}: lobster, itch or binance"),
+    })
+}
+
 fn setup(a: &SimulateArgs) -> anyhow::Result<Setup> {
-    if a.format != "lobster" {
-        bail!(
-            "--format {}: only `lobster` is supported by simulate so far",
+    let mut data = load(a)?;
+    let queue = match a.queue.as_deref() {
+        None if data.level_data => QueueModel::Conservative,
+        None | Some("exact") => QueueModel::Exact,
+        Some("conservative") => QueueModel::Conservative,
+        Some("probabilistic") => QueueModel::Probabilistic {
+            seed: a.queue_seed.unwrap_or(a.seed),
+        },
+        Some(q) => bail!("--queue {q:?}: exact, conservative or probabilistic"),
+    };
+    match (data.level_data, queue) {
+        (true, QueueModel::Exact) => bail!(
+            "--queue exact needs order-level data; {} is level data: use conservative or probabilistic",
             a.format
-        );
+        ),
+        (false, QueueModel::Conservative | QueueModel::Probabilistic { .. }) => {
+            data = data.to_level_data();
+        }
+        _ => {}
     }
-    let ob = orderbook_path(a)?;
-    let pair = LobsterPair::open(&a.data, &ob, None)
-        .with_context(|| format!("reading {} / {}", a.data.display(), ob.display()))?;
-    let data = LobsterData::from_pair(&pair)?;
     let side = match a.side.as_str() {
         "buy" | "b" => Side::Buy,
         "sell" | "s" => Side::Sell,
@@ -185,7 +245,9 @@ fn setup(a: &SimulateArgs) -> anyhow::Result<Setup> {
     if a.qty == 0 {
         bail!("--qty must be > 0");
     }
-    let mut cfg = SimConfig::default();
+    let mut cfg = SimConfig::for_data(&data);
+    cfg.queue = queue;
+    cfg.ack_ns = parse_duration_ns(&a.ack_latency)?;
     let entry = parse_duration_ns(&a.latency)?;
     let md = parse_duration_ns(&a.md_latency)?;
     cfg.latency = match &a.jitter {
@@ -223,7 +285,14 @@ fn setup(a: &SimulateArgs) -> anyhow::Result<Setup> {
             }
             t
         }
-        None => (10 * 3600 * 1_000_000_000u64).clamp(t0, t1),
+        None => {
+            let ten = 10 * 3600 * 1_000_000_000u64;
+            if (t0..=t1).contains(&ten) {
+                ten
+            } else {
+                t0 + 60_000_000_000u64.min((t1 - t0) / 10)
+            }
+        }
     };
     let limit = a.limit.map(|l| Price((l / cfg.price_scale).round() as i64));
     Ok(Setup {
@@ -297,6 +366,8 @@ fn to_json(o: &Outcome, scale: f64) -> Value {
     let r = &o.report;
     let mut v = json!({
         "algo": r.algo,
+        "source": r.source,
+        "queue": r.queue,
         "filled_qty": r.filled_qty,
         "fill_ratio": num(r.fill_ratio),
         "avg_price": num(r.avg_price * scale),
@@ -305,7 +376,9 @@ fn to_json(o: &Outcome, scale: f64) -> Value {
         "shortfall_bps": num(r.shortfall_bps),
         "vwap_slippage_bps": num(r.vwap_slippage_bps),
         "latency_slippage_bps": num(r.latency_slippage_bps),
+        "latency_shortfall_bps": num(r.latency_shortfall_bps),
         "fees": num(r.fees),
+        "unfilled_reason": r.unfilled_reason,
     });
     let m = v.as_object_mut().expect("object");
     m.insert(
@@ -326,6 +399,11 @@ fn to_json(o: &Outcome, scale: f64) -> Value {
             "end_mid": num(r.end_mid * scale),
             "children": r.children,
             "fills": r.fills.len(),
+            "sent_lots": r.sent_lots,
+            "ioc_unfilled_lots": r.ioc_unfilled_lots,
+            "resting_at_end_lots": r.resting_at_end_lots,
+            "market_cancels_at_our_level": r.market.cancels_at_our_level,
+            "market_cancels_ahead": r.market.cancels_ahead,
         }),
     );
     if let Some(mr) = &o.multi {
@@ -387,6 +465,7 @@ fn rows(o: &Outcome, scale: f64) -> Vec<(&'static str, String)> {
         ("temporary impact (bps)", b(r.impact_bps)),
         ("reversion (bps)", b(r.reversion_bps)),
         ("latency slippage (bps)", b(r.latency_slippage_bps)),
+        ("latency shortfall (bps)", b(r.latency_shortfall_bps)),
         ("fees", format!("{:.2}", r.fees)),
     ];
     if let Some(m) = &o.multi {
@@ -421,23 +500,41 @@ fn print_table(names: &[String], outs: &[Outcome], scale: f64) {
 }
 
 fn header(a: &SimulateArgs, s: &Setup) {
-    let st = s.data.msgs.len();
+    let st = s.data.events.len();
     println!(
-        "simulate: {} {} {} from {} for {} on {} ({} messages), latency entry {} md {}{}",
+        "simulate: {} {} lots (lot = {}) {} from {} for {} on source {} [{}] ({} events), queue model {}, latency entry {} md {} ack {}{}",
         a.side,
         a.qty,
+        s.data.lot_scale,
         a.data.file_name().and_then(|n| n.to_str()).unwrap_or(""),
         clock(s.parent.start_ns),
         a.horizon,
-        a.format,
+        s.data.source.as_str(),
+        s.data.label,
         st,
+        s.cfg.queue.as_str(),
         a.latency,
         a.md_latency,
+        a.ack_latency,
         a.jitter
             .as_ref()
             .map(|j| format!(" + Exp({j})"))
             .unwrap_or_default(),
     );
+    if s.data.dropped > 0 {
+        println!(
+            "data: {} messages naming orders never added in the capture were dropped",
+            s.data.dropped
+        );
+    }
+}
+
+fn unfilled_notes(outs: &[Outcome]) {
+    for o in outs {
+        if !o.report.unfilled_reason.is_empty() {
+            println!("{}: {}", o.report.algo, o.report.unfilled_reason);
+        }
+    }
 }
 
 /// `ferrex simulate`.
@@ -457,10 +554,16 @@ pub fn run(a: &SimulateArgs) -> anyhow::Result<()> {
             std::slice::from_ref(&o),
             scale,
         );
+        unfilled_notes(std::slice::from_ref(&o));
         let m = o.report.market;
         println!(
-            "market: {} messages, {} unknown refs, {} ignored (liquidity we took), {} real lots taken",
-            m.messages, m.unknown_refs, m.ignored_taken, m.real_lots_taken
+            "market: {} messages, {} unknown refs, {} ignored (liquidity we took), {} real lots taken, {} level decreases at our level ({} taken from ahead of us)",
+            m.messages,
+            m.unknown_refs,
+            m.ignored_taken,
+            m.real_lots_taken,
+            m.cancels_at_our_level,
+            m.cancels_ahead
         );
         if let Some(p) = &a.plot {
             println!("plot: {}", p.display());
@@ -477,6 +580,9 @@ pub fn compare_algos(a: &SimulateArgs) -> anyhow::Result<()> {
     for name in ALGOS {
         outs.push(run_one(a, &s, name)?);
     }
+    if let Some(p) = &a.plot {
+        plot_compare(p, &outs, &s).with_context(|| format!("plotting {}", p.display()))?;
+    }
     if a.json {
         let v: Vec<Value> = outs.iter().map(|o| to_json(o, scale)).collect();
         println!("{}", serde_json::to_string(&v)?);
@@ -484,7 +590,117 @@ pub fn compare_algos(a: &SimulateArgs) -> anyhow::Result<()> {
         header(a, &s);
         let names: Vec<String> = ALGOS.iter().map(|s| s.to_string()).collect();
         print_table(&names, &outs, scale);
+        unfilled_notes(&outs);
+        if let Some(p) = &a.plot {
+            println!("plot: {}", p.display());
+        }
     }
+    Ok(())
+}
+
+type Metric = fn(&ExecReport) -> f64;
+
+/// Left: each algorithm's cumulative filled lots vs seconds since the decision; right: its
+/// shortfall, slippage vs arrival and latency slippage (bps) as bars.
+fn plot_compare(path: &Path, outs: &[Outcome], s: &Setup) -> anyhow::Result<()> {
+    use plotters::prelude::*;
+    crate::plot::ensure_font()?;
+    let t0 = s.parent.start_ns;
+    let horizon = s.parent.horizon_ns as f64 / 1e9;
+    let colors = [RED, BLUE, GREEN, MAGENTA, CYAN, BLACK];
+    let root = BitMapBackend::new(path, (1400, 600)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (left, right) = root.split_horizontally(850);
+    let qty = s.parent.qty as f64;
+    let mut chart = ChartBuilder::on(&left)
+        .caption(
+            format!(
+                "cumulative fills: {} {} lots, {} / {} queue",
+                s.parent.side.as_str(),
+                s.parent.qty,
+                s.data.source.as_str(),
+                s.cfg.queue.as_str()
+            ),
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..horizon.max(1e-3), 0.0..qty * 1.05)?;
+    chart
+        .configure_mesh()
+        .x_desc("seconds since start")
+        .y_desc("filled lots")
+        .draw()?;
+    for (k, o) in outs.iter().enumerate() {
+        let c = colors[k % colors.len()];
+        let mut cum = 0u64;
+        let mut pts = vec![(0.0, 0.0)];
+        for f in &o.report.fills {
+            let x = f.time.saturating_sub(t0) as f64 / 1e9;
+            pts.push((x, cum as f64));
+            cum += f.qty;
+            pts.push((x, cum as f64));
+        }
+        pts.push((horizon, cum as f64));
+        chart
+            .draw_series(LineSeries::new(pts, c.stroke_width(2)))?
+            .label(o.report.algo.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+
+    let metrics: [(&str, Metric); 3] = [
+        ("shortfall", |r| r.shortfall_bps),
+        ("slippage", |r| r.slippage_bps),
+        ("latency slip.", |r| r.latency_slippage_bps),
+    ];
+    let vals: Vec<f64> = outs
+        .iter()
+        .flat_map(|o| metrics.iter().map(|m| (m.1)(&o.report)))
+        .filter(|v| v.is_finite())
+        .collect();
+    let lo = vals.iter().copied().fold(0.0f64, f64::min);
+    let hi = vals.iter().copied().fold(0.0f64, f64::max);
+    let pad = ((hi - lo) * 0.1).max(0.1);
+    let n = outs.len();
+    let mut bars = ChartBuilder::on(&right)
+        .caption("costs (bps, + = cost)", ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..(metrics.len() as f64), (lo - pad)..(hi + pad))?;
+    bars.configure_mesh()
+        .disable_x_mesh()
+        .x_labels(metrics.len() * 2 + 1)
+        .x_label_formatter(&|x| {
+            let k = x.floor() as usize;
+            if (x - k as f64 - 0.5).abs() < 0.01 && k < metrics.len() {
+                metrics[k].0.to_string()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("bps")
+        .draw()?;
+    let w = 0.8 / n.max(1) as f64;
+    for (k, o) in outs.iter().enumerate() {
+        let c = colors[k % colors.len()];
+        bars.draw_series(metrics.iter().enumerate().filter_map(|(j, m)| {
+            let v = (m.1)(&o.report);
+            if !v.is_finite() {
+                return None;
+            }
+            let x0 = j as f64 + 0.1 + k as f64 * w;
+            Some(Rectangle::new([(x0, 0.0), (x0 + w * 0.9, v)], c.filled()))
+        }))?;
+    }
+    root.present()?;
     Ok(())
 }
 

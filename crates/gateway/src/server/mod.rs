@@ -1,0 +1,349 @@
+//! The network order-entry server: OUCH 5.0 over SoupBinTCP 4.0 and FIX 4.4 over TCP, feeding
+//! the threaded engine runtime.
+//!
+//! [`Server::start`] binds both listen addresses, starts the engine runtime
+//! ([`ferrex_engine::Runtime`], one runtime [`ferrex_engine::Session`] for the gateway, no
+//! market-data ring, no journal) and one gateway thread. The gateway thread (pinned to
+//! `gateway_core` when that core exists) owns every socket (non-blocking, `mio`), every protocol
+//! session and order table, and the runtime session. Each loop iteration it:
+//!
+//! 1. polls the sockets (zero timeout while anything happened in the last 200 µs, else 1 ms),
+//!    accepts connections and reads input;
+//! 2. frames and decodes input with the I/O-free layers ([`crate::soupbin`],
+//!    [`crate::soupbin_session`], [`crate::ouch`], [`crate::ouch_orders`], [`crate::ouch_map`];
+//!    [`crate::fix`], [`crate::fix_session`], [`crate::fix_orders`], [`crate::fix_map`]) and
+//!    submits the resulting commands to the engine;
+//! 3. drains every event the engine has for it and routes each one to the session of the
+//!    event's account (both sessions of a trade);
+//! 4. runs the session timers every 10 ms (heartbeats, test requests, idle and logon timeouts);
+//! 5. writes pending output and closes the connections marked for closing (cancel-on-disconnect
+//!    is a `MassCancel` of the account, submitted to the engine, so it is sequenced).
+//!
+//! Rules:
+//! - Each configured session is one account; its order table only knows its own orders, so a
+//!   session cannot name another account's order (and the engine checks ownership too).
+//! - Engine order ids come from one allocator in the gateway: unique across all sessions.
+//! - A second logon for a session that is connected is refused (SoupBinTCP Login Rejected `S`;
+//!   FIX Logout "Session already logged on"); the connected one is untouched.
+//! - Throttle: at most `max_msgs_per_sec` order messages per session per one-second window;
+//!   beyond, the message is refused at the gateway (OUCH Order Rejected 0x29 / Cancel Reject,
+//!   FIX BusinessMessageReject 380 = 0 "Throttle limit exceeded") and never reaches the engine.
+//! - Input is bounded: a SoupBinTCP length field or FIX BodyLength above `max_message_bytes` ends
+//!   the connection with a reason (SoupBinTCP Debug packet, FIX Logout text) without reading
+//!   the body; SoupBinTCP framing garbage likewise; FIX garbage is skipped to the next `8=FIX`
+//!   once logged on (before Logon it ends the connection); an undecodable OUCH message gets a
+//!   Debug packet and is dropped. Connections that do not log on within `logon_timeout_ns` are
+//!   closed; at most `max_connections` are open at once (more are closed on accept).
+//! - Output is bounded: a connection with more than `outbound_queue` unsent messages (a slow or
+//!   dead reader) is dropped, with cancel-on-disconnect. The gateway never stops draining the
+//!   engine, so the engine never waits on a client.
+//!
+//! Market data: the runtime is started without a market-data ring. A market-data publisher
+//! would take the runtime's market-data consumer and be polled in the same place the engine
+//! events are drained (`Gateway::drain_engine` in `gateway.rs`), or on its own thread.
+
+mod conn;
+mod gateway;
+
+use ferrex_engine::{Engine, PinStatus, Runtime, RuntimeConfig, RuntimeReport};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+/// One instrument as the gateway sees it. `InstrumentId(i)` is the i-th entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstrumentSpec {
+    /// Symbol (OUCH: at most 8 printable characters; FIX Symbol 55).
+    pub name: String,
+    /// Currency value of one ferrex price unit as `mantissa × 10^-decimals` (for example
+    /// 0.01 = `(1, 2)`). OUCH prices are 1/10000 so `decimals` must be ≤ 4; FIX prices are
+    /// decimals.
+    pub price_increment: (u64, u32),
+}
+
+/// How a session logs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionProtocol {
+    /// OUCH over SoupBinTCP: Login Request username (≤ 6) and password (≤ 10).
+    Ouch {
+        /// Username.
+        username: String,
+        /// Password.
+        password: String,
+    },
+    /// FIX 4.4: the client's SenderCompID, and Username 553 / Password 554 if required.
+    Fix {
+        /// The client's CompID (our TargetCompID).
+        comp_id: String,
+        /// Required Username / Password on Logon, if any.
+        credentials: Option<(String, String)>,
+    },
+}
+
+/// One configured session (one account).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionSpec {
+    /// Protocol and credentials.
+    pub protocol: SessionProtocol,
+    /// The account every order of this session is entered for.
+    pub account: u32,
+    /// Cancel the account's orders when the connection ends.
+    pub cancel_on_disconnect: bool,
+    /// Order messages per second accepted at the gateway (0 = no limit).
+    pub max_msgs_per_sec: u32,
+}
+
+/// Server configuration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// OUCH (SoupBinTCP) listen address (port 0: any free port).
+    pub ouch_listen: SocketAddr,
+    /// FIX listen address.
+    pub fix_listen: SocketAddr,
+    /// Core for the engine thread (`None`: unpinned).
+    pub engine_core: Option<usize>,
+    /// Core for the gateway thread (`None`: unpinned).
+    pub gateway_core: Option<usize>,
+    /// Slots of the runtime's command and event rings.
+    pub ring_capacity: usize,
+    /// SoupBinTCP session id in Login Accepted (≤ 10 alphanumerics).
+    pub ouch_session_id: String,
+    /// SoupBinTCP: Server Heartbeat after this much output silence (ns).
+    pub ouch_heartbeat_ns: u64,
+    /// SoupBinTCP: drop a client after this much input silence (ns).
+    pub ouch_timeout_ns: u64,
+    /// FIX: our CompID.
+    pub fix_sender_comp_id: String,
+    /// FIX: allowed |SendingTime − now| (ns).
+    pub fix_max_latency_ns: u64,
+    /// Close a connection that has not logged on after this long (ns).
+    pub logon_timeout_ns: u64,
+    /// Largest accepted inbound message (SoupBinTCP packet length / whole FIX message), bytes.
+    pub max_message_bytes: usize,
+    /// Unsent messages allowed per connection before it is dropped as a slow consumer.
+    pub outbound_queue: usize,
+    /// Most open connections (both ports together).
+    pub max_connections: usize,
+    /// Instruments, in id order.
+    pub instruments: Vec<InstrumentSpec>,
+    /// Sessions.
+    pub sessions: Vec<SessionSpec>,
+}
+
+impl Default for ServerConfig {
+    /// Both ports on 127.0.0.1:0, unpinned threads, spec timers, no instruments or sessions.
+    fn default() -> Self {
+        let any: SocketAddr = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServerConfig {
+            ouch_listen: any,
+            fix_listen: any,
+            engine_core: None,
+            gateway_core: None,
+            ring_capacity: 1 << 14,
+            ouch_session_id: "FERREX".into(),
+            ouch_heartbeat_ns: 1_000_000_000,
+            ouch_timeout_ns: 15_000_000_000,
+            fix_sender_comp_id: "FERREX".into(),
+            fix_max_latency_ns: 120_000_000_000,
+            logon_timeout_ns: 10_000_000_000,
+            max_message_bytes: 4096,
+            outbound_queue: 65_536,
+            max_connections: 2048,
+            instruments: Vec::new(),
+            sessions: Vec::new(),
+        }
+    }
+}
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The configuration is inconsistent.
+    #[error("server config: {0}")]
+    Config(String),
+    /// Binding a listen address failed.
+    #[error("binding {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Other socket or thread setup errors.
+    #[error("server: {0}")]
+    Io(#[from] std::io::Error),
+    /// The engine runtime did not start.
+    #[error(transparent)]
+    Runtime(#[from] ferrex_engine::RuntimeError),
+    /// The gateway thread died (a bug: it is written not to panic).
+    #[error("the gateway thread panicked")]
+    GatewayPanicked,
+}
+
+/// Gateway counters, reported by [`ServerHandle::stop`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GatewayReport {
+    /// Connections accepted (both ports).
+    pub connections: u64,
+    /// Connections closed at once because `max_connections` were open.
+    pub refused_connections: u64,
+    /// Successful logons.
+    pub logons: u64,
+    /// Logons refused (unknown user/CompID, bad password, session already connected).
+    pub logons_refused: u64,
+    /// Of those: a second logon for a connected session.
+    pub second_logons_refused: u64,
+    /// Application messages received (OUCH orders, FIX D/F/G).
+    pub app_messages_in: u64,
+    /// Commands submitted to the engine.
+    pub commands: u64,
+    /// Engine events drained.
+    pub events: u64,
+    /// Order messages refused by the gateway throttle.
+    pub throttled: u64,
+    /// Malformed, oversized or garbage input (each protocol reject or drop counts once).
+    pub protocol_errors: u64,
+    /// Connections dropped because their outbound queue overflowed.
+    pub slow_consumer_drops: u64,
+    /// Connections closed because they did not log on in time.
+    pub logon_timeouts: u64,
+    /// Logged-on connections closed for input silence (heartbeat timeout).
+    pub idle_timeouts: u64,
+    /// Cancel-on-disconnect mass cancels submitted.
+    pub cancel_on_disconnect: u64,
+    /// Bytes written to clients.
+    pub bytes_out: u64,
+    /// Bytes read from clients.
+    pub bytes_in: u64,
+}
+
+/// What [`ServerHandle::stop`] returns.
+pub struct ServerReport {
+    /// Gateway counters.
+    pub gateway: GatewayReport,
+    /// Engine runtime counters.
+    pub runtime: RuntimeReport,
+    /// The engine, after the last command (for inspection).
+    pub engine: Engine,
+}
+
+/// A running server. Dropping it stops it (without the report).
+pub struct ServerHandle {
+    ouch_addr: SocketAddr,
+    fix_addr: SocketAddr,
+    gateway_pin: PinStatus,
+    engine_pin: Option<PinStatus>,
+    stop: Arc<AtomicBool>,
+    join: Option<JoinHandle<GatewayReport>>,
+    runtime: Option<Runtime>,
+}
+
+/// The server entry point.
+pub struct Server;
+
+impl Server {
+    /// Validate `cfg`, bind both listeners, start the engine runtime with `engine` and the
+    /// gateway thread. Returns once both threads run.
+    pub fn start(cfg: ServerConfig, engine: Engine) -> Result<ServerHandle, ServerError> {
+        let plan = gateway::Plan::new(&cfg)?;
+        let bind = |addr: SocketAddr| {
+            mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr, source })
+        };
+        let ouch = bind(cfg.ouch_listen)?;
+        let fix = bind(cfg.fix_listen)?;
+        let ouch_addr = ouch.local_addr()?;
+        let fix_addr = fix.local_addr()?;
+        let max_account = cfg.sessions.iter().map(|s| s.account).max().unwrap_or(0);
+        let rt_cfg = RuntimeConfig {
+            engine_core: cfg.engine_core,
+            ring_capacity: cfg.ring_capacity.max(64),
+            md_capacity: 0,
+            batch: 64,
+            max_accounts: (max_account as usize + 1).max(1 << 10),
+            ..RuntimeConfig::default()
+        };
+        let (runtime, mut sessions, _md) = Runtime::start(engine, 1, &rt_cfg)?;
+        let engine_pin = runtime.pin_status();
+        let Some(rt_session) = sessions.pop() else {
+            return Err(ServerError::Config("runtime returned no session".into()));
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = Arc::clone(&stop);
+        let core = cfg.gateway_core;
+        let (pin_tx, pin_rx) = std::sync::mpsc::channel();
+        let join = std::thread::Builder::new()
+            .name("ferrex-gateway".into())
+            .spawn(move || {
+                let pin = ferrex_engine::pin_current(core);
+                let _ = pin_tx.send(pin);
+                match gateway::Gateway::new(plan, ouch, fix, rt_session) {
+                    Ok(mut g) => g.run(&stop2),
+                    Err(_) => GatewayReport::default(),
+                }
+            })?;
+        let gateway_pin = pin_rx.recv().map_err(|_| ServerError::GatewayPanicked)?;
+        Ok(ServerHandle {
+            ouch_addr,
+            fix_addr,
+            gateway_pin,
+            engine_pin,
+            stop,
+            join: Some(join),
+            runtime: Some(runtime),
+        })
+    }
+}
+
+impl ServerHandle {
+    /// The bound OUCH (SoupBinTCP) address.
+    pub fn ouch_addr(&self) -> SocketAddr {
+        self.ouch_addr
+    }
+
+    /// The bound FIX address.
+    pub fn fix_addr(&self) -> SocketAddr {
+        self.fix_addr
+    }
+
+    /// Pinning outcome of the gateway thread.
+    pub fn gateway_pin(&self) -> PinStatus {
+        self.gateway_pin
+    }
+
+    /// Pinning outcome of the engine thread (`None` if it did not report within a second).
+    pub fn engine_pin(&self) -> Option<PinStatus> {
+        self.engine_pin
+    }
+
+    /// Stop: every connection is closed (cancel-on-disconnect applies), the gateway drains the
+    /// engine's last events and exits, then the engine stops. Returns the counters and the
+    /// engine.
+    pub fn stop(mut self) -> Result<ServerReport, ServerError> {
+        self.stop.store(true, Ordering::Release);
+        let gateway = match self.join.take() {
+            Some(j) => j.join().map_err(|_| ServerError::GatewayPanicked)?,
+            None => GatewayReport::default(),
+        };
+        let Some(rt) = self.runtime.take() else {
+            return Err(ServerError::Config("server already stopped".into()));
+        };
+        let (engine, runtime) = rt.stop();
+        Ok(ServerReport {
+            gateway,
+            runtime,
+            engine,
+        })
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(j) = self.join.take() {
+            let _ = j.join();
+        }
+        // The runtime's own Drop stops and joins the engine thread.
+        self.runtime.take();
+    }
+}

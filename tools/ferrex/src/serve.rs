@@ -1,0 +1,432 @@
+//! `ferrex serve --config FILE.toml [--duration SECS]`: network order entry (OUCH 5.0 over
+//! SoupBinTCP 4.0 and FIX 4.4) in front of the threaded engine. See config/serve.toml for the
+//! file format; the server itself is `ferrex_gateway::server`.
+//!
+//! Instruments take the keys of `ferrex run --config` (name, tick_size, lot_size, min_price,
+//! max_price, max_orders, market_protection_ticks, dense_levels) plus `price_increment`, the
+//! currency value of one price unit as a decimal string. Paths (`risk`) are relative to the
+//! config file. Unknown keys are refused; errors name the file and the key.
+
+use anyhow::{Context, bail};
+use ferrex_book::BookConfig;
+use ferrex_engine::{Engine, EngineConfig};
+use ferrex_gateway::server::{InstrumentSpec, Server, ServerConfig, SessionProtocol, SessionSpec};
+use ferrex_types::Price;
+use serde::Deserialize;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Arguments of `ferrex serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    /// The serve configuration (TOML), e.g. config/serve.toml.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Stop after this many seconds (default: run until Ctrl-C / SIGTERM).
+    #[arg(long)]
+    pub duration: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileToml {
+    engine_core: Option<usize>,
+    gateway_core: Option<usize>,
+    risk: Option<PathBuf>,
+    ouch: OuchToml,
+    fix: FixToml,
+    limits: Option<LimitsToml>,
+    instrument: Vec<InstrumentToml>,
+    session: Vec<SessionToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OuchToml {
+    listen: String,
+    heartbeat_ms: Option<u64>,
+    timeout_ms: Option<u64>,
+    session: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FixToml {
+    listen: String,
+    sender_comp_id: String,
+    max_latency_s: Option<u64>,
+    logon_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsToml {
+    max_message_bytes: Option<usize>,
+    outbound_queue: Option<usize>,
+    max_connections: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InstrumentToml {
+    name: String,
+    price_increment: String,
+    tick_size: Option<i64>,
+    lot_size: Option<u64>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    max_orders: Option<u32>,
+    market_protection_ticks: Option<i64>,
+    dense_levels: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionToml {
+    protocol: String,
+    username: Option<String>,
+    password: Option<String>,
+    comp_id: Option<String>,
+    account: u32,
+    #[serde(default)]
+    cancel_on_disconnect: bool,
+    #[serde(default)]
+    max_msgs_per_sec: u32,
+}
+
+/// A loaded serve configuration: the server config, the books, and the risk config path.
+pub struct Loaded {
+    /// Server configuration.
+    pub server: ServerConfig,
+    /// Book configuration per instrument.
+    pub books: Vec<BookConfig>,
+    /// Risk config file (resolved), if any.
+    pub risk: Option<PathBuf>,
+}
+
+/// `"0.01"` → `(1, 2)`.
+fn parse_increment(s: &str) -> Option<(u64, u32)> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+        || frac.len() > 18
+    {
+        return None;
+    }
+    let digits = format!("{int}{frac}");
+    let m: u64 = digits.trim_start_matches('0').parse().unwrap_or(0);
+    (m > 0).then_some((m, frac.len() as u32))
+}
+
+fn addr(s: &str, key: &str) -> anyhow::Result<SocketAddr> {
+    s.to_socket_addrs()
+        .with_context(|| format!("{key}: {s:?} is not a socket address"))?
+        .next()
+        .with_context(|| format!("{key}: {s:?} resolves to nothing"))
+}
+
+/// Read and validate a serve config file.
+pub fn load(path: &Path) -> anyhow::Result<Loaded> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let f: FileToml =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let p = path.display();
+    let mut books = Vec::new();
+    let mut instruments = Vec::new();
+    for (i, ins) in f.instrument.iter().enumerate() {
+        let key = |k: &str| format!("{p}: instrument[{i}] ({}).{k}", ins.name);
+        let mut b = BookConfig {
+            level_events: false,
+            ..BookConfig::default()
+        };
+        if let Some(t) = ins.tick_size {
+            if t < 1 {
+                bail!("{}: must be >= 1, got {t}", key("tick_size"));
+            }
+            b.tick_size = t;
+        }
+        if let Some(l) = ins.lot_size {
+            if l < 1 {
+                bail!("{}: must be >= 1, got {l}", key("lot_size"));
+            }
+            b.lot_size = l;
+        }
+        if let Some(v) = ins.min_price {
+            if v < 1 {
+                bail!("{}: must be >= 1, got {v}", key("min_price"));
+            }
+            b.min_price = Price(v);
+        }
+        if let Some(v) = ins.max_price {
+            b.max_price = Price(v);
+        }
+        if b.max_price < b.min_price {
+            bail!("{}: below min_price", key("max_price"));
+        }
+        if let Some(m) = ins.max_orders {
+            if m < 1 {
+                bail!("{}: must be >= 1", key("max_orders"));
+            }
+            b.max_orders = m;
+        }
+        if let Some(m) = ins.market_protection_ticks {
+            if m < 0 {
+                bail!("{}: must be >= 0, got {m}", key("market_protection_ticks"));
+            }
+            b.market_protection_ticks = m;
+        }
+        if let Some(d) = ins.dense_levels {
+            if d < 64 {
+                bail!("{}: must be >= 64, got {d}", key("dense_levels"));
+            }
+            b.dense_levels = d;
+        }
+        let inc = parse_increment(&ins.price_increment).with_context(|| {
+            format!(
+                "{}: {:?} is not a positive decimal",
+                key("price_increment"),
+                ins.price_increment
+            )
+        })?;
+        books.push(b);
+        instruments.push(InstrumentSpec {
+            name: ins.name.clone(),
+            price_increment: inc,
+        });
+    }
+    if instruments.is_empty() {
+        bail!("{p}: no [[instrument]] table");
+    }
+    let mut sessions = Vec::new();
+    for (i, s) in f.session.iter().enumerate() {
+        let key = |k: &str| format!("{p}: session[{i}].{k}");
+        let protocol = match s.protocol.as_str() {
+            "ouch" => {
+                if s.comp_id.is_some() {
+                    bail!("{}: only for protocol = \"fix\"", key("comp_id"));
+                }
+                SessionProtocol::Ouch {
+                    username: s.username.clone().with_context(|| key("username"))?,
+                    password: s.password.clone().unwrap_or_default(),
+                }
+            }
+            "fix" => SessionProtocol::Fix {
+                comp_id: s
+                    .comp_id
+                    .clone()
+                    .with_context(|| format!("{} is required", key("comp_id")))?,
+                credentials: match (&s.username, &s.password) {
+                    (Some(u), Some(pw)) => Some((u.clone(), pw.clone())),
+                    (None, None) => None,
+                    _ => bail!("{}: username and password go together", key("username")),
+                },
+            },
+            other => bail!("{}: \"ouch\" or \"fix\", got {other:?}", key("protocol")),
+        };
+        sessions.push(SessionSpec {
+            protocol,
+            account: s.account,
+            cancel_on_disconnect: s.cancel_on_disconnect,
+            max_msgs_per_sec: s.max_msgs_per_sec,
+        });
+    }
+    let mut server = ServerConfig {
+        ouch_listen: addr(&f.ouch.listen, &format!("{p}: ouch.listen"))?,
+        fix_listen: addr(&f.fix.listen, &format!("{p}: fix.listen"))?,
+        engine_core: f.engine_core,
+        gateway_core: f.gateway_core,
+        fix_sender_comp_id: f.fix.sender_comp_id.clone(),
+        instruments,
+        sessions,
+        ..ServerConfig::default()
+    };
+    if let Some(v) = f.ouch.heartbeat_ms {
+        server.ouch_heartbeat_ns = v.saturating_mul(1_000_000);
+    }
+    if let Some(v) = f.ouch.timeout_ms {
+        server.ouch_timeout_ns = v.saturating_mul(1_000_000);
+    }
+    if let Some(v) = &f.ouch.session {
+        server.ouch_session_id = v.clone();
+    }
+    if let Some(v) = f.fix.max_latency_s {
+        server.fix_max_latency_ns = v.saturating_mul(1_000_000_000);
+    }
+    if let Some(v) = f.fix.logon_timeout_ms {
+        server.logon_timeout_ns = v.saturating_mul(1_000_000);
+    }
+    if let Some(l) = &f.limits {
+        if let Some(v) = l.max_message_bytes {
+            server.max_message_bytes = v;
+        }
+        if let Some(v) = l.outbound_queue {
+            server.outbound_queue = v;
+        }
+        if let Some(v) = l.max_connections {
+            server.max_connections = v;
+        }
+    }
+    let risk = f.risk.as_ref().map(|r| {
+        if r.is_absolute() {
+            r.clone()
+        } else {
+            path.parent().unwrap_or(Path::new(".")).join(r)
+        }
+    });
+    Ok(Loaded {
+        server,
+        books,
+        risk,
+    })
+}
+
+/// `ferrex serve`.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let loaded = load(&args.config)?;
+    let cfg = EngineConfig {
+        instruments: loaded.books.clone(),
+    };
+    let engine = match &loaded.risk {
+        Some(r) => Engine::with_risk(cfg, crate::riskcfg::load(r)?.1)?,
+        None => Engine::new(cfg)?,
+    };
+    let server_cfg = loaded.server.clone();
+    let handle = Server::start(server_cfg.clone(), engine)
+        .with_context(|| format!("starting the server of {}", args.config.display()))?;
+    println!(
+        "ferrex serve: OUCH 5.0/SoupBinTCP on {}, FIX 4.4 on {} (SenderCompID {})",
+        handle.ouch_addr(),
+        handle.fix_addr(),
+        server_cfg.fix_sender_comp_id
+    );
+    println!(
+        "threads: engine {}, gateway {}",
+        handle
+            .engine_pin()
+            .map_or("pin status unknown".to_string(), |p| p.to_string()),
+        handle.gateway_pin()
+    );
+    let names: Vec<String> = server_cfg
+        .instruments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("{} ({i})", s.name))
+        .collect();
+    println!(
+        "instruments: {}; risk: {}",
+        names.join(", "),
+        loaded
+            .risk
+            .as_ref()
+            .map_or("none".to_string(), |r| r.display().to_string())
+    );
+    for s in &server_cfg.sessions {
+        let who = match &s.protocol {
+            SessionProtocol::Ouch { username, .. } => format!("ouch {username}"),
+            SessionProtocol::Fix { comp_id, .. } => format!("fix {comp_id}"),
+        };
+        println!(
+            "session {who}: account {}, cancel-on-disconnect {}, throttle {}/s",
+            s.account,
+            if s.cancel_on_disconnect { "on" } else { "off" },
+            s.max_msgs_per_sec
+        );
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = Arc::clone(&stop);
+        ctrlc::set_handler(move || stop.store(true, Ordering::Release))
+            .context("installing the Ctrl-C / SIGTERM handler")?;
+    }
+    match args.duration {
+        Some(d) => println!("serving for {d} s (Ctrl-C stops earlier)"),
+        None => println!("serving until Ctrl-C / SIGTERM"),
+    }
+    let t0 = Instant::now();
+    let limit = args.duration.map(|d| Duration::from_secs_f64(d.max(0.0)));
+    while !stop.load(Ordering::Acquire) && limit.is_none_or(|l| t0.elapsed() < l) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let r = handle.stop()?;
+    let g = &r.gateway;
+    println!("stopped after {:.1} s", t0.elapsed().as_secs_f64());
+    println!(
+        "connections {} (refused {}), logons {} (refused {}, second logons {}), timeouts: logon {} idle {}",
+        g.connections,
+        g.refused_connections,
+        g.logons,
+        g.logons_refused,
+        g.second_logons_refused,
+        g.logon_timeouts,
+        g.idle_timeouts
+    );
+    println!(
+        "messages in {}, commands {}, events {}, throttled {}, protocol errors {}, slow-consumer drops {}, cancel-on-disconnect {}",
+        g.app_messages_in,
+        g.commands,
+        g.events,
+        g.throttled,
+        g.protocol_errors,
+        g.slow_consumer_drops,
+        g.cancel_on_disconnect
+    );
+    println!(
+        "bytes in {}, out {}; engine: {} commands, {} events, {} outbound stalls; state hash {:016x}",
+        g.bytes_in,
+        g.bytes_out,
+        r.runtime.commands,
+        r.runtime.events,
+        r.runtime.outbound_stalls,
+        r.engine.state_hash()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn increments() {
+        assert_eq!(parse_increment("0.01"), Some((1, 2)));
+        assert_eq!(parse_increment("0.0005"), Some((5, 4)));
+        assert_eq!(parse_increment("1"), Some((1, 0)));
+        assert_eq!(parse_increment("0"), None);
+        assert_eq!(parse_increment("-0.01"), None);
+        assert_eq!(parse_increment("abc"), None);
+    }
+
+    #[test]
+    fn bundled_serve_config_loads() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/serve.toml");
+        let l = load(&p).unwrap();
+        assert_eq!(l.server.ouch_listen.port(), 15000);
+        assert_eq!(l.server.fix_listen.port(), 15001);
+        assert_eq!(l.server.sessions.len(), 4);
+        assert_eq!(l.server.instruments[1].name, "MSFT");
+        assert_eq!(l.server.instruments[0].price_increment, (1, 2));
+        assert_eq!(l.books[0].min_price, Price(100));
+        let risk = l.risk.unwrap();
+        assert!(risk.ends_with("serve-risk.toml"));
+        crate::riskcfg::load(&risk).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_the_file_name() {
+        let dir = std::env::temp_dir().join(format!("ferrex-serve-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("bad.toml");
+        std::fs::write(
+            &p,
+            "[ouch]\nlisten = \"127.0.0.1:0\"\nbogus = 1\n[fix]\nlisten = \"127.0.0.1:0\"\nsender_comp_id = \"X\"\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", load(&p).err().unwrap());
+        assert!(e.contains("bad.toml") && e.contains("bogus"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
