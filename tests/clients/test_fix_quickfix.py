@@ -505,12 +505,8 @@ def test_replace_rejected_by_risk_keeps_order(clients):
     assert m[39] == "4" and m[37] == new[37] and dec(m[151]) == 0, show(m)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ferrex serve bug: after a refused replace, the order's ClOrdID is the refused "
-    "request's (41 on the next report names it instead of the original)",
-)
 def test_replace_rejected_by_risk_keeps_clordid(clients):
+    """After a refused replace, the order keeps its last accepted ClOrdID (41 of the cancel)."""
     c1, _ = clients
     cl, _, _, m = risk_rejected_replace_then_cancel(c1)
     assert m[41] == cl, f"OrigClOrdID must be the last accepted ClOrdID {cl}: {show(m)}"

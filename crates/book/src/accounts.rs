@@ -74,41 +74,70 @@ impl Accounts {
         }
     }
 
-    /// Appends slot `s` to its account's list (entry order). O(1) expected.
+    /// Appends slot `s` to its account's list (entry order). O(1) expected. The probe masks
+    /// with `len − 1` of the table slice, so the compiler proves every bucket index in bounds.
     #[inline]
     pub fn push(&mut self, nodes: &mut [Node], s: u32) {
-        let account = nodes[s as usize].account;
-        nodes[s as usize].acct_next = NIL;
-        match self.find(account) {
-            Ok(i) => {
-                let t = self.b[i].tail;
-                nodes[s as usize].acct_prev = t;
-                nodes[t as usize].acct_next = s;
-                self.b[i].tail = s;
-            }
-            Err(i) => {
-                nodes[s as usize].acct_prev = NIL;
-                self.b[i] = Bucket {
+        let Some(n) = nodes.get_mut(s as usize) else {
+            return;
+        };
+        let account = n.account;
+        n.acct_next = NIL;
+        let home = self.home(account);
+        let b = &mut self.b[..];
+        // len is a power of two ≥ 2: masking with len − 1 keeps every index in bounds.
+        let mask = b.len().wrapping_sub(1);
+        let mut i = home & mask;
+        loop {
+            let e = &mut b[i];
+            if e.head == NIL {
+                *e = Bucket {
                     account,
                     head: s,
                     tail: s,
                 };
+                n.acct_prev = NIL;
+                return;
             }
+            if e.account == account {
+                let t = e.tail;
+                e.tail = s;
+                n.acct_prev = t;
+                if let Some(nt) = nodes.get_mut(t as usize) {
+                    nt.acct_next = s;
+                }
+                return;
+            }
+            i = (i + 1) & mask;
         }
     }
 
     /// Unlinks slot `s` from its account's list; drops the account when its list empties.
-    #[inline]
+    /// Inline for the common case (a middle order: two neighbour writes); the head/tail case,
+    /// which updates the table, is out of line.
+    #[inline(always)]
     pub fn unlink(&mut self, nodes: &mut [Node], s: u32) {
-        let (account, p, nx) = {
-            let n = &nodes[s as usize];
-            (n.account, n.acct_prev, n.acct_next)
+        let Some(n) = nodes.get(s as usize) else {
+            return;
         };
-        if p != NIL && nx != NIL {
-            nodes[p as usize].acct_next = nx;
-            nodes[nx as usize].acct_prev = p;
+        let (account, p, nx) = (n.account, n.acct_prev, n.acct_next);
+        if p != NIL
+            && nx != NIL
+            && let Some(np) = nodes.get_mut(p as usize)
+        {
+            np.acct_next = nx;
+            if let Some(nn) = nodes.get_mut(nx as usize) {
+                nn.acct_prev = p;
+            }
             return;
         }
+        self.unlink_end(nodes, account, p, nx);
+    }
+
+    /// `unlink` of the head or the tail (or the only order) of `account`'s list, whose
+    /// neighbours are `p` and `nx`.
+    #[inline(never)]
+    fn unlink_end(&mut self, nodes: &mut [Node], account: u32, p: u32, nx: u32) {
         let Ok(i) = self.find(account) else { return };
         if p == NIL && nx == NIL {
             self.remove_bucket(i);

@@ -143,12 +143,12 @@ pub struct Book {
     pub(crate) instrument: InstrumentId,
     pub(crate) cfg: BookConfig,
     pub(crate) slab: Slab,
-    ids: IdMap,
-    accounts: Accounts,
+    pub(crate) ids: IdMap,
+    pub(crate) accounts: Accounts,
     pub(crate) ladders: [Ladder; 2],
     pub(crate) stops: Stops,
     pub(crate) batch: Queue,
-    expiry: Expiry,
+    pub(crate) expiry: Expiry,
     entry_seq: u64,
     pub(crate) last_trade: Option<i64>,
     anchored: bool,
@@ -318,10 +318,22 @@ impl Book {
     /// Frees slot `s` (which is in no level and no stop list): id map, account list, slab.
     #[inline]
     pub(crate) fn release(&mut self, s: u32) {
+        self.release_inline(s);
+    }
+
+    /// [`Book::release`], always inlined (the matching loop frees a maker on every full fill).
+    #[inline(always)]
+    pub(crate) fn release_inline(&mut self, s: u32) {
         let (id, gtd) = {
             let n = &self.slab.nodes[s as usize];
             (n.id, n.flags & F_GTD != 0)
         };
+        self.free_slot(s, id, gtd);
+    }
+
+    /// [`Book::release`] of slot `s` whose order id and GTD flag the caller already read.
+    #[inline(always)]
+    pub(crate) fn free_slot(&mut self, s: u32, id: u64, gtd: bool) {
         self.ids.remove(id, s);
         self.accounts.unlink(&mut self.slab.nodes, s);
         self.slab.release(s);
@@ -606,7 +618,7 @@ impl Book {
                 leaves: qty,
                 limit: price,
             };
-            self.match_taker(&mut t, out);
+            self.match_taker_inline(&mut t, out);
             leaves = t.leaves;
             // Fills released makers, which moved id-map entries: probe again to insert.
             bucket = None;

@@ -357,6 +357,16 @@ impl Ladder {
                 }
                 self.dense[i] = Level::EMPTY;
                 self.bits.clear(i);
+                self.levels -= 1;
+                if self.best == Some(p) {
+                    // The dense neighbour straight from the index (no price → index division).
+                    let d = match self.side {
+                        Side::Buy => self.bits.prev_before(i),
+                        Side::Sell => self.bits.next_at_or_after(i + 1),
+                    };
+                    self.best = self.worse_of(p, d.map(|j| self.price_of(j)));
+                }
+                return;
             }
             None => match self.sparse_find(p) {
                 Ok(k) if self.sparse[k].level.count == 0 => {
@@ -374,9 +384,19 @@ impl Ladder {
     /// The next non-empty price strictly worse than `p` (bids: lower, asks: higher).
     #[inline]
     pub fn next_worse(&self, p: i64) -> Option<i64> {
+        let d = match self.side {
+            Side::Buy => self.dense_below(p),
+            Side::Sell => self.dense_above(p),
+        };
+        self.worse_of(p, d)
+    }
+
+    /// [`Ladder::next_worse`] of `p` given `d`, the next non-empty dense price worse than `p`:
+    /// adds the sparse fallback's candidate.
+    #[inline]
+    fn worse_of(&self, p: i64, d: Option<i64>) -> Option<i64> {
         match self.side {
             Side::Buy => {
-                let d = self.dense_below(p);
                 let s = if self.sparse.is_empty() {
                     None
                 } else {
@@ -390,7 +410,6 @@ impl Ladder {
                 }
             }
             Side::Sell => {
-                let d = self.dense_above(p);
                 let s = if self.sparse.is_empty() {
                     None
                 } else {

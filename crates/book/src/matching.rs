@@ -2,7 +2,7 @@
 //! fillable-quantity walk, executions against one resting order, and stop triggering.
 
 use crate::book::Book;
-use crate::slab::{F_ICEBERG, NIL, Queue, State};
+use crate::slab::{F_GTD, F_ICEBERG, NIL, Queue, State};
 use ferrex_types::{
     AccountId, CancelReason, EventKind, EventKindSink, OrdType, OrderId, Price, Qty, Side, StpMode,
     TimeInForce,
@@ -36,66 +36,114 @@ impl Book {
     /// O(orders touched); each trade is O(1).
     #[inline]
     pub(crate) fn match_taker<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
+        self.match_taker_inline(t, out);
+    }
+
+    /// [`Book::match_taker`], always inlined (the add fast path).
+    #[inline(always)]
+    pub(crate) fn match_taker_inline<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
         let oi = t.side.opposite().index();
         let instrument = self.instrument;
         let level_events = self.cfg.level_events;
-        while t.leaves > 0 {
+        // The taker's fields in locals: `t` is written back only around the cold STP call, so
+        // the loop keeps them in registers.
+        let (side, limit, stp, group) = (t.side, t.limit, t.stp, t.group);
+        let (tid, tacct) = (t.id, t.account);
+        let mut leaves = t.leaves;
+        'level: while leaves > 0 {
             let ladder = &mut self.ladders[oi];
             let Some(bp) = ladder.best else {
                 break;
             };
-            if !crosses(t.side, bp, t.limit) {
+            if !crosses(side, bp, limit) {
                 break;
             }
+            let lside = ladder.side;
             let Some(lvl) = ladder.get_mut(bp) else {
                 break;
             };
-            let head = lvl.q.head;
-            let Some(n) = self.slab.nodes.get_mut(head as usize) else {
-                break;
-            };
-            if t.stp != StpMode::None && n.group == t.group {
-                self.self_match(t, head, out);
-                continue;
-            }
-            let q = t.leaves.min(n.visible);
-            t.leaves -= q;
-            if n.flags & F_ICEBERG != 0 {
-                self.execute(head, q, t.id, t.account, t.leaves, t.side, out);
-                continue;
-            }
-            // A plain order at the level just looked up: `execute` without a second lookup.
-            n.visible -= q;
-            let vis = n.visible;
-            lvl.qty = lvl.qty.wrapping_sub(q);
-            out.emit(EventKind::Trade {
-                instrument,
-                price: Price(bp),
-                qty: Qty(q),
-                maker_order_id: OrderId(n.id),
-                taker_order_id: OrderId(t.id),
-                maker_leaves: Qty(vis),
-                taker_leaves: Qty(t.leaves),
-                maker_account: AccountId(n.account),
-                taker_account: AccountId(t.account),
-                aggressor: t.side,
-            });
-            self.last_trade = Some(bp);
-            if vis == 0 {
-                lvl.remove(&mut self.slab.nodes, head, 0);
-                let (lq, lc) = (lvl.qty, lvl.count);
-                if lc == 0 {
-                    ladder.remove_if_empty(bp);
+            // Orders of this level, front to back, while the taker has lots left: the level
+            // is looked up once, not once per fill.
+            loop {
+                let head = lvl.q.head;
+                let Some(n) = self.slab.nodes.get_mut(head as usize) else {
+                    break 'level;
+                };
+                if stp != StpMode::None && n.group == group {
+                    t.leaves = leaves;
+                    self.self_match(t, head, out);
+                    leaves = t.leaves;
+                    continue 'level;
                 }
-                self.release(head);
+                let q = leaves.min(n.visible);
+                leaves -= q;
+                if n.flags & F_ICEBERG != 0 {
+                    self.execute(head, q, tid, tacct, leaves, side, out);
+                    continue 'level;
+                }
+                // A plain order at the level just looked up: `execute` without a second lookup.
+                n.visible -= q;
+                let vis = n.visible;
+                lvl.qty = lvl.qty.wrapping_sub(q);
+                out.emit(EventKind::Trade {
+                    instrument,
+                    price: Price(bp),
+                    qty: Qty(q),
+                    maker_order_id: OrderId(n.id),
+                    taker_order_id: OrderId(tid),
+                    maker_leaves: Qty(vis),
+                    taker_leaves: Qty(leaves),
+                    maker_account: AccountId(n.account),
+                    taker_account: AccountId(tacct),
+                    aggressor: side,
+                });
+                self.last_trade = Some(bp);
+                if vis > 0 {
+                    // The taker is done (it took less than this order's visible lots).
+                    if level_events {
+                        let (lq, lc) = (lvl.qty, lvl.count);
+                        self.level_changed(lside, bp, lq, lc, out);
+                    }
+                    continue 'level;
+                }
+                let (next, id, gtd) = (n.next, n.id, n.flags & F_GTD != 0);
+                // `head` is first in its level (its `prev` is NIL): unlink it without reading
+                // the node again.
+                lvl.q.head = next;
+                if next == NIL {
+                    lvl.q.tail = NIL;
+                } else if let Some(nx) = self.slab.nodes.get_mut(next as usize) {
+                    nx.prev = NIL;
+                }
+                lvl.count -= 1;
+                let (lq, lc) = (lvl.qty, lvl.count);
+                // `release` of the filled maker, field by field (the level stays borrowed).
+                self.ids.remove(id, head);
+                self.accounts.unlink(&mut self.slab.nodes, head);
+                self.slab.release(head);
+                if gtd {
+                    self.expiry.clean_top(&self.slab.nodes);
+                }
                 if level_events {
-                    self.level_changed(self.ladders[oi].side, bp, lq, lc, out);
+                    // `level_changed` (an emptied level reports qty 0).
+                    out.emit(EventKind::LevelChanged {
+                        instrument,
+                        side: lside,
+                        price: Price(bp),
+                        qty: Qty(if lc == 0 { 0 } else { lq }),
+                        orders: lc,
+                    });
                 }
-            } else if level_events {
-                let (lq, lc) = (lvl.qty, lvl.count);
-                self.level_changed(self.ladders[oi].side, bp, lq, lc, out);
+                if lc == 0 {
+                    self.ladders[oi].remove_if_empty(bp);
+                    continue 'level;
+                }
+                if leaves == 0 {
+                    break 'level;
+                }
             }
         }
+        t.leaves = leaves;
     }
 
     /// STP between taker `t` and resting `head` (t.stp != None).

@@ -23,6 +23,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod recovery;
 mod runtime;
 
 mod engine;
@@ -30,8 +31,10 @@ mod engine;
 pub use ferrex_journal::Durability;
 pub use runtime::{
     JournalConfig, JournalReport, PinStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeReport,
-    Session, Started, SubmitError, is_market_data, pin_current,
+    Session, SnapshotReport, Started, SubmitError, is_market_data, pin_current,
 };
+
+pub use recovery::{Recovered, RecoveryError, recover_into, recover_with};
 
 pub use engine::snapshot::{SNAPSHOT_MAGIC, SNAPSHOT_VERSION, SnapshotError, SnapshotInfo};
 pub use engine::{Engine, EngineConfig, EngineError};

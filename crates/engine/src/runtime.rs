@@ -31,6 +31,18 @@
 //!   `md_capacity` events long, is full; counted in [`RuntimeReport::md_gate_stalls`]).
 //!   [`Durability::Batch`] syncs every batch but releases events at once; [`Durability::None`]
 //!   never syncs.
+//! - **Snapshots** (optional, [`JournalConfig::snapshot_every`]): every N commands, at a command
+//!   boundary, the engine thread serializes the engine ([`Engine::snapshot`]) into one of two
+//!   recycled buffers — that copy is the only pause in matching, measured with `Instant` — and
+//!   hands it to a snapshot writer thread (`ferrex-snapshot`). The writer waits until the
+//!   journal's durable sequence number covers the snapshot (a snapshot never covers commands
+//!   the journal could lose), writes `snapshot-<seq>.snap` atomically
+//!   ([`ferrex_journal::snapshot::write_snapshot`]) and gives the buffer back. When neither
+//!   buffer is free the snapshot is skipped and counted ([`SnapshotReport::skipped`]). The
+//!   hand-off is two atomics and an uncontended mutex per buffer (the state word says who may
+//!   touch it), so the engine thread makes no syscall for it; once both buffers have grown to
+//!   the snapshot size the buffers do not reallocate (the engine's own snapshot code may use
+//!   small scratch tables).
 
 use crate::Engine;
 use crossbeam_utils::CachePadded;
@@ -39,10 +51,10 @@ use ferrex_ring::{Consumer, Producer, PushError, channel};
 use ferrex_types::{AccountId, Command, CommandKind, Event, EventKind, EventSink};
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Runtime configuration.
 #[derive(Clone, Debug)]
@@ -92,6 +104,9 @@ pub struct JournalConfig {
     pub max_batch: usize,
     /// Slots of the engine → journal ring; rounded up to a power of 2.
     pub ring_capacity: usize,
+    /// Take a snapshot of the engine every this many commands (at the command whose sequence
+    /// number is a multiple of it), written next to the journal; 0 = no snapshots.
+    pub snapshot_every: u64,
 }
 
 impl JournalConfig {
@@ -104,8 +119,40 @@ impl JournalConfig {
             segment_bytes: 64 << 20,
             max_batch: 4096,
             ring_capacity: 1 << 16,
+            snapshot_every: 0,
         }
     }
+
+    /// The same, with a snapshot every `every` commands (0 = none).
+    pub fn with_snapshot_every(mut self, every: u64) -> JournalConfig {
+        self.snapshot_every = every;
+        self
+    }
+}
+
+/// What the runtime's snapshots did, reported by [`Runtime::stop`] in
+/// [`RuntimeReport::snapshots`] (when [`JournalConfig::snapshot_every`] is not 0).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SnapshotReport {
+    /// Snapshots the engine thread serialized (handed to the writer).
+    pub taken: u64,
+    /// Snapshots written to disk (`snapshot-<seq>.snap`).
+    pub written: u64,
+    /// Snapshots skipped because no buffer was free (the writer was still busy with both).
+    pub skipped: u64,
+    /// Snapshots taken but not written: a write failed, or the journal never became durable up
+    /// to their sequence number (the journal thread stopped).
+    pub failed: u64,
+    /// Sequence number of the last snapshot written (0: none).
+    pub last_seq: u64,
+    /// Size of the last snapshot written, in bytes.
+    pub last_bytes: u64,
+    /// Longest pause of the engine for one snapshot (the `Engine::snapshot` copy), in ns.
+    pub max_pause_ns: u64,
+    /// Sum of the pauses, in ns (divide by `taken` for the mean).
+    pub total_pause_ns: u64,
+    /// The last write error, if any.
+    pub error: Option<String>,
 }
 
 /// What the journal thread did, reported by [`Runtime::stop`].
@@ -221,6 +268,8 @@ pub struct RuntimeReport {
     pub md_gate_stalls: u64,
     /// The journal thread's counters, when there was a journal.
     pub journal: Option<JournalReport>,
+    /// The snapshots' counters, when snapshots were on.
+    pub snapshots: Option<SnapshotReport>,
 }
 
 const MODE_RUN: u32 = 0;
@@ -406,6 +455,7 @@ pub struct Runtime {
     join: Option<JoinHandle<(Engine, RuntimeReport)>>,
     control: Arc<Control>,
     journal: Option<(JournalThread, Durability)>,
+    snap: Option<SnapWriter>,
 }
 
 impl Runtime {
@@ -459,6 +509,34 @@ impl Runtime {
         let gate = match &journal {
             Some((t, Durability::Sync)) => Some(t.durable()),
             _ => None,
+        };
+        // The snapshot writer, when snapshots are on (needs the journal's durable seq).
+        let (snap_writer, snap_taker) = match (&cfg.journal, &journal) {
+            (Some(j), Some((t, _))) if j.snapshot_every > 0 => {
+                let shared = Arc::new(SnapShared::new());
+                let durable = t.durable();
+                let dir = j.dir.clone();
+                let sh = Arc::clone(&shared);
+                let join = std::thread::Builder::new()
+                    .name("ferrex-snapshot".into())
+                    .spawn(move || snapshot_writer(&sh, &dir, &durable))
+                    .map_err(|source| RuntimeError::Journal {
+                        dir: j.dir.clone(),
+                        source,
+                    })?;
+                (
+                    Some(SnapWriter {
+                        shared: Arc::clone(&shared),
+                        join,
+                    }),
+                    Some(SnapTaker {
+                        shared,
+                        every: j.snapshot_every,
+                        report: SnapshotReport::default(),
+                    }),
+                )
+            }
+            _ => (None, None),
         };
         let control = Arc::new(Control {
             stop: AtomicBool::new(false),
@@ -534,6 +612,7 @@ impl Runtime {
                     md_gate,
                     md_pending: VecDeque::with_capacity(md_limit),
                     md_limit,
+                    snap: snap_taker,
                 };
                 ferrex_types::prefault(&mut worker.stage);
                 for _ in 0..md_limit {
@@ -541,7 +620,9 @@ impl Runtime {
                 }
                 worker.md_pending.clear();
                 worker.run(&ctl);
-                (worker.engine, worker.report)
+                let mut report = worker.report;
+                report.snapshots = worker.snap.map(|t| t.report);
+                (worker.engine, report)
             })
             .map_err(RuntimeError::Spawn)?;
         Ok((
@@ -549,6 +630,7 @@ impl Runtime {
                 join: Some(join),
                 control,
                 journal,
+                snap: snap_writer,
             },
             handles,
             md_rx,
@@ -611,6 +693,19 @@ impl Runtime {
             jr.durable_seq = durable.load(Ordering::Acquire);
             report.journal = Some(jr);
         }
+        // The journal is final: the writer writes what it covers and stops.
+        if let Some(w) = self.snap.take() {
+            let wr = w.finish().unwrap_or_else(|| SnapshotReport {
+                error: Some("the snapshot writer thread panicked".into()),
+                ..SnapshotReport::default()
+            });
+            let r = report.snapshots.get_or_insert_with(SnapshotReport::default);
+            r.written = wr.written;
+            r.failed = wr.failed;
+            r.last_seq = wr.last_seq;
+            r.last_bytes = wr.last_bytes;
+            r.error = wr.error;
+        }
         (engine, report)
     }
 }
@@ -623,6 +718,9 @@ impl Drop for Runtime {
         }
         if let Some((t, _)) = self.journal.take() {
             let _ = t.join();
+        }
+        if let Some(w) = self.snap.take() {
+            let _ = w.finish();
         }
     }
 }
@@ -671,6 +769,154 @@ fn warm<T: Copy>(tx: &mut Producer<T>, rx: &mut Consumer<T>, v: T) {
     while rx.try_pop().is_some() {}
 }
 
+/// A snapshot buffer nobody holds: the engine may fill it.
+const SLOT_FREE: u8 = 0;
+/// A snapshot buffer filled by the engine: the writer may write it out.
+const SLOT_FULL: u8 = 1;
+
+/// One of the two recycled snapshot buffers. `state` says which side may lock `buf`, so the
+/// lock is never contended (no syscall); `seq` is the command sequence number it covers.
+struct SnapSlot {
+    state: AtomicU8,
+    seq: AtomicU64,
+    buf: Mutex<Vec<u8>>,
+}
+
+/// State shared by the engine thread and the snapshot writer thread.
+struct SnapShared {
+    slots: [SnapSlot; 2],
+    /// Set by [`Runtime::stop`] once the engine and the journal threads have been joined.
+    stop: AtomicBool,
+}
+
+impl SnapShared {
+    fn new() -> SnapShared {
+        let slot = || SnapSlot {
+            state: AtomicU8::new(SLOT_FREE),
+            seq: AtomicU64::new(0),
+            buf: Mutex::new(Vec::new()),
+        };
+        SnapShared {
+            slots: [slot(), slot()],
+            stop: AtomicBool::new(false),
+        }
+    }
+}
+
+/// The engine thread's side of the snapshots.
+struct SnapTaker {
+    shared: Arc<SnapShared>,
+    every: u64,
+    report: SnapshotReport,
+}
+
+impl SnapTaker {
+    /// At a command boundary: every `every` commands, serialize the engine into a free buffer
+    /// and hand it to the writer; with no free buffer, count a skip.
+    #[inline]
+    fn after_command(&mut self, engine: &Engine) {
+        let seq = engine.cmd_seq();
+        if seq == 0 || !seq.is_multiple_of(self.every) {
+            return;
+        }
+        let Some(slot) = self
+            .shared
+            .slots
+            .iter()
+            .find(|s| s.state.load(Ordering::Acquire) == SLOT_FREE)
+        else {
+            self.report.skipped += 1;
+            return;
+        };
+        let mut buf = slot.buf.lock().unwrap_or_else(|p| p.into_inner());
+        buf.clear();
+        let t = Instant::now();
+        engine.snapshot(&mut buf);
+        let ns = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        drop(buf);
+        slot.seq.store(seq, Ordering::Relaxed);
+        slot.state.store(SLOT_FULL, Ordering::Release);
+        let r = &mut self.report;
+        r.taken += 1;
+        r.max_pause_ns = r.max_pause_ns.max(ns);
+        r.total_pause_ns = r.total_pause_ns.saturating_add(ns);
+    }
+}
+
+/// The snapshot writer thread: writes each full buffer, oldest first, once the journal's
+/// durable sequence number covers it, then frees the buffer. On stop (the engine and journal
+/// threads are gone) it writes what is covered and counts the rest as failed.
+fn snapshot_writer(
+    shared: &SnapShared,
+    dir: &std::path::Path,
+    durable: &AtomicU64,
+) -> SnapshotReport {
+    let mut r = SnapshotReport::default();
+    loop {
+        let stopping = shared.stop.load(Ordering::Acquire);
+        let mut full: [Option<(u64, usize)>; 2] = [None, None];
+        for (i, s) in shared.slots.iter().enumerate() {
+            if s.state.load(Ordering::Acquire) == SLOT_FULL {
+                full[i] = Some((s.seq.load(Ordering::Relaxed), i));
+            }
+        }
+        if full.iter().all(Option::is_none) {
+            if stopping {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(200));
+            continue;
+        }
+        full.sort_unstable_by_key(|f| f.map_or(u64::MAX, |x| x.0));
+        let mut did = false;
+        for (seq, i) in full.into_iter().flatten() {
+            let slot = &shared.slots[i];
+            if durable.load(Ordering::Acquire) < seq {
+                if stopping {
+                    // The journal never covered it: writing it would claim commands that
+                    // recovery cannot replay.
+                    r.failed += 1;
+                    slot.state.store(SLOT_FREE, Ordering::Release);
+                }
+                break;
+            }
+            let buf = slot.buf.lock().unwrap_or_else(|p| p.into_inner());
+            match ferrex_journal::snapshot::write_snapshot(dir, seq, &buf) {
+                Ok(_) => {
+                    r.written += 1;
+                    r.last_seq = seq;
+                    r.last_bytes = buf.len() as u64;
+                }
+                Err(e) => {
+                    r.failed += 1;
+                    r.error = Some(e.to_string());
+                }
+            }
+            drop(buf);
+            slot.state.store(SLOT_FREE, Ordering::Release);
+            did = true;
+        }
+        if !did && !stopping {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+    r
+}
+
+/// The running snapshot writer, owned by the [`Runtime`] handle.
+struct SnapWriter {
+    shared: Arc<SnapShared>,
+    join: JoinHandle<SnapshotReport>,
+}
+
+impl SnapWriter {
+    /// Tell the writer to finish (call after the engine and journal threads are joined).
+    fn finish(self) -> Option<SnapshotReport> {
+        self.shared.stop.store(true, Ordering::Release);
+        self.join.join().ok()
+    }
+}
+
 struct Worker {
     engine: Engine,
     inbound: Vec<Consumer<Command>>,
@@ -690,6 +936,8 @@ struct Worker {
     md_pending: VecDeque<Event>,
     /// Most events `md_pending` holds before the engine waits for the journal.
     md_limit: usize,
+    /// The engine side of the snapshots, when they are on.
+    snap: Option<SnapTaker>,
 }
 
 /// Events staged per turn before one publish (preallocated; flushed early when full).
@@ -883,6 +1131,7 @@ impl Worker {
             md_gate,
             md_pending,
             md_limit,
+            snap,
         } = self;
         let md_gate = md_gate.as_deref();
         loop {
@@ -916,6 +1165,9 @@ impl Worker {
                         journal: journal.as_ref(),
                     };
                     engine.process(&cmd, &mut router);
+                    if let Some(t) = snap.as_mut() {
+                        t.after_command(engine);
+                    }
                 });
                 if !stage.is_empty() {
                     flush(stage, &mut outbound[i], report);
@@ -1080,6 +1332,55 @@ mod tests {
         let n = s.poll_batch(&mut out);
         assert_eq!(out[..n].iter().map(|e| e.seq).collect::<Vec<_>>(), [6]);
         assert_eq!(s.held(), 0);
+    }
+
+    fn one_command_engine() -> Engine {
+        let mut e = Engine::new(crate::EngineConfig::single(
+            ferrex_book::BookConfig::default(),
+        ))
+        .unwrap();
+        e.process(&Command::new(1, CommandKind::Risk(noop_control())), &mut ());
+        e
+    }
+
+    #[test]
+    fn snapshots_skip_when_both_buffers_are_busy_and_wait_for_the_journal() {
+        let shared = Arc::new(SnapShared::new());
+        let mut taker = SnapTaker {
+            shared: Arc::clone(&shared),
+            every: 1,
+            report: SnapshotReport::default(),
+        };
+        let engine = one_command_engine();
+        for _ in 0..3 {
+            taker.after_command(&engine);
+        }
+        assert_eq!((taker.report.taken, taker.report.skipped), (2, 1));
+        // Not a multiple of `every`: nothing taken.
+        taker.every = 2;
+        taker.after_command(&engine);
+        assert_eq!(taker.report.taken + taker.report.skipped, 3);
+        // The journal never covered seq 1: on stop both are dropped, never written.
+        let dir = std::env::temp_dir().join(format!("ferrex-rt-snapunit-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        shared.stop.store(true, Ordering::Release);
+        let r = snapshot_writer(&shared, &dir, &AtomicU64::new(0));
+        assert_eq!((r.written, r.failed), (0, 2));
+        assert!(!dir.exists());
+        // Buffers are free again; with the journal durable the next one is written.
+        taker.every = 1;
+        taker.after_command(&engine);
+        let r = snapshot_writer(&shared, &dir, &AtomicU64::new(1));
+        assert_eq!((r.written, r.failed, r.last_seq), (1, 0, 1));
+        let bytes = std::fs::read(dir.join(ferrex_journal::snapshot::snapshot_name(1))).unwrap();
+        assert_eq!(bytes.len() as u64, r.last_bytes);
+        let mut restored = Engine::new(crate::EngineConfig::single(
+            ferrex_book::BookConfig::default(),
+        ))
+        .unwrap();
+        restored.restore_from(&bytes).unwrap();
+        assert_eq!(restored.state_hash(), engine.state_hash());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

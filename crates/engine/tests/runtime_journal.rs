@@ -169,8 +169,11 @@ fn assert_journal_matches(dir: &Path, report: &RuntimeReport, stopped: &Engine, 
 fn sync_mode_releases_no_event_before_its_command_is_durable() {
     let dir = TempDir::new("sync");
     let cmds = flow::mixed_flow(3_000, 11);
+    // The md ring holds every market-data event of the run (about 3 per command): this test
+    // drains it only when a session event arrives, and a full md ring stalls the engine (by
+    // design), which would starve the sessions of events and deadlock the test.
     let (rt, mut sessions, md) =
-        Runtime::start(engine(), 2, &config(dir.path(), Durability::Sync, 512)).unwrap();
+        Runtime::start(engine(), 2, &config(dir.path(), Durability::Sync, 1 << 15)).unwrap();
     let durable = rt.durable().expect("journal configured");
     assert_eq!(durable.load(Ordering::Acquire), 0);
     assert_eq!(sessions[0].durable_seq(), Some(0));

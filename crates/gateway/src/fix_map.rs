@@ -27,7 +27,7 @@
 //! | --- | --- | --- |
 //! | Accepted | `0` new | `0` new |
 //! | Trade (each own side) | `F` trade, LastPx 31 / LastQty 32 | `1` partially filled / `2` filled |
-//! | Cancelled | `4` canceled | `4` canceled |
+//! | Cancelled (Text 58: the reason, [`cancel_text`]; a cancel-on-disconnect says "cancel on disconnect") | `4` canceled | `4` canceled |
 //! | Expired | `C` expired | `C` expired |
 //! | Replaced | `5` replaced | `0` new / `1` partially filled |
 //! | Rejected (of a new order) | `8` rejected, OrdRejReason 103 + Text 58 | `8` rejected |
@@ -698,6 +698,15 @@ pub enum FixReport<'s> {
     CancelReject(CancelRejectReport<'s>),
 }
 
+/// Text 58 of a Canceled report: [`CancelReason::as_str`], except a cancel-on-disconnect,
+/// which says so in words ("cancel on disconnect").
+pub const fn cancel_text(r: CancelReason) -> &'static str {
+    match r {
+        CancelReason::Disconnect => "cancel on disconnect",
+        _ => r.as_str(),
+    }
+}
+
 fn working_status(cum: u64) -> u8 {
     if cum > 0 { b'1' } else { b'0' }
 }
@@ -803,7 +812,7 @@ pub fn event_to_reports<'s>(
                     exec_type: b'4',
                     ord_status: b'4',
                     orig_cl_ord_id: on_request.then_some(i.orig_cl_ord_id),
-                    text: Some(reason.as_str()),
+                    text: Some(cancel_text(reason)),
                     ..base(&i)
                 }));
             }
@@ -1245,5 +1254,15 @@ mod tests {
             assert!(c <= 15 || c == 99, "{r:?}");
             assert!(!r.as_str().is_empty());
         }
+    }
+
+    #[test]
+    fn cancel_text_names_a_disconnect() {
+        assert_eq!(
+            cancel_text(CancelReason::Disconnect),
+            "cancel on disconnect"
+        );
+        assert_eq!(cancel_text(CancelReason::Requested), "requested");
+        assert_eq!(cancel_text(CancelReason::MassCancel), "mass_cancel");
     }
 }

@@ -6,6 +6,14 @@
 //! [`crate::fix_map`]. Per engine event: [`crate::fix_map::event_to_reports`] first (it reads the
 //! state before the event), then [`FixOrderTable::on_event`]. Every ClOrdID an order was known
 //! by maps to it until it is dead. O(1) lookups; allocates as it grows (session layer).
+//!
+//! ## A refused cancel or replace
+//! An OrderCancelRequest / OrderCancelReplaceRequest makes its ClOrdID the order's current one
+//! at once (so the OrderCancelReject or the report that answers it names it, with the previous
+//! ClOrdID in OrigClOrdID 41). When the engine refuses it (`Rejected`), the OrderCancelReject
+//! goes out and then the order goes back to the ClOrdID it had before the request: the last
+//! accepted ClOrdID, which FIX 4.4 says later requests name in 41 and reports carry. The refused
+//! ClOrdID no longer names the order. One request in flight per order is tracked.
 
 use crate::fix_map::{
     FixMapError, FixOp, FixOrderInfo, FixOrders, NewOrderSingle, OrderCancelReplaceRequest,
@@ -27,6 +35,8 @@ struct Entry {
     cum_qty: u64,
     cum_notional: i128,
     last_op: FixOp,
+    /// ClOrdID, OrigClOrdID and last request before a cancel / replace not yet answered.
+    before: Option<(Vec<u8>, Vec<u8>, FixOp)>,
 }
 
 /// One session's FIX orders and the symbol directory.
@@ -98,6 +108,7 @@ impl FixOrderTable {
                 cum_qty: 0,
                 cum_notional: 0,
                 last_op: FixOp::New,
+                before: None,
             },
         );
         Ok(())
@@ -109,8 +120,12 @@ impl FixOrderTable {
             return Err(FixMapError::DuplicateClOrdId);
         }
         let e = self.orders.get_mut(&id).ok_or(FixMapError::UnknownOrder)?;
-        e.orig_cl_ord_id = core::mem::replace(&mut e.cl_ord_id, new.to_vec());
-        e.all_ids.push(new.to_vec());
+        let prev_orig = core::mem::replace(&mut e.orig_cl_ord_id, e.cl_ord_id.clone());
+        let prev_cl = core::mem::replace(&mut e.cl_ord_id, new.to_vec());
+        e.before = Some((prev_cl, prev_orig, e.last_op));
+        if !e.all_ids.iter().any(|c| c == new) {
+            e.all_ids.push(new.to_vec());
+        }
         e.last_op = op;
         self.by_cl.insert(new.to_vec(), id);
         Ok(())
@@ -134,6 +149,39 @@ impl FixOrderTable {
         }
     }
 
+    /// A cancel / replace registered with [`on_cancel`](Self::on_cancel) /
+    /// [`on_replace`](Self::on_replace) was refused before it reached the engine (its
+    /// `*_to_command` failed): the order its ClOrdID `cl_ord_id` named goes back to the ClOrdID
+    /// it had. Does nothing for a ClOrdID with no request in flight.
+    pub fn refused(&mut self, cl_ord_id: &[u8]) {
+        if let Some(&id) = self.by_cl.get(cl_ord_id)
+            && self
+                .orders
+                .get(&id)
+                .is_some_and(|e| e.cl_ord_id == cl_ord_id && e.before.is_some())
+        {
+            self.undo_request(id);
+        }
+    }
+
+    /// The engine refused a cancel / replace: the order goes back to the ClOrdID it had, and
+    /// the refused ClOrdID stops naming it.
+    fn undo_request(&mut self, id: OrderId) {
+        let Some(e) = self.orders.get_mut(&id) else {
+            return;
+        };
+        let Some((cl, orig, op)) = e.before.take() else {
+            return;
+        };
+        let refused = core::mem::replace(&mut e.cl_ord_id, cl);
+        e.orig_cl_ord_id = orig;
+        e.last_op = op;
+        if refused != e.cl_ord_id && refused != e.orig_cl_ord_id {
+            e.all_ids.retain(|c| *c != refused);
+            self.by_cl.remove(&refused);
+        }
+    }
+
     /// Apply an engine event (after mapping it to reports).
     pub fn on_event(&mut self, ev: &Event) {
         match ev.kind {
@@ -145,6 +193,7 @@ impl FixOrderTable {
             {
                 self.remove(order_id);
             }
+            EventKind::Rejected { order_id, .. } => self.undo_request(order_id),
             EventKind::Trade {
                 price,
                 qty,
@@ -179,6 +228,7 @@ impl FixOrderTable {
                 ..
             } => {
                 if let Some(e) = self.orders.get_mut(&order_id) {
+                    e.before = None;
                     e.price = price;
                     e.order_qty = e.cum_qty.saturating_add(qty.0);
                 }
@@ -306,6 +356,16 @@ mod tests {
         drop(r);
         t.on_event(&rej);
         assert_eq!(t.len(), 1, "a rejected cancel leaves the order live");
+        assert!(
+            t.by_cl_ord_id(b"B").is_none(),
+            "the refused ClOrdID names nothing"
+        );
+        assert_eq!(t.by_cl_ord_id(b"A").unwrap().cl_ord_id, b"A");
+        let cancel = OrderCancelRequest {
+            cl_ord_id: b"C",
+            ..cancel
+        };
+        t.on_cancel(&cancel).unwrap();
         let done = ev(EventKind::Cancelled {
             order_id: OrderId(7),
             account: AccountId(1),
@@ -315,10 +375,103 @@ mod tests {
         });
         let r = event_to_reports(&done, &t);
         assert!(matches!(r[0], FixReport::Exec(x)
-            if x.exec_type == b'4' && x.orig_cl_ord_id == Some(&b"A"[..]) && x.cum_qty == 40));
+            if x.exec_type == b'4' && x.cl_ord_id == b"C"
+                && x.orig_cl_ord_id == Some(&b"A"[..]) && x.cum_qty == 40));
         drop(r);
         t.on_event(&done);
         assert!(t.is_empty());
-        assert!(t.by_cl_ord_id(b"A").is_none() && t.by_cl_ord_id(b"B").is_none());
+        assert!(t.by_cl_ord_id(b"A").is_none() && t.by_cl_ord_id(b"C").is_none());
+    }
+
+    fn replace(
+        orig: &'static [u8],
+        cl: &'static [u8],
+        qty: u64,
+    ) -> OrderCancelReplaceRequest<'static> {
+        OrderCancelReplaceRequest {
+            orig_cl_ord_id: orig,
+            cl_ord_id: cl,
+            ..replace_template(qty)
+        }
+    }
+
+    fn replace_template(qty: u64) -> OrderCancelReplaceRequest<'static> {
+        OrderCancelReplaceRequest {
+            orig_cl_ord_id: b"",
+            cl_ord_id: b"",
+            symbol: b"MSFT",
+            side: b'2',
+            order_qty: qty,
+            ord_type: b'2',
+            price: Decimal::parse(b"10.5"),
+            transact_time: 0,
+        }
+    }
+
+    #[test]
+    fn refused_replace_keeps_the_last_accepted_clordid() {
+        let mut t = FixOrderTable::new([(&b"MSFT"[..], InstrumentId(4))]);
+        t.on_new(&nos(b"A"), &SCALE, || OrderId(7)).unwrap();
+        // An accepted replace A -> B.
+        t.on_replace(&replace(b"A", b"B", 100)).unwrap();
+        let replaced = ev(EventKind::Replaced {
+            order_id: OrderId(7),
+            account: AccountId(1),
+            instrument: InstrumentId(4),
+            price: Price(1_050),
+            qty: Qty(100),
+            kept_priority: true,
+        });
+        t.on_event(&replaced);
+        // A refused replace B -> R.
+        t.on_replace(&replace(b"B", b"R", 60_000)).unwrap();
+        let rej = ev(EventKind::Rejected {
+            order_id: OrderId(7),
+            account: AccountId(1),
+            instrument: InstrumentId(4),
+            reason: RejectReason::MaxOrderQty,
+            limit: 50_000,
+            value: 60_000,
+        });
+        let r = event_to_reports(&rej, &t);
+        assert!(matches!(r[0], FixReport::CancelReject(c)
+            if c.cl_ord_id == b"R" && c.orig_cl_ord_id == b"B" && c.response_to == b'2'));
+        drop(r);
+        t.on_event(&rej);
+        assert!(t.by_cl_ord_id(b"R").is_none());
+        let i = t.by_cl_ord_id(b"B").unwrap();
+        assert_eq!((i.cl_ord_id, i.orig_cl_ord_id), (&b"B"[..], &b"A"[..]));
+        // Cancel by B: the report's 41 is B, the last accepted ClOrdID.
+        let cancel = OrderCancelRequest {
+            orig_cl_ord_id: b"B",
+            cl_ord_id: b"X",
+            symbol: b"MSFT",
+            side: b'2',
+            transact_time: 0,
+        };
+        t.on_cancel(&cancel).unwrap();
+        let done = ev(EventKind::Cancelled {
+            order_id: OrderId(7),
+            account: AccountId(1),
+            instrument: InstrumentId(4),
+            reason: CancelReason::Requested,
+            qty: Qty(100),
+        });
+        let r = event_to_reports(&done, &t);
+        assert!(matches!(r[0], FixReport::Exec(x)
+            if x.cl_ord_id == b"X" && x.orig_cl_ord_id == Some(&b"B"[..])));
+    }
+
+    #[test]
+    fn refused_before_the_engine_restores_the_clordid() {
+        let mut t = FixOrderTable::new([(&b"MSFT"[..], InstrumentId(4))]);
+        t.on_new(&nos(b"A"), &SCALE, || OrderId(7)).unwrap();
+        t.on_replace(&replace(b"A", b"R", 0)).unwrap();
+        t.refused(b"R");
+        assert!(t.by_cl_ord_id(b"R").is_none());
+        assert_eq!(t.by_cl_ord_id(b"A").unwrap().cl_ord_id, b"A");
+        // Nothing in flight: no effect.
+        t.refused(b"A");
+        assert_eq!(t.by_cl_ord_id(b"A").unwrap().cl_ord_id, b"A");
     }
 }

@@ -12,6 +12,8 @@
 //! - [`feed`]: [`MdFeed`], all of the above started together with a heartbeat thread.
 //! - [`capture`]: [`Capture`](capture::Capture), the receiving end: UDP, reassembly, gap fill
 //!   over TCP, BinaryFILE output for `ferrex replay itch`.
+//! - [`serve`]: [`MdThread`], the `ferrex-md` thread of [`crate::server`] that drains the engine
+//!   runtime's market-data ring into an [`MdFeed`] ([`MdSpec`] configures it, [`MdReport`] counts).
 //! - [`book_hash`]: a canonical hash of a book's visible state, to compare the engine's books
 //!   with books rebuilt from the feed.
 //!
@@ -51,9 +53,11 @@ pub mod itch_out;
 pub mod mold;
 pub mod publisher;
 pub mod retransmit;
+pub mod serve;
 
 pub use encoder::{EncoderConfig, EncoderStats, InstrumentSpec, ItchEncoder};
 pub use feed::{MdConfig, MdError, MdFeed};
 pub use mold::{Packet, Reassembler, Request, Session};
 pub use publisher::{MoldPublisher, RetransmitStore};
 pub use retransmit::{RetransmitClient, RetransmitServer};
+pub use serve::{MdReport, MdSpec, MdThread};

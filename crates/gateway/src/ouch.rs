@@ -40,10 +40,24 @@
 //! assert_eq!(wire, [b'X', 0, 0, 0, 7, 0, 0, 0, 0, 0, 0]);
 //! assert_eq!(Inbound::decode(&wire), Ok(msg));
 //! assert!(matches!(Inbound::decode(&wire[..10]), Err(OuchError::BadLength { .. })));
+//! // The 9-byte layout without AppendageLength (see below) is refused.
+//! assert!(matches!(Inbound::decode(&wire[..9]), Err(OuchError::BadLength { .. })));
 //! ```
 //!
 //! Layouts follow the NASDAQ OUCH 5.0 specification (message types, field order and widths,
 //! the Appendix reject codes); the session layer's own fields live in [`crate::soupbin`].
+//!
+//! ## Cancel Order: 11 bytes, with AppendageLength
+//! The OUCH 5.0 specification ends every message, inbound and outbound, with Appendage Length
+//! and the Optional Appendage (its Orchestra repository lists AppendageLength and
+//! OptionalAppendage on the Mass Cancel Request, for one), so Cancel Order is
+//! `X`, UserRefNum (4), Quantity (4), AppendageLength (2): 11 bytes with no options.
+//! Public implementations disagree: the `ouch-connect` 5.0.1 client (PyPI) sends a 9-byte
+//! Cancel Order with no AppendageLength (seen in `tests/clients`), and other open-source OUCH
+//! 5.0 models found while checking also define it as 9 bytes, while the Rust `slouch` crate
+//! encodes the Optional Appendage after Quantity as ferrex does. ferrex accepts only the
+//! specification's layout: a 9-byte Cancel Order is a length error (the server answers with a
+//! SoupBinTCP Debug packet and the session goes on); no other layout is guessed at.
 
 use core::fmt;
 

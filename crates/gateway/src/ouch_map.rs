@@ -19,7 +19,7 @@
 //! | --- | --- |
 //! | Accepted | `A` Order Accepted (order reference number = engine order id, state Live) |
 //! | Rejected | `J` Order Rejected with the code below; a reject of a cancel → `I` Cancel Reject |
-//! | Trade | `E` Order Executed for each side owned by this session (maker `A`dded, taker `R`emoved; match number = event sequence) |
+//! | Trade | `E` Order Executed for each side owned by this session (maker `A`dded, taker `R`emoved; match number = event sequence), under the UserRefNum the order is live under (the original one while a Replace Order is unanswered) |
 //! | Cancelled | `C` Order Canceled, decrement = cancelled quantity, reason below |
 //! | Expired | `C` Order Canceled, reason `T` timeout |
 //! | Replaced | `U` Order Replaced (after a Replace Order) or `M` Order Modified (after Modify / partial Cancel) |
@@ -66,7 +66,7 @@
 //! | ferrex | OUCH |
 //! | --- | --- |
 //! | Requested | `U` user requested |
-//! | MassCancel | `U` user requested |
+//! | MassCancel | `U` user requested (the server reports its cancel-on-disconnect mass cancel as `Disconnect`) |
 //! | Unfilled | `I` immediate or cancel |
 //! | MarketProtection | `K` market collars |
 //! | SelfTrade | `Q` self-match prevention |
@@ -134,6 +134,21 @@ pub struct OrderInfo {
     pub cross_type: CrossType,
     /// Last request on this order.
     pub last_op: LastOp,
+    /// A Replace Order is waiting for the engine's answer: `user_ref_num` is the request's,
+    /// and the order is still live under `orig_user_ref_num` (executions are reported there).
+    pub replace_pending: bool,
+}
+
+impl OrderInfo {
+    /// The UserRefNum the order is live under now: the original one while a Replace Order is
+    /// pending, else the current one.
+    pub const fn live_user_ref_num(&self) -> UserRefNum {
+        if self.replace_pending {
+            self.orig_user_ref_num
+        } else {
+            self.user_ref_num
+        }
+    }
 }
 
 /// The session's order table and symbol directory, as the mapping needs them.
@@ -444,7 +459,7 @@ pub fn event_to_outbound(
                 if let Some(i) = orders.by_order_id(id) {
                     out.push(Outbound::Executed(Executed {
                         timestamp,
-                        user_ref_num: i.user_ref_num,
+                        user_ref_num: i.live_user_ref_num(),
                         quantity: qty32(qty),
                         price: ticks_to_price(price, u),
                         liquidity_flag: flag,
@@ -583,6 +598,7 @@ mod tests {
             intermarket_sweep: false,
             cross_type: CrossType::Continuous,
             last_op: LastOp::Enter,
+            replace_pending: false,
         }
     }
 
@@ -806,5 +822,17 @@ mod tests {
             qty: Qty(3),
         });
         assert!(event_to_outbound(&other, 7, &CFG, &t).is_empty());
+    }
+
+    #[test]
+    fn disconnect_cancel_is_system_and_mass_cancel_user_requested() {
+        assert_eq!(
+            cancel_reason(CancelReason::Disconnect),
+            OuchCancelReason::System
+        );
+        assert_eq!(
+            cancel_reason(CancelReason::MassCancel),
+            OuchCancelReason::UserRequested
+        );
     }
 }

@@ -7,6 +7,21 @@
 //! event), then [`OuchOrderTable::on_event`]. Orders leave the table when they are dead (filled,
 //! cancelled, expired, or rejected on entry). Lookups are `HashMap` lookups (O(1)); the table
 //! allocates as it grows (session layer, not the engine's hot path).
+//!
+//! ## A refused Replace Order
+//! Replace Order moves the order to the request's UserRefNum at once (so the Order Replaced or
+//! Order Rejected names it) and keeps the order's state from before the request. When the
+//! engine refuses the replace (`Rejected` after a Replace: risk, invalid modify, ...), the
+//! Order Rejected goes out under the refused request's UserRefNum and ClOrdID, then the order
+//! moves back to its original UserRefNum, ClOrdID, TIF, display and ISO flag: it stays live
+//! under the number it had, and later executions and cancels use that number. Executions
+//! while the replace is unanswered are reported under the original number too. The refused
+//! UserRefNum stays consumed: OUCH 5.0 calls UserRefNum a per-port transaction identifier that
+//! is unique and strictly increasing over the day (requests with a number not above the last
+//! processed one are taken as retransmissions), and the refused request was processed, so a
+//! later request must use a higher number. One replace in flight per order is tracked: a second
+//! Replace Order sent before the first is answered rolls back only to the state before the
+//! second.
 
 use crate::ouch::{Inbound, Symbol, UserRefNum};
 use crate::ouch_map::{LastOp, OrderInfo, OuchMapConfig, OuchMapError, OuchOrders, price_to_ticks};
@@ -19,6 +34,8 @@ pub struct OuchOrderTable {
     symbols: HashMap<Symbol, InstrumentId>,
     by_ref: HashMap<UserRefNum, OrderId>,
     orders: HashMap<OrderId, OrderInfo>,
+    /// The order as it was before a Replace Order the engine has not answered yet.
+    before_replace: HashMap<OrderId, OrderInfo>,
     last_user_ref: u32,
 }
 
@@ -97,6 +114,7 @@ impl OuchOrderTable {
                         intermarket_sweep: m.intermarket_sweep,
                         cross_type: m.cross_type,
                         last_op: LastOp::Enter,
+                        replace_pending: false,
                     },
                 );
             }
@@ -105,10 +123,14 @@ impl OuchOrderTable {
                     .by_ref
                     .get(&m.orig_user_ref_num)
                     .ok_or(OuchMapError::UnknownUserRef(m.orig_user_ref_num.0))?;
+                // Validate before anything moves: a refused request leaves the order as it was.
+                price_to_ticks(m.price, cfg.units_per_tick)?;
                 self.take_new_ref(m.user_ref_num)?;
                 self.by_ref.remove(&m.orig_user_ref_num);
                 self.by_ref.insert(m.user_ref_num, id);
                 if let Some(o) = self.orders.get_mut(&id) {
+                    self.before_replace.insert(id, *o);
+                    o.replace_pending = true;
                     o.orig_user_ref_num = m.orig_user_ref_num;
                     o.user_ref_num = m.user_ref_num;
                     o.cl_ord_id = m.cl_ord_id;
@@ -144,9 +166,29 @@ impl OuchOrderTable {
     }
 
     fn remove(&mut self, id: OrderId) {
+        self.before_replace.remove(&id);
         if let Some(o) = self.orders.remove(&id) {
             self.by_ref.remove(&o.user_ref_num);
         }
+    }
+
+    /// The engine refused a Replace Order: move the order back to its UserRefNum, ClOrdID and
+    /// attributes from before the request (executions since then and the price stay).
+    fn undo_replace(&mut self, id: OrderId) {
+        let Some(before) = self.before_replace.remove(&id) else {
+            return;
+        };
+        let Some(o) = self.orders.get_mut(&id) else {
+            return;
+        };
+        self.by_ref.remove(&o.user_ref_num);
+        self.by_ref.insert(before.user_ref_num, id);
+        *o = OrderInfo {
+            executed: o.executed,
+            price: o.price,
+            replace_pending: false,
+            ..before
+        };
     }
 
     /// Apply an engine event (after mapping it to outbound messages).
@@ -159,6 +201,14 @@ impl OuchOrderTable {
                     .is_some_and(|o| o.last_op == LastOp::Enter) =>
             {
                 self.remove(order_id);
+            }
+            EventKind::Rejected { order_id, .. }
+                if self
+                    .orders
+                    .get(&order_id)
+                    .is_some_and(|o| o.last_op == LastOp::Replace) =>
+            {
+                self.undo_replace(order_id);
             }
             EventKind::Trade {
                 qty,
@@ -186,7 +236,9 @@ impl OuchOrderTable {
             EventKind::Replaced {
                 order_id, price, ..
             } => {
+                self.before_replace.remove(&order_id);
                 if let Some(o) = self.orders.get_mut(&order_id) {
+                    o.replace_pending = false;
                     o.price = price;
                 }
             }
@@ -334,5 +386,128 @@ mod tests {
         );
         t.on_event(&cancelled);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn refused_replace_keeps_the_original_user_ref() {
+        let mut t = OuchOrderTable::new([(Symbol::new(b"AAPL").unwrap(), InstrumentId(2))]);
+        let alloc = || OrderId(101);
+        t.on_inbound(&enter(1, 20), &CFG, alloc).unwrap();
+        let r = Inbound::Replace(ReplaceOrder {
+            orig_user_ref_num: UserRefNum(1),
+            user_ref_num: UserRefNum(2),
+            quantity: 60_000,
+            price: OuchPrice(1_000_000),
+            time_in_force: OuchTif::Ioc,
+            display: Display::Visible,
+            intermarket_sweep: true,
+            cl_ord_id: ClOrdId::new(b"C2").unwrap(),
+            appendage: Appendage::EMPTY,
+        });
+        t.on_inbound(&r, &CFG, || OrderId(0)).unwrap();
+        // A fill before the engine answers the replace: reported under the live number.
+        let early = ev(
+            7,
+            EventKind::Trade {
+                instrument: InstrumentId(2),
+                price: Price(10_000),
+                qty: Qty(2),
+                maker_order_id: OrderId(101),
+                taker_order_id: OrderId(998),
+                maker_leaves: Qty(18),
+                taker_leaves: Qty(0),
+                maker_account: AccountId(5),
+                taker_account: AccountId(6),
+                aggressor: Side::Sell,
+            },
+        );
+        assert!(matches!(event_to_outbound(&early, 1, &CFG, &t)[0],
+            Outbound::Executed(x) if x.user_ref_num == UserRefNum(1)));
+        t.on_event(&early);
+        let rejected = ev(
+            8,
+            EventKind::Rejected {
+                order_id: OrderId(101),
+                account: AccountId(5),
+                instrument: InstrumentId(2),
+                reason: ferrex_types::RejectReason::MaxOrderQty,
+                limit: 50_000,
+                value: 60_000,
+            },
+        );
+        // The Order Rejected names the refused request.
+        let out = event_to_outbound(&rejected, 1, &CFG, &t);
+        assert!(matches!(out[0], Outbound::Rejected(j)
+            if j.user_ref_num == UserRefNum(2) && j.cl_ord_id == ClOrdId::new(b"C2").unwrap()));
+        t.on_event(&rejected);
+        // The order is live under its original number and attributes.
+        assert_eq!(t.by_user_ref(UserRefNum(2)), None);
+        let o = t
+            .by_user_ref(UserRefNum(1))
+            .expect("original UserRefNum still live");
+        assert_eq!(o.order_id, OrderId(101));
+        assert_eq!(o.cl_ord_id, ClOrdId::new(b"C").unwrap());
+        assert_eq!(o.time_in_force, OuchTif::Day);
+        assert!(!o.intermarket_sweep);
+        assert!(!o.replace_pending);
+        assert_eq!(o.executed, 2, "executions during the request are kept");
+        // A fill is reported under the original number.
+        let trade = ev(
+            9,
+            EventKind::Trade {
+                instrument: InstrumentId(2),
+                price: Price(10_000),
+                qty: Qty(5),
+                maker_order_id: OrderId(101),
+                taker_order_id: OrderId(999),
+                maker_leaves: Qty(13),
+                taker_leaves: Qty(0),
+                maker_account: AccountId(5),
+                taker_account: AccountId(6),
+                aggressor: Side::Sell,
+            },
+        );
+        assert!(matches!(event_to_outbound(&trade, 1, &CFG, &t)[0],
+            Outbound::Executed(x) if x.user_ref_num == UserRefNum(1)));
+        t.on_event(&trade);
+        // Cancel by the original number maps to a cancel of the order.
+        let cancel = Inbound::Cancel(crate::ouch::CancelOrder {
+            user_ref_num: UserRefNum(1),
+            quantity: 0,
+            appendage: Appendage::EMPTY,
+        });
+        t.on_inbound(&cancel, &CFG, || OrderId(0)).unwrap();
+        assert!(matches!(
+            inbound_to_command(&cancel, 0, &CFG, &t).unwrap().kind,
+            CommandKind::Cancel(c) if c.order_id == OrderId(101)
+        ));
+        // The refused number stays consumed.
+        assert_eq!(
+            t.on_inbound(&enter(2, 5), &CFG, || OrderId(102)),
+            Err(OuchMapError::UserRefNotIncreasing(2))
+        );
+    }
+
+    #[test]
+    fn off_tick_replace_leaves_the_order_alone() {
+        let mut t = OuchOrderTable::new([(Symbol::new(b"AAPL").unwrap(), InstrumentId(2))]);
+        t.on_inbound(&enter(1, 20), &CFG, || OrderId(101)).unwrap();
+        let r = Inbound::Replace(ReplaceOrder {
+            orig_user_ref_num: UserRefNum(1),
+            user_ref_num: UserRefNum(2),
+            quantity: 10,
+            price: OuchPrice(1_000_050),
+            time_in_force: OuchTif::Day,
+            display: Display::Visible,
+            intermarket_sweep: false,
+            cl_ord_id: ClOrdId::new(b"C2").unwrap(),
+            appendage: Appendage::EMPTY,
+        });
+        assert_eq!(
+            t.on_inbound(&r, &CFG, || OrderId(0)),
+            Err(OuchMapError::PriceNotOnTick(1_000_050))
+        );
+        assert!(t.by_user_ref(UserRefNum(1)).is_some());
+        assert!(t.by_user_ref(UserRefNum(2)).is_none());
     }
 }

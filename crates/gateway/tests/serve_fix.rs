@@ -23,11 +23,10 @@ fn logon_checks_credentials_and_comp_ids() {
         "connection closed after a bad logon"
     );
 
+    // Unknown CompID: disconnected without a Logout (QuickFIX 1c_InvalidSenderCompID).
     let mut c = FixClient::connect(a, "NOSUCH");
-    let r = c.logon(None, None);
-    assert_eq!(r.msg_type(), "5");
-    assert_eq!(r.f(58), "Unknown SenderCompID");
-    assert!(c.try_recv().is_none());
+    send_logon(&mut c, None, None);
+    assert!(c.try_recv().is_none(), "closed without a reply");
 
     let mut c = FixClient::connect(a, "CLIENT1");
     let r = c.logon(Some("fixuser1"), Some("fixpass1"));
@@ -39,11 +38,10 @@ fn logon_checks_credentials_and_comp_ids() {
     assert_eq!(r.f(108), "30");
 
     // A second logon for CLIENT1 while it is connected: refused, the first one goes on.
+    // Disconnected without a Logout (QuickFIX 1b_DuplicateIdentity, AlreadyLoggedOn).
     let mut d = FixClient::connect(a, "CLIENT1");
-    let r = d.logon(Some("fixuser1"), Some("fixpass1"));
-    assert_eq!(r.msg_type(), "5");
-    assert_eq!(r.f(58), "Session already logged on");
-    assert!(d.try_recv().is_none());
+    send_logon(&mut d, Some("fixuser1"), Some("fixpass1"));
+    assert!(d.try_recv().is_none(), "closed without a reply");
 
     // CLIENT2 needs no password.
     let _c2 = FixClient::logged_on(a, "CLIENT2", None);
@@ -290,4 +288,69 @@ fn pipelined_cancel_acks_the_order_under_its_own_clordid() {
     drop(c);
     let r = srv.stop().unwrap();
     assert_eq!(r.engine.book(InstrumentId(1)).unwrap().live_orders(), 0);
+}
+
+#[test]
+fn refused_replace_keeps_the_last_accepted_clordid() {
+    let srv = start(config());
+    let mut c = FixClient::logged_on(srv.fix_addr(), "CLIENT2", None);
+    c.new_order("A1", b'2', 20, "MSFT", "180.00", b'0');
+    let new = c.recv_app();
+    assert_eq!(new.f(150), "0");
+    // Refused by risk (max_order_qty): OrderCancelReject naming both ClOrdIDs.
+    c.replace("A2", "A1", b'2', 60_000, "MSFT", "180.00");
+    let rj = c.recv_app();
+    assert_eq!(rj.msg_type(), "9", "{}", rj.show());
+    assert_eq!(
+        (rj.f(11), rj.f(41), rj.f(434)),
+        ("A2".into(), "A1".into(), "2".into())
+    );
+    assert_eq!(rj.f(37), new.f(37));
+    // Refused by the gateway (price not on a tick): same.
+    c.replace("A3", "A1", b'2', 20, "MSFT", "180.005");
+    let rj = c.recv_app();
+    assert_eq!(
+        (rj.msg_type(), rj.f(11), rj.f(41)),
+        ("9".into(), "A3".into(), "A1".into())
+    );
+    // The refused ClOrdIDs do not name the order.
+    c.cancel("X1", "A2", b'2', "MSFT");
+    let rj = c.recv_app();
+    assert_eq!(
+        (rj.msg_type(), rj.f(102)),
+        ("9".into(), "1".into()),
+        "{}",
+        rj.show()
+    );
+    // Cancel by the original: 41 is the last accepted ClOrdID.
+    c.cancel("X2", "A1", b'2', "MSFT");
+    let er = c.recv_app();
+    assert_eq!(
+        (er.msg_type(), er.f(150), er.f(39)),
+        ("8".into(), "4".into(), "4".into())
+    );
+    assert_eq!(
+        (er.f(11), er.f(41)),
+        ("X2".into(), "A1".into()),
+        "{}",
+        er.show()
+    );
+    drop(c);
+    let r = srv.stop().unwrap();
+    assert_eq!(r.engine.book(InstrumentId(1)).unwrap().live_orders(), 0);
+}
+
+/// Send a Logon without waiting for the reply.
+fn send_logon(c: &mut FixClient, user: Option<&str>, pw: Option<&str>) {
+    let mut w = Vec::new();
+    let h = c.header();
+    ferrex_gateway::fix::logon(
+        &mut w,
+        &h,
+        30,
+        true,
+        user.map(str::as_bytes),
+        pw.map(str::as_bytes),
+    );
+    c.write(&w);
 }

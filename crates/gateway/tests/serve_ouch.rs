@@ -398,3 +398,103 @@ fn pipelined_replace_acks_the_order_under_its_own_reference() {
     let r = srv.stop().unwrap();
     assert_eq!(r.engine.book(InstrumentId(1)).unwrap().live_orders(), 20);
 }
+
+#[test]
+fn refused_replace_keeps_the_order_under_its_original_user_ref() {
+    let srv = start(config());
+    let a = srv.ouch_addr();
+    let mut c1 = OuchClient::logged_in(a, "OUCH01", "secret01");
+    let r1 = c1.enter(OuchSide::Buy, 20, AAPL, 800_000, OuchTif::Day);
+    assert!(matches!(out(&c1.recv_msg()), Outbound::Accepted(x) if x.user_ref_num == r1));
+    // Replace to 60,000 lots: above account 1's max_order_qty -> Order Rejected 0x31 under
+    // the replace's own UserRefNum and ClOrdID.
+    let r2 = c1.take_ref();
+    c1.send(&Inbound::Replace(ReplaceOrder {
+        orig_user_ref_num: r1,
+        user_ref_num: r2,
+        quantity: 60_000,
+        price: OuchPrice(800_000),
+        time_in_force: OuchTif::Day,
+        display: Display::Visible,
+        intermarket_sweep: false,
+        cl_ord_id: ClOrdId::new(b"RR2").unwrap(),
+        appendage: Appendage::EMPTY,
+    }));
+    let m = c1.recv_msg();
+    let Outbound::Rejected(j) = out(&m) else {
+        panic!("expected Rejected, got {:?}", out(&m))
+    };
+    assert_eq!(j.user_ref_num, r2);
+    assert_eq!(j.reason, OuchRejectCode::RISK_MAX_QUANTITY);
+    assert_eq!(j.cl_ord_id.trimmed(), b"RR2");
+    // A fill is reported under the original UserRefNum.
+    let mut c2 = OuchClient::logged_in(a, "OUCH02", "secret02");
+    c2.enter(OuchSide::Sell, 5, AAPL, 800_000, OuchTif::Ioc);
+    let m = c1.recv_msg();
+    let Outbound::Executed(x) = out(&m) else {
+        panic!("expected Executed, got {:?}", out(&m))
+    };
+    assert_eq!((x.user_ref_num, x.quantity), (r1, 5));
+    // Cancel by the original UserRefNum: Canceled, the 15 left.
+    c1.send(&Inbound::Cancel(CancelOrder {
+        user_ref_num: r1,
+        quantity: 0,
+        appendage: Appendage::EMPTY,
+    }));
+    let m = c1.recv_msg();
+    let Outbound::Canceled(can) = out(&m) else {
+        panic!("expected Canceled, got {:?}", out(&m))
+    };
+    assert_eq!((can.user_ref_num, can.quantity), (r1, 15));
+    assert_eq!(can.reason, OuchCancelReason::UserRequested);
+    // The refused UserRefNum stays consumed: reusing it is refused by the gateway.
+    c1.next_ref = r2.0;
+    let again = c1.enter(OuchSide::Buy, 1, AAPL, 800_000, OuchTif::Day);
+    assert_eq!(again, r2);
+    let m = c1.recv_msg();
+    assert!(
+        matches!(out(&m), Outbound::Rejected(j) if j.user_ref_num == r2),
+        "{:?}",
+        out(&m)
+    );
+    drop((c1, c2));
+    let r = srv.stop().unwrap();
+    assert_eq!(r.engine.book(InstrumentId(0)).unwrap().live_orders(), 0);
+}
+
+#[test]
+fn cancel_on_disconnect_is_reported_as_system() {
+    let srv = start(config());
+    let a = srv.ouch_addr();
+    let mut c1 = OuchClient::logged_in(a, "OUCH01", "secret01");
+    let r1 = c1.enter(OuchSide::Buy, 10, AAPL, 980_000, OuchTif::Day);
+    assert!(matches!(out(&c1.recv_msg()), Outbound::Accepted(_)));
+    drop(c1);
+    // Log in again from message 1: the Accepted, then the Canceled made on disconnect.
+    let mut c1 = OuchClient::connect(a);
+    loop {
+        match c1.login_seq("OUCH01", "secret01", 1) {
+            Soup::LoginRejected(b'S') => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                c1 = OuchClient::connect(a);
+            }
+            Soup::LoginAccepted { sequence: 1, .. } => break,
+            other => panic!("login: {other:?}"),
+        }
+    }
+    assert!(matches!(out(&c1.recv_msg()), Outbound::Accepted(x) if x.user_ref_num == r1));
+    let m = c1.recv_msg();
+    let Outbound::Canceled(can) = out(&m) else {
+        panic!("expected Canceled, got {:?}", out(&m))
+    };
+    assert_eq!((can.user_ref_num, can.quantity), (r1, 10));
+    assert_eq!(
+        can.reason,
+        OuchCancelReason::System,
+        "Z: cancel on disconnect"
+    );
+    drop(c1);
+    let r = srv.stop().unwrap();
+    // The second connection's close may count too, depending on when stop() runs.
+    assert!(r.gateway.cancel_on_disconnect >= 1);
+}

@@ -62,8 +62,14 @@
 //! state set (one range compare each for qty and price), and falls back to the precise,
 //! ordered sequence only when something is unusual, so the first failing check is always the
 //! one reported. Measured with `examples/cost.rs` (callgrind, instructions per check including
-//! the harness loop's ~9): about 340 with every control of `config/risk.toml` on, about 195
-//! with no limits configured. `on_event` is O(1): one or two order-table lookups per event.
+//! the harness loop's ~9): about 335 with every control of `config/risk.toml` on, about 215
+//! with no limits configured. `on_event` is O(1): one or two order-table lookups per event; it
+//! is inlined into the caller as a bare dispatch (events that cannot change risk state cost a
+//! compare), and a removal reuses the index position its lookup found.
+//!
+//! In the engine, on the mixed stream of `benches/risk.rs` (`crates/engine/examples/risk_cost.rs`
+//! under callgrind), the whole risk layer (checks, event upkeep, engine glue) adds about 270
+//! instructions per command over the engine with risk off (was about 345).
 #![forbid(unsafe_code)]
 
 mod config;

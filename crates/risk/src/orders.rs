@@ -85,15 +85,22 @@ impl OrderTable {
     /// Slab index of a live order.
     #[inline]
     pub(crate) fn find(&self, order_id: u64, instrument: u32) -> Option<u32> {
+        self.find_at(order_id, instrument).map(|(k, _)| k)
+    }
+
+    /// Slab index of a live order and the index position that holds it (for
+    /// [`OrderTable::remove_at`], which then needs no second probe).
+    #[inline(always)]
+    pub(crate) fn find_at(&self, order_id: u64, instrument: u32) -> Option<(u32, usize)> {
         let mut pos = self.home(order_id, instrument);
         loop {
-            let e = self.index[pos];
+            let e = *self.index.get(pos)?;
             if e == 0 {
                 return None;
             }
-            let r = &self.slab[(e - 1) as usize];
+            let r = self.slab.get((e - 1) as usize)?;
             if r.order_id == order_id && r.instrument == instrument {
-                return Some(e - 1);
+                return Some((e - 1, pos));
             }
             pos = (pos + 1) & self.mask;
         }
@@ -122,8 +129,9 @@ impl OrderTable {
         Some(idx)
     }
 
-    /// Remove a live record by slab index (backward-shift deletion, no tombstones).
-    #[inline]
+    /// Remove a live record by slab index (backward-shift deletion, no tombstones). The hot
+    /// path uses [`OrderTable::remove_at`] with the position `find_at` returned.
+    #[cfg(test)]
     pub(crate) fn remove(&mut self, idx: u32) {
         let r = self.slab[idx as usize];
         if !r.live {
@@ -133,6 +141,13 @@ impl OrderTable {
         while self.index[pos] != idx + 1 {
             pos = (pos + 1) & self.mask;
         }
+        self.remove_at(idx, pos);
+    }
+
+    /// Remove the live record `idx` whose index entry sits at `pos` (as returned by
+    /// [`OrderTable::find_at`]): backward-shift deletion, no tombstones.
+    #[inline(always)]
+    pub(crate) fn remove_at(&mut self, idx: u32, pos: usize) {
         // Shift later entries of the cluster back.
         let mut hole = pos;
         let mut next = (hole + 1) & self.mask;

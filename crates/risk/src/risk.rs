@@ -80,6 +80,10 @@ struct Instr {
     /// often than orders arrive, and a bps width needs an i128 division).
     band_ref: i64,
     band_w: i128,
+    /// The band edges of the cached reference, `band_ref ∓ band_w` saturated to i64 (derived
+    /// from `band_ref` and `band_w`; the check is two i64 compares).
+    band_lo: i64,
+    band_hi: i64,
     reference: Option<i64>,
     protection: i64,
     last_trade: Option<i64>,
@@ -96,6 +100,14 @@ impl Acct {
 }
 
 impl Instr {
+    /// Cache the band width `w` of reference `r` and its edges.
+    #[inline]
+    pub(crate) fn set_band_cache(&mut self, r: i64, w: i128) {
+        self.band_ref = r;
+        self.band_w = w;
+        (self.band_lo, self.band_hi) = band_edges(r, w);
+    }
+
     fn regate(&mut self) {
         self.gated = self.state != TradingState::Active || self.vol_until != 0;
     }
@@ -143,7 +155,7 @@ fn position_value(pos: i128, mark: i64) -> i128 {
     let p = pos.unsigned_abs();
     if p <= u64::MAX as u128 {
         // u64 × u64 < 2^128: one multiply; the result fits in i128 unless both are near max.
-        let v = p * mark.unsigned_abs() as u128;
+        let v = (p as u64 as u128) * mark.unsigned_abs() as u128;
         if v <= i128::MAX as u128 {
             v as i128
         } else {
@@ -207,6 +219,8 @@ impl Risk {
                 band,
                 band_ref: i64::MIN,
                 band_w: 0,
+                band_lo: i64::MIN,
+                band_hi: i64::MIN,
                 reference: ic.reference_price,
                 protection: ic.market_protection_ticks,
                 last_trade: None,
@@ -409,14 +423,14 @@ impl Risk {
                 band_reference(ins, mkt)
             };
             if let Some(r) = reference {
-                let w = if ins.band_ref == r {
-                    ins.band_w
+                let (lo, hi) = if ins.band_ref == r {
+                    (ins.band_lo, ins.band_hi)
                 } else {
                     let w = band_width_of(ins, r);
                     band_miss = Some((r, w));
-                    w
+                    band_edges(r, w)
                 };
-                check_band(r, w, o.price.0)?;
+                check_band_edges(lo, hi, p)?;
             }
         }
         let notional = reserve as i128 * qty as i128;
@@ -438,9 +452,7 @@ impl Risk {
             }
         }
         if let Some((r, w)) = band_miss {
-            let ins = &mut self.instruments[i];
-            ins.band_ref = r;
-            ins.band_w = w;
+            self.instruments[i].set_band_cache(r, w);
         }
         self.pending = Pending {
             order_id: o.order_id.0,
@@ -652,8 +664,8 @@ impl Risk {
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
         {
-            let w = band_width(&mut self.instruments[i], r);
-            check_band(r, w, m.price.0)?;
+            let (lo, hi) = band_cached(&mut self.instruments[i], r);
+            check_band_edges(lo, hi, m.price.0)?;
         }
         let notional = m.price.0 as i128 * qty as i128;
         if notional > slot.max_order_notional as i128 {
@@ -700,7 +712,11 @@ impl Risk {
     /// own `AccountState`/`InstrumentState` events are ignored). May emit a volatility halt
     /// (`InstrumentState`) or an MMP freeze (`AccountState`) into `out`, and asks for mass
     /// cancels through the returned action. O(1) per event (one or two order-table lookups).
-    #[inline]
+    ///
+    /// Inlined into the caller as a bare dispatch on the event kind: events that cannot change
+    /// risk state (rejects, triggers, level updates, state events) cost one compare; the others
+    /// go to one out-of-line handler each.
+    #[inline(always)]
     pub fn on_event(
         &mut self,
         ev: &EventKind,
@@ -719,49 +735,7 @@ impl Risk {
                 self.on_accepted(order_id, account, instrument, side, price, qty.0);
                 RiskAction::None
             }
-            EventKind::Trade {
-                instrument,
-                price,
-                qty,
-                maker_order_id,
-                taker_order_id,
-                maker_leaves,
-                taker_leaves,
-                maker_account,
-                taker_account,
-                aggressor,
-            } => {
-                let Some(i) = self.instr_idx(instrument) else {
-                    return RiskAction::None;
-                };
-                let q = qty.0;
-                let m = self.on_fill(
-                    maker_order_id,
-                    maker_account,
-                    i,
-                    aggressor.opposite(),
-                    q,
-                    maker_leaves.0,
-                    now,
-                    out,
-                );
-                let t = self.on_fill(
-                    taker_order_id,
-                    taker_account,
-                    i,
-                    aggressor,
-                    q,
-                    taker_leaves.0,
-                    now,
-                    out,
-                );
-                self.on_trade_price(i, price.0, now, out);
-                match (m, t) {
-                    (Some(x), Some(y)) if x != y => RiskAction::CancelMmpBoth(x, y),
-                    (Some(x), _) | (None, Some(x)) => RiskAction::CancelMmp(x),
-                    _ => RiskAction::None,
-                }
-            }
+            EventKind::Trade { .. } => self.on_trade(ev, now, out),
             EventKind::Cancelled {
                 order_id,
                 instrument,
@@ -795,6 +769,57 @@ impl Risk {
         }
     }
 
+    /// A trade: both sides' open quantity and position, the last trade price, velocity and MMP.
+    #[inline(never)]
+    fn on_trade(&mut self, ev: &EventKind, now: u64, out: &mut impl EventKindSink) -> RiskAction {
+        let EventKind::Trade {
+            instrument,
+            price,
+            qty,
+            maker_order_id,
+            taker_order_id,
+            maker_leaves,
+            taker_leaves,
+            maker_account,
+            taker_account,
+            aggressor,
+        } = *ev
+        else {
+            return RiskAction::None;
+        };
+        let Some(i) = self.instr_idx(instrument) else {
+            return RiskAction::None;
+        };
+        let q = qty.0;
+        let m = self.on_fill(
+            maker_order_id,
+            maker_account,
+            i,
+            aggressor.opposite(),
+            q,
+            maker_leaves.0,
+            now,
+            out,
+        );
+        let t = self.on_fill(
+            taker_order_id,
+            taker_account,
+            i,
+            aggressor,
+            q,
+            taker_leaves.0,
+            now,
+            out,
+        );
+        self.on_trade_price(i, price.0, now, out);
+        match (m, t) {
+            (Some(x), Some(y)) if x != y => RiskAction::CancelMmpBoth(x, y),
+            (Some(x), _) | (None, Some(x)) => RiskAction::CancelMmp(x),
+            _ => RiskAction::None,
+        }
+    }
+
+    #[inline(never)]
     fn on_accepted(
         &mut self,
         order_id: OrderId,
@@ -857,6 +882,7 @@ impl Risk {
 
     /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
     #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
     fn on_fill(
         &mut self,
         order_id: OrderId,
@@ -870,11 +896,11 @@ impl Risk {
     ) -> Option<AccountId> {
         let a = self.acct_idx(account)?;
         let mut mmp = false;
-        if let Some(k) = self.orders.find(order_id.0, i as u32) {
-            let r = *self.orders.get(k);
+        if let Some((k, pos)) = self.orders.find_at(order_id.0, i as u32) {
+            let r = self.orders.get(k);
             mmp = r.mmp;
             let new_leaves = leaves_after.min(r.leaves);
-            self.set_leaves(k, new_leaves);
+            self.set_leaves(k, pos, new_leaves);
         }
         let delta = match side {
             Side::Buy => qty as i128,
@@ -887,6 +913,8 @@ impl Risk {
         None
     }
 
+    #[cold]
+    #[inline(never)]
     fn mmp_fill(
         &mut self,
         a: usize,
@@ -942,25 +970,33 @@ impl Risk {
     }
 
     /// Set an order's leaves, updating the open quantity / notional / counts; removes it at 0.
-    fn set_leaves(&mut self, k: u32, new_leaves: u64) {
-        let r = *self.orders.get(k);
-        let a = r.account as usize;
-        let si = self.slot_idx(a, r.instrument as usize);
-        let d = r.leaves - new_leaves.min(r.leaves);
+    /// `k` and `pos` come from [`OrderTable::find_at`].
+    #[inline(always)]
+    fn set_leaves(&mut self, k: u32, pos: usize, new_leaves: u64) {
+        let r = self.orders.get(k);
+        let (a, instr, sd, leaves, reserve, mmp) = (
+            r.account as usize,
+            r.instrument as usize,
+            r.side as usize & 1,
+            r.leaves,
+            r.reserve,
+            r.mmp,
+        );
+        let si = self.slot_idx(a, instr);
+        let d = leaves - new_leaves.min(leaves);
         let s = &mut self.slots[si];
-        let sd = r.side as usize & 1;
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
         let acct = &mut self.accounts[a];
         acct.open_notional = acct
             .open_notional
-            .saturating_sub(r.reserve as i128 * d as i128);
+            .saturating_sub(reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
             acct.open_orders = acct.open_orders.saturating_sub(1);
-            if r.mmp {
+            if mmp {
                 self.unlink_mmp(k, a);
             }
-            self.orders.remove(k);
+            self.orders.remove_at(k, pos);
         } else {
             self.orders.get_mut(k).leaves = new_leaves;
         }
@@ -978,19 +1014,21 @@ impl Risk {
         }
     }
 
+    #[inline(never)]
     fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
-        if let Some(k) = self.orders.find(order_id, instrument) {
+        if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
             let leaves = self.orders.get(k).leaves;
-            self.set_leaves(k, leaves.saturating_sub(qty));
+            self.set_leaves(k, pos, leaves.saturating_sub(qty));
         }
     }
 
+    #[inline(never)]
     fn on_replaced(&mut self, order_id: u64, instrument: u32, price: i64, qty: u64) {
-        let Some(k) = self.orders.find(order_id, instrument) else {
+        let Some((k, pos)) = self.orders.find_at(order_id, instrument) else {
             return;
         };
         if qty == 0 {
-            self.set_leaves(k, 0);
+            self.set_leaves(k, pos, 0);
             return;
         }
         let r = *self.orders.get(k);
@@ -1009,18 +1047,33 @@ impl Risk {
         rm.leaves = qty;
     }
 
+    /// Add a fill to the position of slot (a, i). Keeping the held list in step (the position
+    /// leaves or reaches zero) is the cold part.
+    #[inline(always)]
     fn add_position(&mut self, a: usize, i: usize, delta: i128) {
         let si = self.slot_idx(a, i);
-        let before = self.slots[si].position;
+        let Some(s) = self.slots.get_mut(si) else {
+            return;
+        };
+        let before = s.position;
         let after = before.saturating_add(delta);
-        self.slots[si].position = after;
+        s.position = after;
+        if (before == 0) != (after == 0) {
+            self.held_changed(a, i, si, before == 0);
+        }
+    }
+
+    /// The position of slot (a, i) (index `si`) became non-zero (`entered`) or zero: add the
+    /// instrument to / remove it from the account's held list.
+    #[inline(never)]
+    fn held_changed(&mut self, a: usize, i: usize, si: usize, entered: bool) {
         let row = a * self.n_instr;
-        if before == 0 && after != 0 {
+        if entered {
             let n = self.accounts[a].held_len;
             self.held[row + n as usize] = i as u32;
             self.slots[si].held_idx = n;
             self.accounts[a].held_len = n + 1;
-        } else if before != 0 && after == 0 {
+        } else {
             let n = self.accounts[a].held_len - 1;
             let idx = self.slots[si].held_idx;
             let moved = self.held[row + n as usize];
@@ -1239,7 +1292,8 @@ impl Risk {
             LimitKind::PriceBand => {
                 let Some(i) = i else { return };
                 let ins = &mut self.instruments[i];
-                ins.band_ref = i64::MIN;
+                let w = ins.band_w;
+                ins.set_band_cache(i64::MIN, w);
                 if v == 0 {
                     ins.band_kind = 0;
                 } else {
@@ -1383,6 +1437,15 @@ impl Risk {
         let mut e = acct.open_notional;
         if n == 0 {
             return e;
+        }
+        if n == 1 {
+            // The common case (one instrument held): no slicing, one term.
+            let Some(&i) = self.held.get(row) else {
+                return e;
+            };
+            let pos = self.slots.get(row + i as usize).map_or(0, |s| s.position);
+            let mark = self.instruments.get(i as usize).map_or(0, |x| x.mark);
+            return e.saturating_add(position_value(pos, mark));
         }
         let (Some(held), Some(slots)) = (
             self.held.get(row..row + n),
@@ -1555,33 +1618,25 @@ fn check_volatility(
 }
 
 /// Position limit: position + open same-side quantity (without the order itself) + qty.
+/// `same_open` and `qty` are below 2^64, so while the position fits in i64 the sum is exact in
+/// i128 without saturation (|sum| < 2^66); beyond that the saturating form is used.
 #[inline(always)]
 fn check_position(s: &Slot, side: Side, same_open: i128, qty: i128) -> Result<(), RiskReject> {
-    match side {
-        Side::Buy => {
-            let v = s.position.saturating_add(same_open).saturating_add(qty);
-            if v > s.max_long as i128 {
-                return Err(RiskReject::new(
-                    RejectReason::PositionLimit,
-                    u2i(s.max_long),
-                    sat_i64(v),
-                ));
-            }
-        }
-        Side::Sell => {
-            let v = s
-                .position
-                .saturating_neg()
-                .saturating_add(same_open)
-                .saturating_add(qty);
-            if v > s.max_short as i128 {
-                return Err(RiskReject::new(
-                    RejectReason::PositionLimit,
-                    u2i(s.max_short),
-                    sat_i64(v),
-                ));
-            }
-        }
+    let (signed_pos, max) = match side {
+        Side::Buy => (s.position, s.max_long),
+        Side::Sell => (s.position.saturating_neg(), s.max_short),
+    };
+    let v = if let Ok(p) = i64::try_from(signed_pos) {
+        p as i128 + same_open + qty
+    } else {
+        signed_pos.saturating_add(same_open).saturating_add(qty)
+    };
+    if v > max as i128 {
+        return Err(RiskReject::new(
+            RejectReason::PositionLimit,
+            u2i(max),
+            sat_i64(v),
+        ));
     }
     Ok(())
 }
@@ -1602,45 +1657,49 @@ fn band_reference(ins: &Instr, mkt: &MarketView) -> Option<i64> {
     ins.reference
 }
 
-/// Band width around `reference`: reference × bps / 10 000, or ticks × tick_size. Cached per
-/// instrument by reference price (one compare when the reference has not moved).
+/// Band edges around `reference`, cached per instrument by reference price (one compare when
+/// the reference has not moved; else the width is computed and cached).
 #[inline(always)]
-fn band_width(ins: &mut Instr, reference: i64) -> i128 {
+fn band_cached(ins: &mut Instr, reference: i64) -> (i64, i64) {
     if ins.band_ref != reference {
-        ins.band_w = band_width_of(ins, reference);
-        ins.band_ref = reference;
+        let w = band_width_of(ins, reference);
+        ins.set_band_cache(reference, w);
     }
-    ins.band_w
+    (ins.band_lo, ins.band_hi)
 }
 
+/// Band width around `reference`: reference × bps / 10 000, or ticks × tick_size. A 64-bit
+/// division when |reference| × bps fits in 64 bits (always, for real prices), else i128.
 #[cold]
 fn band_width_of(ins: &Instr, reference: i64) -> i128 {
-    let r = reference as i128;
     if ins.band_kind == 1 {
-        r.abs() * ins.band as i128 / 10_000
+        if ins.band >= 0
+            && let Some(x) = reference.unsigned_abs().checked_mul(ins.band as u64)
+        {
+            return (x / 10_000) as i128;
+        }
+        (reference as i128).abs() * ins.band as i128 / 10_000
     } else {
         ins.band as i128 * ins.tick as i128
     }
 }
 
-/// |price − reference| ≤ width.
+/// The band `[reference − w, reference + w]` with both edges saturated to i64: for an i64
+/// price `p`, `p > hi` exactly when `p > reference + w` (in i128), and likewise below.
 #[inline(always)]
-fn check_band(reference: i64, w: i128, price: i64) -> Result<(), RiskReject> {
+fn band_edges(reference: i64, w: i128) -> (i64, i64) {
     let r = reference as i128;
-    let p = price as i128;
-    if p > r + w {
-        return Err(RiskReject::new(
-            RejectReason::PriceOutsideBand,
-            sat_i64(r + w),
-            price,
-        ));
+    (sat_i64(r.saturating_sub(w)), sat_i64(r.saturating_add(w)))
+}
+
+/// `lo ≤ price ≤ hi`; the reject carries the edge that was crossed.
+#[inline(always)]
+fn check_band_edges(lo: i64, hi: i64, price: i64) -> Result<(), RiskReject> {
+    if price > hi {
+        return Err(RiskReject::new(RejectReason::PriceOutsideBand, hi, price));
     }
-    if p < r - w {
-        return Err(RiskReject::new(
-            RejectReason::PriceOutsideBand,
-            sat_i64(r - w),
-            price,
-        ));
+    if price < lo {
+        return Err(RiskReject::new(RejectReason::PriceOutsideBand, lo, price));
     }
     Ok(())
 }

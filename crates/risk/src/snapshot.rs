@@ -19,7 +19,7 @@
 //!
 //! Declared as a child of the `risk` module (see `risk.rs`) so it reads the private tables.
 
-use super::{Acct, Instr, Pending, Risk, Slot};
+use super::{Acct, Instr, Pending, Risk, Slot, band_edges};
 use crate::mmp::Mmp;
 use crate::orders::{NIL, OrderRec, OrderTable};
 use crate::throttle::Bucket;
@@ -545,6 +545,9 @@ impl Risk {
                 band,
                 band_ref,
                 band_w,
+                // Derived from the cached reference and width (not serialized).
+                band_lo: band_edges(band_ref, band_w).0,
+                band_hi: band_edges(band_ref, band_w).1,
                 reference,
                 protection,
                 last_trade,

@@ -15,6 +15,9 @@
 //!   with the journal's throughput (records/s, MB/s over the run's busy time). In `sync` mode an
 //!   ack is released only once its command is fdatasync'ed, so the added latency is the group
 //!   commit's. Without `--journal` the journal goes to a temp dir removed after the run.
+//!   With `--snapshot-every N` the engine thread also snapshots itself every N commands; the
+//!   snapshots written / skipped and the engine's pause per snapshot (the serialize copy) are
+//!   printed.
 
 use crate::flow::{self, Mix};
 use anyhow::{Context, bail};
@@ -91,6 +94,10 @@ pub struct BenchArgs {
     /// temp dir removed after the run. Implies `--durability batch` if no mode is given.
     #[arg(long)]
     pub journal: Option<PathBuf>,
+    /// With a journal: the engine thread takes a snapshot every N commands (written next to
+    /// the journal by a snapshot thread) and the pauses it cost are reported. 0 = none.
+    #[arg(long, default_value_t = 0)]
+    pub snapshot_every: u64,
 }
 
 /// `--durability` values.
@@ -512,6 +519,18 @@ pub fn json_of(r: &RunResult) -> serde_json::Value {
                 "engine_stalls": r.report.journal_stalls,
             })
         }),
+        "snapshots": r.report.snapshots.as_ref().map(|s| {
+            serde_json::json!({
+                "taken": s.taken,
+                "written": s.written,
+                "skipped": s.skipped,
+                "failed": s.failed,
+                "last_seq": s.last_seq,
+                "last_bytes": s.last_bytes,
+                "max_pause_ns": s.max_pause_ns,
+                "mean_pause_ns": s.total_pause_ns as f64 / s.taken.max(1) as f64,
+            })
+        }),
     })
 }
 
@@ -543,6 +562,22 @@ fn print_journal(r: &RunResult, base: Option<&RunResult>) {
         j.records as f64 / (j.batches.max(1)) as f64,
         r.report.journal_stalls
     );
+    if let Some(s) = &r.report.snapshots {
+        println!(
+            "  snapshots: {} taken, {} written, {} skipped (writer busy), {} failed; last at seq {} ({:.1} KB); engine pause per snapshot: max {:.1} us, mean {:.1} us{}",
+            s.taken,
+            s.written,
+            s.skipped,
+            s.failed,
+            s.last_seq,
+            s.last_bytes as f64 / 1e3,
+            s.max_pause_ns as f64 / 1e3,
+            s.total_pause_ns as f64 / 1e3 / s.taken.max(1) as f64,
+            s.error
+                .as_ref()
+                .map_or(String::new(), |e| format!("; last error: {e}"))
+        );
+    }
     println!(
         "  journal throughput: {rps:.0} records/s, {mbps:.1} MB/s (over the run's busy time: {})",
         if r.rate.is_some() {
@@ -698,6 +733,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         bail!("--rate must be a positive number, got {r}");
     }
     let durability = durability_of(args);
+    if args.snapshot_every > 0 && durability.is_none() {
+        bail!("--snapshot-every needs a journal (--durability MODE or --journal DIR)");
+    }
     let jdir = durability.map(|_| JournalDir::new(args, ""));
     let base = match durability {
         Some(_) => Some(with_progress(args.orders as u64, args.json, |p| {
@@ -707,7 +745,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     };
     let jcfg = durability
         .zip(jdir.as_ref())
-        .map(|(d, dir)| JournalConfig::new(&dir.path, d));
+        .map(|(d, dir)| JournalConfig::new(&dir.path, d).with_snapshot_every(args.snapshot_every));
     let r = with_progress(args.orders as u64, args.json, |p| {
         run_once(args, rate, p, jcfg)
     })?;
@@ -768,9 +806,9 @@ fn sweep(args: &BenchArgs) -> anyhow::Result<()> {
     for rate in rates {
         let tag = rate.map_or("closed".to_string(), |x| format!("rate-{x:.0}"));
         let jdir = durability.map(|_| JournalDir::new(args, &tag));
-        let jcfg = durability
-            .zip(jdir.as_ref())
-            .map(|(d, dir)| JournalConfig::new(&dir.path, d));
+        let jcfg = durability.zip(jdir.as_ref()).map(|(d, dir)| {
+            JournalConfig::new(&dir.path, d).with_snapshot_every(args.snapshot_every)
+        });
         let r = run_once(args, rate, None, jcfg)?;
         drop(jdir);
         if !args.json {

@@ -67,6 +67,9 @@ pub fn plot_percentiles(path: &Path, runs: &[&RunResult]) -> anyhow::Result<()> 
         };
         if let Some((d, _)) = &r.journal {
             label.push_str(&format!(", journal {}", crate::bench::durability_name(*d)));
+            if r.report.snapshots.is_some() {
+                label.push_str(" + snapshots");
+            }
         }
         let color = colors[i % colors.len()];
         chart

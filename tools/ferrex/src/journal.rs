@@ -187,7 +187,6 @@ impl Factory<'_> {
 /// the latest snapshot the configured engine accepts.
 struct Opened<'a> {
     entries: Vec<JournalEntry>,
-    segments: usize,
     truncated: Option<String>,
     factory: Factory<'a>,
     latest: Latest<(Engine, SnapshotInfo, u128)>,
@@ -225,7 +224,6 @@ fn open<'a>(dir: &Path, args: &'a ReplayEngineArgs) -> anyhow::Result<Opened<'a>
     });
     Ok(Opened {
         entries: rec.entries,
-        segments: rec.segments,
         truncated,
         factory,
         latest,
@@ -269,55 +267,68 @@ fn print_skipped<T>(latest: &Latest<T>) {
     }
 }
 
-/// `ferrex recover --journal DIR`: latest good snapshot + the journal after it.
+/// `ferrex recover --journal DIR`: latest good snapshot + the journal after it (the library
+/// function [`ferrex_engine::recover_with`], which `ferrex serve` uses too).
 pub fn recover(dir: &Path, args: &ReplayEngineArgs) -> anyhow::Result<()> {
-    let o = open(dir, args)?;
+    let instruments = args.config.as_deref().map(config::load).transpose()?;
+    let t = Instant::now();
+    let (engine, rec) = ferrex_engine::recover_with(dir, |info, entries| {
+        let journal_books = entries
+            .iter()
+            .map(|e| max_instrument(&e.command) as usize + 1)
+            .max()
+            .unwrap_or(1);
+        let books = info.map_or(1, |i| i.books as usize);
+        crate::run::build_engine(
+            instruments.as_ref(),
+            books.max(journal_books),
+            args.risk_config.as_deref(),
+            args.levels,
+        )
+    })
+    .with_context(|| format!("recovering {}", dir.display()))?;
     println!(
         "ferrex recover {}: {} segment(s), {} commands",
         dir.display(),
-        o.segments,
-        o.entries.len()
+        rec.segments,
+        rec.journal_commands
     );
-    if let Some(t) = &o.truncated {
-        println!("  {t}");
+    if let Some(t) = &rec.truncated {
+        println!(
+            "  torn tail: {} at byte {}: {}; truncated {} bytes (never replayed)",
+            t.path.display(),
+            t.offset,
+            t.reason,
+            t.dropped_bytes
+        );
     }
-    print_skipped(&o.latest);
-    let (mut engine, from) = match o.latest.loaded {
-        Some(Loaded {
-            path,
-            seq,
-            len,
-            value: (engine, info, ms),
-        }) => {
-            println!(
-                "  snapshot used: {} (seq {seq}, {len} bytes, {} events, restored in {ms} ms)",
-                path.display(),
-                info.event_seq
-            );
-            (engine, seq)
+    for s in &rec.skipped {
+        println!("  skipped snapshot {}: {}", s.path.display(), s.reason);
+    }
+    let from = match &rec.snapshot {
+        Some((path, seq)) => {
+            println!("  snapshot used: {} (seq {seq})", path.display());
+            *seq
         }
         None => {
             println!("  snapshot used: none (replaying from the first command)");
-            (o.factory.build(1)?, 0)
+            0
         }
     };
-    let tail: Vec<JournalEntry> = o.entries.iter().filter(|e| e.seq > from).copied().collect();
-    let mut trace = Trace::default();
-    replay(&mut engine, &tail, &mut trace)?;
-    let c = &trace.total.inner;
     println!(
-        "  replayed {} commands after seq {from}: {} events ({} trades, {} rejects)",
-        tail.len(),
-        c.events,
-        c.trades,
-        c.rejects
+        "  replayed {} commands after seq {from}: {} events ({} trades, {} rejects) in {} ms",
+        rec.replayed,
+        rec.events,
+        rec.trades,
+        rec.rejects,
+        t.elapsed().as_millis()
     );
     println!(
         "  final seq {}, event seq {}, event-stream hash {:016x} (events of the replayed commands), state hash {:016x}",
-        engine.cmd_seq(),
+        rec.final_seq,
         engine.event_seq(),
-        trace.total.hash(),
-        engine.state_hash()
+        rec.event_hash,
+        rec.state_hash
     );
     Ok(())
 }

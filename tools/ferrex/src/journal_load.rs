@@ -32,6 +32,10 @@ pub struct JournalLoadArgs {
     /// Seed of the generated flow.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// The engine thread takes a snapshot every N commands, written next to the journal
+    /// (0 = none).
+    #[arg(long, default_value_t = 0)]
+    pub snapshot_every: u64,
 }
 
 const CHUNK: usize = 50_000;
@@ -82,7 +86,10 @@ pub fn run(args: &JournalLoadArgs) -> anyhow::Result<()> {
         md_capacity: 0,
         batch: SUBMIT,
         max_accounts: 1 << 10,
-        journal: Some(JournalConfig::new(&args.journal, args.durability.mode())),
+        journal: Some(
+            JournalConfig::new(&args.journal, args.durability.mode())
+                .with_snapshot_every(args.snapshot_every),
+        ),
     };
     let (rt, mut sessions, _md) = Runtime::start(engine, 1, &cfg)
         .with_context(|| format!("journal {}", args.journal.display()))?;
@@ -140,5 +147,11 @@ pub fn run(args: &JournalLoadArgs) -> anyhow::Result<()> {
         j.syncs,
         engine.state_hash()
     );
+    if let Some(sn) = &report.snapshots {
+        eprintln!(
+            "snapshots: {} written, {} skipped, {} failed, last seq {}, max pause {} ns",
+            sn.written, sn.skipped, sn.failed, sn.last_seq, sn.max_pause_ns
+        );
+    }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod flow;
 mod journal;
 mod journal_load;
 mod loadgen;
+mod md_capture;
 mod memory;
 mod output;
 mod paths;
@@ -38,6 +39,8 @@ enum Cmd {
     Demo(demo::DemoArgs),
     /// Network order entry: OUCH 5.0 (SoupBinTCP) and FIX 4.4 servers in front of the engine.
     Serve(serve::ServeArgs),
+    /// Capture the ITCH 5.0 / MoldUDP64 market-data feed of `ferrex serve` into an ITCH file.
+    MdCapture(md_capture::MdCaptureArgs),
     /// Open-loop OUCH/FIX load generator: wire-to-wire latency percentiles and throughput.
     Loadgen(loadgen::LoadgenArgs),
     /// Order->ack latency through the threaded pipeline, beside the core-to-core floor.
@@ -121,6 +124,7 @@ fn main() -> anyhow::Result<()> {
         Some(Cmd::Demo(args)) => demo::run(&args),
         Some(Cmd::Serve(args)) => serve::run(&args),
         Some(Cmd::Loadgen(args)) => loadgen::run(&args),
+        Some(Cmd::MdCapture(args)) => md_capture::run(&args),
         Some(Cmd::Bench(args)) => bench::run(&args),
         Some(Cmd::Memory(args)) => memory::run(&args),
         Some(Cmd::Run {

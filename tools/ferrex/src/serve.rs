@@ -6,11 +6,28 @@
 //! max_price, max_orders, market_protection_ticks, dense_levels) plus `price_increment`, the
 //! currency value of one price unit as a decimal string. Paths (`risk`) are relative to the
 //! config file. Unknown keys are refused; errors name the file and the key.
+//!
+//! `[md]` (optional) turns on the ITCH 5.0 / MoldUDP64 market-data feed: `udp` (where packets
+//! go), `retransmit` (TCP bind address of the retransmit server), `session` (MoldUDP64 session
+//! name, ≤ 10 characters), and optionally `max_packet` (bytes), `ring_capacity` (events),
+//! `heartbeat_ms` and `linger_ms` (how long retransmission stays up after the end of the
+//! session). With `[md]` every book has level events on (the encoder needs them). Capture the
+//! feed with `ferrex md-capture` and replay it with `ferrex replay itch`.
+//!
+//! `[journal]` (optional) makes the server durable: `dir` (relative to the config file),
+//! `durability` (`none`, `batch` or `sync`; default `sync`) and `snapshot_every` (commands
+//! between runtime snapshots; 0 or absent = none). At start a directory that holds a journal is
+//! recovered first (latest good snapshot + the journal after it, as `ferrex recover`) and the
+//! server continues it; the engine configuration (instruments, risk) must be the one of the
+//! recorded run. Client references (OUCH UserRefNum, FIX ClOrdID) are not journaled: recovered
+//! orders rest in the books but cannot be cancelled by their old references.
 
 use anyhow::{Context, bail};
 use ferrex_book::BookConfig;
 use ferrex_engine::{Engine, EngineConfig};
-use ferrex_gateway::server::{InstrumentSpec, Server, ServerConfig, SessionProtocol, SessionSpec};
+use ferrex_gateway::server::{
+    InstrumentSpec, MdSpec, Server, ServerConfig, SessionProtocol, SessionSpec,
+};
 use ferrex_types::Price;
 use serde::Deserialize;
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -41,6 +58,28 @@ struct FileToml {
     limits: Option<LimitsToml>,
     instrument: Vec<InstrumentToml>,
     session: Vec<SessionToml>,
+    md: Option<MdToml>,
+    journal: Option<JournalToml>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JournalToml {
+    dir: PathBuf,
+    durability: Option<String>,
+    snapshot_every: Option<u64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MdToml {
+    udp: String,
+    retransmit: String,
+    session: String,
+    max_packet: Option<usize>,
+    ring_capacity: Option<usize>,
+    heartbeat_ms: Option<u64>,
+    linger_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -140,7 +179,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     for (i, ins) in f.instrument.iter().enumerate() {
         let key = |k: &str| format!("{p}: instrument[{i}] ({}).{k}", ins.name);
         let mut b = BookConfig {
-            level_events: false,
+            level_events: f.md.is_some(),
             ..BookConfig::default()
         };
         if let Some(t) = ins.tick_size {
@@ -270,6 +309,65 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
             server.max_connections = v;
         }
     }
+    if let Some(m) = &f.md {
+        let key = |k: &str| format!("{p}: md.{k}");
+        let mut spec = MdSpec::new(
+            addr(&m.udp, &key("udp"))?,
+            addr(&m.retransmit, &key("retransmit"))?,
+            &m.session,
+        );
+        if m.session.is_empty()
+            || m.session.len() > 10
+            || !m.session.bytes().all(|b| b.is_ascii_graphic())
+        {
+            bail!(
+                "{}: {:?} must be 1 to 10 printable ASCII characters",
+                key("session"),
+                m.session
+            );
+        }
+        if let Some(v) = m.max_packet {
+            if !(80..=65_507).contains(&v) {
+                bail!("{}: must be 80..=65507 bytes, got {v}", key("max_packet"));
+            }
+            spec.max_packet = v;
+        }
+        if let Some(v) = m.ring_capacity {
+            if v < 64 {
+                bail!("{}: must be >= 64, got {v}", key("ring_capacity"));
+            }
+            spec.ring_capacity = v;
+        }
+        if let Some(v) = m.heartbeat_ms {
+            if v == 0 {
+                bail!("{}: must be >= 1", key("heartbeat_ms"));
+            }
+            spec.heartbeat = Duration::from_millis(v);
+        }
+        if let Some(v) = m.linger_ms {
+            spec.linger = Duration::from_millis(v);
+        }
+        server.md = Some(spec);
+    }
+    if let Some(j) = &f.journal {
+        let durability = match j.durability.as_deref().unwrap_or("sync") {
+            "none" => ferrex_engine::Durability::None,
+            "batch" => ferrex_engine::Durability::Batch,
+            "sync" => ferrex_engine::Durability::Sync,
+            other => {
+                bail!("{p}: journal.durability: \"none\", \"batch\" or \"sync\", got {other:?}")
+            }
+        };
+        let dir = if j.dir.is_absolute() {
+            j.dir.clone()
+        } else {
+            path.parent().unwrap_or(Path::new(".")).join(&j.dir)
+        };
+        server.journal = Some(
+            ferrex_engine::JournalConfig::new(dir, durability)
+                .with_snapshot_every(j.snapshot_every.unwrap_or(0)),
+        );
+    }
     let risk = f.risk.as_ref().map(|r| {
         if r.is_absolute() {
             r.clone()
@@ -297,6 +395,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let server_cfg = loaded.server.clone();
     let handle = Server::start(server_cfg.clone(), engine)
         .with_context(|| format!("starting the server of {}", args.config.display()))?;
+    if let (Some(j), Some(rec)) = (&server_cfg.journal, handle.recovered()) {
+        print_recovery(j, rec);
+    }
     println!(
         "ferrex serve: OUCH 5.0/SoupBinTCP on {}, FIX 4.4 on {} (SenderCompID {})",
         handle.ouch_addr(),
@@ -324,6 +425,16 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             .as_ref()
             .map_or("none".to_string(), |r| r.display().to_string())
     );
+    if let (Some(m), Some(dest), Some(rtx)) = (
+        &server_cfg.md,
+        handle.md_udp_dest(),
+        handle.md_retransmit_addr(),
+    ) {
+        println!(
+            "market data: ITCH 5.0 / MoldUDP64 session {} to UDP {dest}, retransmit on TCP {rtx} (capture: ferrex md-capture --udp {dest} --retransmit {rtx} --out FILE.itch)",
+            m.session
+        );
+    }
     for s in &server_cfg.sessions {
         let who = match &s.protocol {
             SessionProtocol::Ouch { username, .. } => format!("ouch {username}"),
@@ -383,12 +494,126 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         r.runtime.outbound_stalls,
         r.engine.state_hash()
     );
+    if let Some(j) = &r.runtime.journal {
+        println!(
+            "journal: {} records, {} batches, {} syncs, last seq {}, durable seq {}{}",
+            j.records,
+            j.batches,
+            j.syncs,
+            j.last_seq,
+            j.durable_seq,
+            j.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(", STOPPED BY I/O ERROR: {e}"))
+        );
+    }
+    if let Some(s) = &r.runtime.snapshots {
+        println!(
+            "snapshots: {} written, {} skipped, {} failed, last seq {}, max pause {} us{}",
+            s.written,
+            s.skipped,
+            s.failed,
+            s.last_seq,
+            s.max_pause_ns / 1_000,
+            s.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(", last error: {e}"))
+        );
+    }
+    if let Some(m) = &r.md {
+        println!(
+            "market data: {} events, {} messages in {} packets ({} heartbeats, {} send errors), {} retransmit requests, end of session sent {}x",
+            m.events,
+            m.messages,
+            m.packets,
+            m.heartbeats,
+            m.send_errors,
+            m.retransmit_requests,
+            m.end_of_session
+        );
+    }
     Ok(())
+}
+
+/// Prints what recovery from the journal did at start.
+fn print_recovery(j: &ferrex_engine::JournalConfig, rec: &ferrex_engine::Recovered) {
+    println!(
+        "journal: {} ({:?}, snapshot every {} commands)",
+        j.dir.display(),
+        j.durability,
+        j.snapshot_every
+    );
+    if rec.is_empty() {
+        println!("  recovery: nothing to recover (new journal)");
+        return;
+    }
+    if let Some(t) = &rec.truncated {
+        println!("  recovery: {t} (never replayed)");
+    }
+    for s in &rec.skipped {
+        println!(
+            "  recovery: skipped snapshot {}: {}",
+            s.path.display(),
+            s.reason
+        );
+    }
+    match &rec.snapshot {
+        Some((path, seq)) => println!("  snapshot used: {} (seq {seq})", path.display()),
+        None => println!("  snapshot used: none (replaying from the first command)"),
+    }
+    println!(
+        "  replayed {} records ({} events), final seq {}, state hash {:016x}; continuing the journal at seq {}",
+        rec.replayed,
+        rec.events,
+        rec.final_seq,
+        rec.state_hash,
+        rec.final_seq + 1
+    );
+    println!(
+        "  note: client references (UserRefNum / ClOrdID) are not journaled: recovered orders rest in the books but cannot be addressed by their old references"
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_section_parses_and_refuses_bad_values() {
+        let dir = std::env::temp_dir().join(format!("ferrex-serve-journal-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = "[ouch]\nlisten = \"127.0.0.1:0\"\n[fix]\nlisten = \"127.0.0.1:0\"\nsender_comp_id = \"X\"\n[[instrument]]\nname = \"A\"\nprice_increment = \"0.01\"\n[[session]]\nprotocol = \"ouch\"\nusername = \"U\"\naccount = 1\n";
+        let p = dir.join("journal.toml");
+        std::fs::write(
+            &p,
+            format!(
+                "{base}[journal]\ndir = \"j\"\ndurability = \"batch\"\nsnapshot_every = 1000\n"
+            ),
+        )
+        .unwrap();
+        let j = load(&p).unwrap().server.journal.unwrap();
+        assert_eq!(j.dir, dir.join("j"));
+        assert_eq!(j.durability, ferrex_engine::Durability::Batch);
+        assert_eq!(j.snapshot_every, 1000);
+        std::fs::write(&p, format!("{base}[journal]\ndir = \"/tmp/x\"\n")).unwrap();
+        let j = load(&p).unwrap().server.journal.unwrap();
+        assert_eq!(j.dir, Path::new("/tmp/x"));
+        assert_eq!(j.durability, ferrex_engine::Durability::Sync);
+        assert_eq!(j.snapshot_every, 0);
+        let check = |journal: &str, want: &str| {
+            std::fs::write(&p, format!("{base}[journal]\n{journal}")).unwrap();
+            let e = format!("{:#}", load(&p).err().unwrap());
+            assert!(e.contains("journal.toml") && e.contains(want), "{e}");
+        };
+        check(
+            "dir = \"j\"\ndurability = \"always\"\n",
+            "journal.durability",
+        );
+        check("dir = \"j\"\nbogus = 1\n", "bogus");
+        std::fs::write(&p, base).unwrap();
+        assert!(load(&p).unwrap().server.journal.is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn increments() {
@@ -408,6 +633,11 @@ mod tests {
         assert_eq!(l.server.fix_listen.port(), 15001);
         assert_eq!(l.server.sessions.len(), 4);
         assert_eq!(l.server.instruments[1].name, "MSFT");
+        let md = l.server.md.as_ref().unwrap();
+        assert_eq!(md.udp_dest.port(), 15003);
+        assert_eq!(md.retransmit_bind.port(), 15002);
+        assert_eq!(md.session, "FERREXMD01");
+        assert!(l.books.iter().all(|b| b.level_events));
         assert_eq!(l.server.instruments[0].price_increment, (1, 2));
         assert_eq!(l.books[0].min_price, Price(100));
         let risk = l.risk.unwrap();
@@ -427,6 +657,39 @@ mod tests {
         .unwrap();
         let e = format!("{:#}", load(&p).err().unwrap());
         assert!(e.contains("bad.toml") && e.contains("bogus"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn md_section_errors_name_the_key() {
+        let dir = std::env::temp_dir().join(format!("ferrex-serve-md-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let base = "[ouch]\nlisten = \"127.0.0.1:0\"\n[fix]\nlisten = \"127.0.0.1:0\"\nsender_comp_id = \"X\"\n[[instrument]]\nname = \"A\"\nprice_increment = \"0.01\"\n[[session]]\nprotocol = \"ouch\"\nusername = \"U\"\naccount = 1\n";
+        let p = dir.join("md.toml");
+        let check = |md: &str, want: &str| {
+            std::fs::write(&p, format!("{base}[md]\n{md}")).unwrap();
+            let e = format!("{:#}", load(&p).err().unwrap());
+            assert!(e.contains("md.toml") && e.contains(want), "{e}");
+        };
+        check(
+            "udp = \"127.0.0.1:0\"\nretransmit = \"127.0.0.1:0\"\nsession = \"S\"\nbogus = 1\n",
+            "bogus",
+        );
+        check(
+            "udp = \"nowhere\"\nretransmit = \"127.0.0.1:0\"\nsession = \"S\"\n",
+            "md.udp",
+        );
+        check(
+            "udp = \"127.0.0.1:0\"\nretransmit = \"127.0.0.1:0\"\nsession = \"ELEVENCHARS\"\n",
+            "md.session",
+        );
+        check(
+            "udp = \"127.0.0.1:0\"\nretransmit = \"127.0.0.1:0\"\nsession = \"S\"\nmax_packet = 10\n",
+            "md.max_packet",
+        );
+        std::fs::write(&p, base).unwrap();
+        let l = load(&p).unwrap();
+        assert!(l.server.md.is_none() && !l.books[0].level_events);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

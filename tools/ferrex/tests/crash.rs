@@ -6,6 +6,11 @@
 //!   journal is recovered (torn tail cut) and replayed through a fresh engine: every order the
 //!   child saw acknowledged must be accepted in the replay, at the same command sequence number,
 //!   and the state hash must equal a clean second replay (`ferrex recover` in a new process).
+//! - Crash with runtime snapshots: the same, with the child's engine thread also taking
+//!   snapshots (`--snapshot-every`); every snapshot file left behind covers only commands the
+//!   journal kept, and recovery goes through the latest snapshot + the journal tail (in process
+//!   with `ferrex_engine::recover_into`, and with `ferrex recover`), reaching the state hash of
+//!   a replay of the whole journal from scratch.
 //! - Corruption: a completed journal with a byte flipped in the middle of its last segment, or
 //!   its tail cut: recovery stops at the last good record and says so, and the replay covers
 //!   exactly the good prefix. (Record-level cases — every truncation offset, flips in the last
@@ -195,6 +200,107 @@ fn sigkill_under_sync_load_loses_no_acknowledged_order() {
     // The kills landed under load, not only before start-up.
     assert!(total_acked > 0, "no round acknowledged anything");
     assert!(total_records >= total_acked);
+}
+
+#[test]
+fn sigkill_with_runtime_snapshots_recovers_through_snapshot_and_tail() {
+    let seed = std::env::var("FERREX_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_u64)
+        ^ 0x5a5a;
+    let mut rng = seed;
+    let mut via_snapshot = 0;
+    for round in 0..4 {
+        let dir = TempDir::new(&format!("snapkill{round}"));
+        let jdir = dir.0.join("journal");
+        let delay = 300 + next(&mut rng) % 501;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ferrex"))
+            .args([
+                "journal-load",
+                "--durability",
+                "sync",
+                "--snapshot-every",
+                "2000",
+                "--journal",
+            ])
+            .arg(&jdir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn ferrex journal-load");
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = stdout.read_to_end(&mut v);
+            v
+        });
+        std::thread::sleep(Duration::from_millis(delay));
+        let still_running = child.try_wait().unwrap().is_none();
+        child.kill().expect("SIGKILL the child");
+        let status = child.wait().unwrap();
+        let out = reader.join().unwrap();
+        assert!(
+            still_running,
+            "round {round}: journal-load exited by itself ({status:?}) before the kill"
+        );
+        let acks = acked(&out);
+        let rec = open_dir(&jdir).unwrap();
+        let last = rec.last_seq.unwrap_or(0);
+        let (events, scratch) = replay(&rec.entries);
+        let accepted: HashMap<u64, u64> = events
+            .iter()
+            .filter_map(|e| match e.kind {
+                EventKind::Accepted { order_id, .. } => Some((order_id.0, e.cmd_seq)),
+                _ => None,
+            })
+            .collect();
+        for &(id, cmd_seq) in &acks {
+            assert_eq!(
+                accepted.get(&id),
+                Some(&cmd_seq),
+                "round {round} (seed {seed:#x}): acknowledged order {id} lost"
+            );
+        }
+        // A snapshot never covers commands the journal lost.
+        let snaps = ferrex_journal::snapshot::list_snapshots(&jdir).unwrap();
+        for (seq, path) in &snaps {
+            assert!(
+                *seq <= last,
+                "round {round}: {} covers seq {seq}, the journal ends at {last}",
+                path.display()
+            );
+        }
+        let newest = snaps.last().map(|s| s.0);
+        // In process: latest snapshot + tail equals the replay from scratch.
+        let mut e = engine();
+        let r = ferrex_engine::recover_into(&mut e, &jdir).unwrap();
+        assert_eq!(r.snapshot.as_ref().map(|s| s.1), newest, "{:?}", r.skipped);
+        assert_eq!(r.final_seq, last);
+        assert_eq!(r.state_hash, scratch.state_hash(), "round {round}");
+        // And through the CLI in a new process.
+        if jdir.exists() {
+            let (text, hash) = ferrex_recover(&jdir);
+            assert_eq!(hash, scratch.state_hash(), "round {round}: {text}");
+            if let Some(s) = newest {
+                assert!(
+                    text.contains(&format!("replayed {} commands after seq {s}", last - s)),
+                    "{text}"
+                );
+                via_snapshot += 1;
+            }
+        }
+        eprintln!(
+            "round {round}: killed after {delay} ms; {} acks, {} records, {} snapshot file(s), newest {newest:?}",
+            acks.len(),
+            rec.entries.len(),
+            snaps.len()
+        );
+    }
+    assert!(
+        via_snapshot > 0,
+        "no round got far enough to write a snapshot"
+    );
 }
 
 /// Runs `journal-load` to completion (batch mode) in `dir`; returns the printed acks.

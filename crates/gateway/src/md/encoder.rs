@@ -210,6 +210,46 @@ impl ItchEncoder {
         self.release();
     }
 
+    /// Announces an order that already rests when the feed starts (books recovered from a
+    /// journal or snapshot): emits the start of day if it is not out yet, then an `A` for the
+    /// order at the back of its level with `visible` lots (`leaves - visible` is hidden iceberg
+    /// quantity), and from then on tracks it like any other resting order. Call it for each
+    /// resting order, level by level in queue order, before the first event. An id already
+    /// tracked is counted in [`EncoderStats::desyncs`] and ignored.
+    #[allow(clippy::too_many_arguments)]
+    pub fn seed_resting(
+        &mut self,
+        time_ns: u64,
+        instrument: InstrumentId,
+        order_id: u64,
+        side: Side,
+        price_ticks: i64,
+        leaves: u64,
+        visible: u64,
+    ) {
+        self.start(time_ns);
+        if self.orders.contains_key(&order_id) {
+            self.stats.desyncs += 1;
+            return;
+        }
+        self.orders.insert(
+            order_id,
+            Ord {
+                instrument: instrument.0,
+                side,
+                price: price_ticks,
+                leaves: leaves.max(visible),
+                visible: 0,
+                resting: false,
+                published: false,
+                replace_pending: false,
+                display_hint: 0,
+            },
+        );
+        self.place(order_id, visible);
+        self.release();
+    }
+
     /// Ends the current command and emits the end of day: system events `M`, `E`, `C`.
     pub fn end(&mut self, time_ns: u64) {
         self.start(time_ns);

@@ -164,6 +164,35 @@ impl MdFeed {
         self.push_ready();
     }
 
+    /// Publishes the start of day (if not out yet) and an `A` for every order already resting
+    /// in `books` (`books[i]` is instrument `i`), level by level in queue order, so a feed
+    /// started on recovered books describes them. Call it before the first event. Pending
+    /// (untriggered) stops of those books are not known to the feed.
+    pub fn seed_books(&mut self, time_ns: u64, books: &[ferrex_engine::Book]) {
+        self.encoder.start(time_ns);
+        for (i, book) in books.iter().enumerate() {
+            let Ok(inst) = u32::try_from(i) else { break };
+            for side in [ferrex_types::Side::Buy, ferrex_types::Side::Sell] {
+                let mut prices = Vec::new();
+                book.for_each_level(side, |l| prices.push(l.price));
+                for p in prices {
+                    book.for_each_order_in_level(side, p, |o| {
+                        self.encoder.seed_resting(
+                            time_ns,
+                            ferrex_types::InstrumentId(inst),
+                            o.order_id.0,
+                            side,
+                            p.0,
+                            o.leaves.0,
+                            o.visible.0,
+                        );
+                    });
+                }
+            }
+        }
+        self.push_ready();
+    }
+
     /// Reads one engine event; the messages of each completed command are sequenced and
     /// packed (packets go out when full, on [`flush`](Self::flush) or within a quarter of the
     /// heartbeat interval).

@@ -1,10 +1,11 @@
 //! The market-data thread of `ferrex serve` ([`crate::server`]): drains the engine runtime's
 //! market-data ring into an [`MdFeed`].
 //!
-//! [`MdThread::spawn`] takes a started feed and the runtime's market-data consumer and runs a
-//! thread (`ferrex-md`, unpinned) that, in engine order, hands every event to
+//! [`MdThread::spawn`] takes a started feed and an [`EventSource`] (in the server: the runtime's
+//! market-data consumer) and runs a thread (`ferrex-md`, unpinned) that, in engine order, hands every event to
 //! [`MdFeed::publish`], calls [`MdFeed::flush`] whenever the ring is momentarily empty (so each
-//! command's messages leave at once), and otherwise backs off (spin, yield, then short sleeps).
+//! command's messages leave at once), and otherwise backs off (spin, yield, then sleeps of
+//! 50 µs, 500 µs once quiet for a while).
 //! A full market-data ring stalls the engine, so the loop never blocks on anything but the feed
 //! itself. Heartbeats come from the feed's own thread.
 //!
@@ -14,10 +15,11 @@
 //! [`MdSpec::linger`] so a receiver can still fill its last gaps, drops the feed and returns its
 //! counters ([`MdReport`]).
 //!
-//! Why unpinned: on a two-core machine the engine busy-polls one core and the gateway the other,
-//! so there is no free core for this thread; pinning it to the gateway core would make it share
-//! that core only, while unpinned the scheduler can run it wherever time is free. It sleeps when
-//! the ring is empty, so it costs little when the market is quiet.
+//! Why unpinned: on a two-core machine the engine thread busy-polls its core and the gateway
+//! thread is busy on the other exactly when orders (and so market data) flow; there is no free
+//! core. Pinning this thread to the gateway core would confine it to competing with the gateway
+//! alone, while unpinned the scheduler can run it wherever time is free. It sleeps when the ring
+//! is empty, so it costs little when the market is quiet.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -107,25 +109,17 @@ pub struct MdThread {
     join: Option<JoinHandle<MdReport>>,
 }
 
-/// Where the drain loop reads events from.
-pub trait EventSource: Send + 'static {
-    /// Calls `f` for up to `max` events in order; returns how many.
-    fn read(&mut self, max: usize, f: &mut dyn FnMut(Event)) -> usize;
-    /// True once the producer is gone (nothing more will arrive after what is buffered).
-    fn closed(&self) -> bool;
-}
+/// Where the drain thread reads events from: a function that hands up to a batch of events, in
+/// order, to its argument and returns how many it handed and whether the source was already
+/// closed (producer gone: nothing arrives after what is buffered) *before* it read. For the
+/// runtime's market-data consumer `c`:
+/// `move |f| { let closed = c.is_abandoned(); (c.read_batch(256, f), closed) }`.
+pub trait EventSource: FnMut(&mut dyn FnMut(Event)) -> (usize, bool) + Send + 'static {}
 
-impl EventSource for ferrex_engine::MdConsumer {
-    fn read(&mut self, max: usize, f: &mut dyn FnMut(Event)) -> usize {
-        self.read_batch(max, f)
-    }
+impl<F: FnMut(&mut dyn FnMut(Event)) -> (usize, bool) + Send + 'static> EventSource for F {}
 
-    fn closed(&self) -> bool {
-        self.is_abandoned()
-    }
-}
-
-fn unix_ns() -> u64 {
+/// Nanoseconds since the Unix epoch (0 if the clock is before it).
+pub fn unix_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -181,11 +175,12 @@ fn drain<S: EventSource>(
     loop {
         // Read `closed` before draining: once it is true nothing more arrives, so an empty ring
         // after that means everything has been published.
-        let closed = source.closed() || stop.load(Ordering::Acquire);
-        let n = source.read(256, &mut |ev| {
+        let stopping = stop.load(Ordering::Acquire);
+        let (n, closed) = source(&mut |ev: Event| {
             last_time = ev.time;
             feed.publish(&ev);
         });
+        let closed = closed || stopping;
         if n > 0 {
             events += n as u64;
             dirty = true;
@@ -204,8 +199,12 @@ fn drain<S: EventSource>(
             std::hint::spin_loop();
         } else if idle < 128 {
             std::thread::yield_now();
-        } else {
+        } else if idle < 1_128 {
             std::thread::sleep(Duration::from_micros(50));
+        } else {
+            // Quiet for a while: wake less often (the ring holds far more than arrives in
+            // 500 µs at the engine's rate, and the first event resets the back-off).
+            std::thread::sleep(Duration::from_micros(500));
         }
     }
     feed.end_session(unix_ns().max(last_time), 3);

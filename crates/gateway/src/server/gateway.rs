@@ -361,6 +361,19 @@ fn forget(order_id: OrderId, account: AccountId, instrument: InstrumentId) -> Ev
     }
 }
 
+/// The server's only `MassCancel` is cancel-on-disconnect (`process_closes`); the engine
+/// reports its cancels with [`CancelReason::MassCancel`]. Sessions report them as what they
+/// are, [`CancelReason::Disconnect`] (OUCH reason `Z`, FIX Text "cancel on disconnect"). If the
+/// server ever sends a client-requested mass cancel, the command will have to carry the reason.
+fn disconnect_cancel(mut ev: Event) -> Event {
+    if let EventKind::Cancelled { reason, .. } = &mut ev.kind
+        && *reason == CancelReason::MassCancel
+    {
+        *reason = CancelReason::Disconnect;
+    }
+    ev
+}
+
 /// The order an ack (Accepted / Rejected) is for.
 fn ack_of(k: &EventKind) -> Option<(OrderId, Option<RejectReason>)> {
     match *k {
@@ -660,6 +673,12 @@ impl Gateway {
         })
     }
 
+    /// Continue the engine order-id allocator above `last` (the highest order id a recovered
+    /// engine or its journal names), so new orders never reuse a recovered order's id.
+    pub(super) fn continue_order_ids_after(&mut self, last: u64) {
+        self.next_order_id = self.next_order_id.max(last);
+    }
+
     /// The loop; returns the counters once `stop` is set and everything is closed.
     pub(crate) fn run(&mut self, stop: &AtomicBool) -> GatewayReport {
         let mut last_activity = Instant::now();
@@ -926,7 +945,7 @@ impl Gateway {
             }
             total += n;
             for k in 0..n {
-                let ev = self.evbuf[k];
+                let ev = disconnect_cancel(self.evbuf[k]);
                 for acc in event_accounts(&ev.kind).into_iter().flatten() {
                     if let Some(&li) = self.by_account.get(&acc.0) {
                         self.deliver(li, &ev);
@@ -1414,27 +1433,17 @@ impl Gateway {
                     return;
                 }
                 let comp = parsed.get(fix::tag::SENDER_COMP_ID).unwrap_or_default();
+                // An unknown CompID or a second logon for a connected session: disconnect
+                // without a Logout, as QuickFIX does and its acceptance scripts expect
+                // (1c_InvalidSenderCompID, 1b_DuplicateIdentity, AlreadyLoggedOn): no session
+                // to send a sequenced message on, and the connected one must stay untouched.
                 let Some(&li) = self.by_comp.get(comp) else {
-                    logout_raw(
-                        &mut c.out,
-                        &self.our_comp,
-                        comp,
-                        now,
-                        b"Unknown SenderCompID",
-                    );
                     self.report.logons_refused += 1;
                     self.conns.close(i, CloseReason::Protocol);
                     return;
                 };
                 let lg = &mut self.logicals[li];
                 if lg.conn.is_some() {
-                    logout_raw(
-                        &mut c.out,
-                        &self.our_comp,
-                        comp,
-                        now,
-                        b"Session already logged on",
-                    );
                     self.report.logons_refused += 1;
                     self.report.second_logons_refused += 1;
                     self.conns.close(i, CloseReason::Protocol);
@@ -1617,6 +1626,7 @@ impl Gateway {
                     (_, Some(m)) => table.on_replace(m),
                     _ => return None,
                 };
+                let registered_ok = registered.is_ok();
                 let result = registered.and_then(|()| match (&cancel, &replace) {
                     (Some(m), _) => cancel_to_command(m, now, account, table),
                     (_, Some(m)) => replace_to_command(m, now, account, &scale, table),
@@ -1641,6 +1651,9 @@ impl Gateway {
                         });
                         fix_send_report(session, &mut c.out, scratch, &r, &scale, now);
                         c.note_msg();
+                        if registered_ok {
+                            table.refused(cl);
+                        }
                         None
                     }
                 }

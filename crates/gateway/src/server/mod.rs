@@ -24,7 +24,7 @@
 //!   session cannot name another account's order (and the engine checks ownership too).
 //! - Engine order ids come from one allocator in the gateway: unique across all sessions.
 //! - A second logon for a session that is connected is refused (SoupBinTCP Login Rejected `S`;
-//!   FIX Logout "Session already logged on"); the connected one is untouched.
+//!   FIX: disconnected without a Logout, as for an unknown CompID); the connected one is untouched.
 //! - Throttle: at most `max_msgs_per_sec` order messages per session per one-second window;
 //!   beyond, the message is refused at the gateway (OUCH Order Rejected 0x29 / Cancel Reject,
 //!   FIX BusinessMessageReject 380 = 0 "Throttle limit exceeded") and never reaches the engine.
@@ -38,18 +38,44 @@
 //!   dead reader) is dropped, with cancel-on-disconnect. The gateway never stops draining the
 //!   engine, so the engine never waits on a client.
 //!
-//! Market data: the runtime is started without a market-data ring. A market-data publisher
-//! would take the runtime's market-data consumer and be polled in the same place the engine
-//! events are drained (`Gateway::drain_engine` in `gateway.rs`), or on its own thread.
+//! Market data ([`ServerConfig::md`], optional): the runtime is started with a market-data ring
+//! of [`MdSpec::ring_capacity`] events, and an [`MdFeed`](crate::md::MdFeed) (ITCH 5.0 in
+//! MoldUDP64 over UDP to [`MdSpec::udp_dest`], TCP retransmit server on
+//! [`MdSpec::retransmit_bind`]) is fed by its own thread, `ferrex-md` (unpinned; see
+//! [`crate::md::serve`] for why), which drains the ring, publishes every event in engine order
+//! and flushes whenever the ring is empty. Each instrument's ITCH price unit is 1/10000 of the
+//! currency, so one ferrex tick is `price_increment × 10^4` ITCH units. The feed needs
+//! `LevelChanged` events, so every book must have `level_events` on. On stop, after the engine
+//! has stopped, the md thread publishes what is left, the end of the session (`S` `M`/`E`/`C`
+//! and end-of-session packets), keeps the retransmit server up for [`MdSpec::linger`] and
+//! returns its counters in [`ServerReport::md`].
+//!
+//! Journal ([`ServerConfig::journal`], optional): the runtime journals every sequenced command
+//! (durability `none`, `batch` or `sync`; in `sync` an execution report reaches its client only
+//! once its command is on disk) and, with `snapshot_every`, the engine thread takes snapshots
+//! that are written next to the journal. At start, when the directory holds a journal, the
+//! engine (which must be fresh and built from the configuration of the recorded run) is
+//! recovered first — the latest good snapshot plus the journal after it
+//! ([`ferrex_engine::recover_into`]; see [`ServerHandle::recovered`]) — and the runtime then
+//! continues the same journal. The gateway's order-id allocator continues above every order id
+//! the journal or the recovered books name, so new orders never collide with recovered ones.
+//! **Limit:** the gateway's client-reference tables (OUCH UserRefNum / FIX ClOrdID → engine
+//! order id, per session) are not journaled: after a restart the recovered resting orders are
+//! in the books (they match, and their trades go to their accounts' sessions), but a client
+//! cannot cancel or replace them by their old references; a mass cancel of the account (or
+//! cancel-on-disconnect) still removes them.
 
 mod conn;
 mod gateway;
 
-use ferrex_engine::{Engine, PinStatus, Runtime, RuntimeConfig, RuntimeReport};
+pub use crate::md::{MdReport, MdSpec};
+
+use ferrex_engine::{Engine, PinStatus, Recovered, Runtime, RuntimeConfig, RuntimeReport};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// One instrument as the gateway sees it. `InstrumentId(i)` is the i-th entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +155,10 @@ pub struct ServerConfig {
     pub instruments: Vec<InstrumentSpec>,
     /// Sessions.
     pub sessions: Vec<SessionSpec>,
+    /// Market data out (`None`: no feed, no market-data ring).
+    pub md: Option<MdSpec>,
+    /// Journal (and runtime snapshots) in a directory, recovered at start (`None`: no journal).
+    pub journal: Option<ferrex_engine::JournalConfig>,
 }
 
 impl Default for ServerConfig {
@@ -152,6 +182,8 @@ impl Default for ServerConfig {
             max_connections: 2048,
             instruments: Vec::new(),
             sessions: Vec::new(),
+            md: None,
+            journal: None,
         }
     }
 }
@@ -179,6 +211,12 @@ pub enum ServerError {
     /// The gateway thread died (a bug: it is written not to panic).
     #[error("the gateway thread panicked")]
     GatewayPanicked,
+    /// The market-data thread died (a bug: it is written not to panic).
+    #[error("the market-data thread panicked")]
+    MdPanicked,
+    /// Recovering the engine from the journal directory failed.
+    #[error(transparent)]
+    Recovery(#[from] ferrex_engine::RecoveryError),
 }
 
 /// Gateway counters, reported by [`ServerHandle::stop`].
@@ -226,6 +264,8 @@ pub struct ServerReport {
     pub runtime: RuntimeReport,
     /// The engine, after the last command (for inspection).
     pub engine: Engine,
+    /// Market-data counters (`None` without market data).
+    pub md: Option<MdReport>,
 }
 
 /// A running server. Dropping it stops it (without the report).
@@ -237,6 +277,10 @@ pub struct ServerHandle {
     stop: Arc<AtomicBool>,
     join: Option<JoinHandle<GatewayReport>>,
     runtime: Option<Runtime>,
+    md: Option<crate::md::MdThread>,
+    md_dest: Option<SocketAddr>,
+    md_retransmit: Option<SocketAddr>,
+    recovered: Option<Recovered>,
 }
 
 /// The server entry point.
@@ -247,6 +291,13 @@ impl Server {
     /// gateway thread. Returns once both threads run.
     pub fn start(cfg: ServerConfig, engine: Engine) -> Result<ServerHandle, ServerError> {
         let plan = gateway::Plan::new(&cfg)?;
+        let mut engine = engine;
+        // With a journal: recover the engine from it first (nothing to do in an empty one).
+        let recovered = match &cfg.journal {
+            Some(j) => Some(ferrex_engine::recover_into(&mut engine, &j.dir)?),
+            None => None,
+        };
+        let first_order_id = recovered.as_ref().map_or(0, |r| r.max_order_id);
         let bind = |addr: SocketAddr| {
             mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr, source })
         };
@@ -254,16 +305,34 @@ impl Server {
         let fix = bind(cfg.fix_listen)?;
         let ouch_addr = ouch.local_addr()?;
         let fix_addr = fix.local_addr()?;
+        let md_feed = match &cfg.md {
+            Some(spec) => Some(md_start(spec, &cfg.instruments, &engine)?),
+            None => None,
+        };
         let max_account = cfg.sessions.iter().map(|s| s.account).max().unwrap_or(0);
         let rt_cfg = RuntimeConfig {
             engine_core: cfg.engine_core,
             ring_capacity: cfg.ring_capacity.max(64),
-            md_capacity: 0,
+            md_capacity: cfg.md.as_ref().map_or(0, |m| m.ring_capacity.max(64)),
             batch: 64,
             max_accounts: (max_account as usize + 1).max(1 << 10),
-            ..RuntimeConfig::default()
+            journal: cfg.journal.clone(),
         };
-        let (runtime, mut sessions, _md) = Runtime::start(engine, 1, &rt_cfg)?;
+        let (runtime, mut sessions, md_rx) = Runtime::start(engine, 1, &rt_cfg)?;
+        let (md_dest, md_retransmit) = md_feed.as_ref().map_or((None, None), |f| {
+            (cfg.md.as_ref().map(|m| m.udp_dest), f.retransmit_addr())
+        });
+        let md = match (md_feed, md_rx) {
+            (Some(feed), Some(mut c)) => {
+                let linger = cfg.md.as_ref().map_or(Duration::ZERO, |m| m.linger);
+                let source = move |f: &mut dyn FnMut(ferrex_types::Event)| {
+                    let closed = c.is_abandoned();
+                    (c.read_batch(256, f), closed)
+                };
+                Some(crate::md::MdThread::spawn(feed, source, linger)?)
+            }
+            _ => None,
+        };
         let engine_pin = runtime.pin_status();
         let Some(rt_session) = sessions.pop() else {
             return Err(ServerError::Config("runtime returned no session".into()));
@@ -278,7 +347,10 @@ impl Server {
                 let pin = ferrex_engine::pin_current(core);
                 let _ = pin_tx.send(pin);
                 match gateway::Gateway::new(plan, ouch, fix, rt_session) {
-                    Ok(mut g) => g.run(&stop2),
+                    Ok(mut g) => {
+                        g.continue_order_ids_after(first_order_id);
+                        g.run(&stop2)
+                    }
                     Err(_) => GatewayReport::default(),
                 }
             })?;
@@ -291,8 +363,62 @@ impl Server {
             stop,
             join: Some(join),
             runtime: Some(runtime),
+            md,
+            md_dest,
+            md_retransmit,
+            recovered,
         })
     }
+}
+
+/// Checks the market-data spec against the instruments and books and starts the feed (sockets
+/// bound, retransmit server running).
+fn md_start(
+    spec: &MdSpec,
+    instruments: &[InstrumentSpec],
+    engine: &Engine,
+) -> Result<crate::md::MdFeed, ServerError> {
+    use crate::md::{EncoderConfig, MdConfig, MdFeed};
+    if let Some(i) = engine.books().iter().position(|b| !b.config().level_events) {
+        return Err(ServerError::Config(format!(
+            "md: the book of instrument {i} has level_events off; the ITCH feed needs them"
+        )));
+    }
+    let mut feed_instruments = Vec::with_capacity(instruments.len());
+    for (i, ins) in instruments.iter().enumerate() {
+        let (mantissa, decimals) = ins.price_increment;
+        let units = 4u32
+            .checked_sub(decimals)
+            .and_then(|d| 10u64.checked_pow(d))
+            .and_then(|p| p.checked_mul(mantissa))
+            .and_then(|u| u32::try_from(u).ok())
+            .filter(|u| *u > 0)
+            .ok_or_else(|| {
+                ServerError::Config(format!(
+                    "md: instrument {i} ({}): price_increment {mantissa}e-{decimals} is not a \
+                     whole number of 1/10000 ITCH price units that fits 32 bits",
+                    ins.name
+                ))
+            })?;
+        feed_instruments.push(crate::md::InstrumentSpec::new(&ins.name, units));
+    }
+    let mut mc = MdConfig::new(
+        &spec.session,
+        spec.udp_dest,
+        EncoderConfig {
+            instruments: feed_instruments,
+            replace_as_delete_add: false,
+        },
+    );
+    mc.bind = spec.udp_bind;
+    mc.retransmit_bind = Some(spec.retransmit_bind);
+    mc.max_packet = spec.max_packet;
+    mc.heartbeat = spec.heartbeat.max(Duration::from_millis(1));
+    mc.store_capacity = spec.store_capacity.max(1);
+    let mut feed = MdFeed::start(mc).map_err(|e| ServerError::Config(format!("md: {e}")))?;
+    // Books that already hold orders (recovered from a journal) are announced first.
+    feed.seed_books(crate::md::serve::unix_ns(), engine.books());
+    Ok(feed)
 }
 
 impl ServerHandle {
@@ -304,6 +430,22 @@ impl ServerHandle {
     /// The bound FIX address.
     pub fn fix_addr(&self) -> SocketAddr {
         self.fix_addr
+    }
+
+    /// Where the market-data feed is sent (`None` without market data).
+    pub fn md_udp_dest(&self) -> Option<SocketAddr> {
+        self.md_dest
+    }
+
+    /// The bound address of the market-data retransmit server (`None` without market data).
+    pub fn md_retransmit_addr(&self) -> Option<SocketAddr> {
+        self.md_retransmit
+    }
+
+    /// What recovery from the journal did at start (`None` without a journal; an empty
+    /// directory gives a report whose [`Recovered::is_empty`] is true).
+    pub fn recovered(&self) -> Option<&Recovered> {
+        self.recovered.as_ref()
     }
 
     /// Pinning outcome of the gateway thread.
@@ -329,10 +471,17 @@ impl ServerHandle {
             return Err(ServerError::Config("server already stopped".into()));
         };
         let (engine, runtime) = rt.stop();
+        // The engine thread has exited (the md ring's producer is gone): the md thread publishes
+        // what is left and the end of the session.
+        let md = match self.md.take() {
+            Some(t) => Some(t.finish().ok_or(ServerError::MdPanicked)?),
+            None => None,
+        };
         Ok(ServerReport {
             gateway,
             runtime,
             engine,
+            md,
         })
     }
 }
@@ -343,7 +492,9 @@ impl Drop for ServerHandle {
         if let Some(j) = self.join.take() {
             let _ = j.join();
         }
-        // The runtime's own Drop stops and joins the engine thread.
+        // The runtime's own Drop stops and joins the engine thread; then the md thread ends
+        // the session (its Drop joins it).
         self.runtime.take();
+        self.md.take();
     }
 }

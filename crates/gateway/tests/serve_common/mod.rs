@@ -478,3 +478,15 @@ impl FixClient {
         self.write(&w);
     }
 }
+
+// ---------------------------------------------------------------------------------- journal
+
+/// The next OUCH message of `c`, which must be Order Accepted for `r`; returns its order
+/// reference number (the engine order id).
+pub fn recv_accepted(c: &mut OuchClient, r: UserRefNum) -> u64 {
+    let m = c.recv_msg();
+    match out(&m) {
+        Outbound::Accepted(a) if a.user_ref_num == r => a.order_reference_number,
+        other => panic!("expected Accepted for {r:?}, got {other:?}"),
+    }
+}
