@@ -1,4 +1,5 @@
-//! SPSC ring hops: ferrex-ring against rtrb and crossbeam's ArrayQueue, in one run.
+//! SPSC ring hops: ferrex-ring (index ring and the slot-sequenced `seq` ring) against rtrb and
+//! crossbeam's ArrayQueue, in one run.
 //!
 //! - `ring_rtt`: round trip (ping-pong) between this thread (pinned to the first core) and an
 //!   echo thread (pinned to the second); one-way hop latency is half of it.
@@ -44,6 +45,33 @@ impl Spsc for Ferrex {
     type Rx = ferrex_ring::Consumer<u64>;
     fn new(cap: usize) -> (Self::Tx, Self::Rx) {
         ferrex_ring::channel(cap)
+    }
+    #[inline]
+    fn push(tx: &mut Self::Tx, v: u64) -> bool {
+        tx.try_push(v).is_ok()
+    }
+    #[inline]
+    fn pop(rx: &mut Self::Rx) -> Option<u64> {
+        rx.try_pop()
+    }
+    #[inline]
+    fn push_batch(tx: &mut Self::Tx, src: &[u64]) -> usize {
+        tx.push_slice(src)
+    }
+    #[inline]
+    fn pop_batch(rx: &mut Self::Rx, dst: &mut [u64]) -> usize {
+        rx.pop_into(dst)
+    }
+}
+
+/// The slot-sequenced ring: a stamp in each slot instead of a shared `tail` index.
+struct FerrexSeq;
+impl Spsc for FerrexSeq {
+    const NAME: &'static str = "ferrex_seq";
+    type Tx = ferrex_ring::seq::Producer<u64>;
+    type Rx = ferrex_ring::seq::Consumer<u64>;
+    fn new(cap: usize) -> (Self::Tx, Self::Rx) {
+        ferrex_ring::seq::channel(cap)
     }
     #[inline]
     fn push(tx: &mut Self::Tx, v: u64) -> bool {
@@ -323,6 +351,7 @@ fn ring(c: &mut Criterion) {
     let mut g = c.benchmark_group("ring_rtt");
     configure(&mut g);
     rtt::<Ferrex>(&mut g);
+    rtt::<FerrexSeq>(&mut g);
     rtt::<Rtrb>(&mut g);
     rtt::<CbArrayQueue>(&mut g);
     g.finish();
@@ -331,6 +360,7 @@ fn ring(c: &mut Criterion) {
     configure(&mut g);
     g.throughput(Throughput::Elements(1));
     throughput_single::<Ferrex>(&mut g);
+    throughput_single::<FerrexSeq>(&mut g);
     throughput_single::<Rtrb>(&mut g);
     throughput_single::<CbArrayQueue>(&mut g);
     g.finish();
@@ -339,6 +369,7 @@ fn ring(c: &mut Criterion) {
     configure(&mut g);
     g.throughput(Throughput::Elements(1));
     throughput_batch::<Ferrex>(&mut g);
+    throughput_batch::<FerrexSeq>(&mut g);
     throughput_batch::<Rtrb>(&mut g);
     throughput_batch::<CbArrayQueue>(&mut g);
     g.finish();

@@ -10,6 +10,8 @@
 //! - Batches ([`Producer::push_iter`], [`Producer::push_slice`], [`Consumer::read_batch`],
 //!   [`Consumer::pop_into`]) publish once per batch: the other side sees all or nothing.
 //! - No allocation after [`channel`], no locks, no syscalls, no panics on the push/pop paths.
+//! - [`seq`] is a lower-latency variant with the same API: a stamp in each slot replaces the
+//!   shared `tail` index, so one cache-line transfer carries both "ready" and the item.
 //! - [`floor`] measures the machine's core-to-core round-trip floor.
 //!
 //! The atomics come through a small `sync` facade: under `RUSTFLAGS="--cfg loom"` they are
@@ -47,6 +49,7 @@ mod error;
 pub mod floor;
 mod producer;
 mod ring;
+pub mod seq;
 mod sync;
 
 pub use consumer::Consumer;
