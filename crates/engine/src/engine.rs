@@ -214,9 +214,11 @@ impl Engine {
                 _ => apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut tap),
             }
         }
-        let (actions, n) = (tap.actions, tap.n_actions);
-        for a in &actions[..n] {
-            risk_action(&mut self.books, risk, &mut self.mmp_buf, *a, time, &mut out);
+        if tap.n_actions != 0 {
+            let (actions, n) = (tap.actions, tap.n_actions);
+            for a in &actions[..n] {
+                risk_action(&mut self.books, risk, &mut self.mmp_buf, *a, time, &mut out);
+            }
         }
     }
 
@@ -401,17 +403,13 @@ fn pre_trade<K: EventKindSink>(
             last_trade: b.last_trade_price(),
         })
     };
-    let (res, order_id, account, instrument) = match cmd.kind {
+    match cmd.kind {
         CommandKind::New(ref o) => {
             let Some(mkt) = market(o.instrument) else {
                 return true; // the book step rejects the unknown instrument
             };
-            (
-                risk.check_new(o, time, &mkt),
-                o.order_id,
-                o.account,
-                o.instrument,
-            )
+            let res = risk.check_new(o, time, &mkt);
+            verdict(risk, res, o.order_id, o.account, o.instrument, out)
         }
         CommandKind::Modify(ref m) => {
             let Some(book) = books.get(m.instrument.0 as usize) else {
@@ -426,21 +424,28 @@ fn pre_trade<K: EventKindSink>(
                 leaves: old.leaves,
             };
             let mkt = market(m.instrument).unwrap_or_default();
-            (
-                risk.check_modify(m, &snap, time, &mkt),
-                m.order_id,
-                m.account,
-                m.instrument,
-            )
+            let res = risk.check_modify(m, &snap, time, &mkt);
+            verdict(risk, res, m.order_id, m.account, m.instrument, out)
         }
-        CommandKind::Cancel(ref c) => (
-            risk.check_cancel(c, time),
-            c.order_id,
-            c.account,
-            c.instrument,
-        ),
-        CommandKind::MassCancel(_) | CommandKind::Risk(_) => return true,
-    };
+        CommandKind::Cancel(ref c) => {
+            let res = risk.check_cancel(c, time);
+            verdict(risk, res, c.order_id, c.account, c.instrument, out)
+        }
+        CommandKind::MassCancel(_) | CommandKind::Risk(_) => true,
+    }
+}
+
+/// The outcome of a pre-trade check: true when the command may reach the book, else emits the
+/// reject (and any queued risk events) and returns false.
+#[inline(always)]
+fn verdict<K: EventKindSink>(
+    risk: &mut Risk,
+    res: Result<(), RiskReject>,
+    order_id: OrderId,
+    account: AccountId,
+    instrument: InstrumentId,
+    out: &mut K,
+) -> bool {
     match res {
         Ok(()) => true,
         Err(RiskReject {

@@ -1018,7 +1018,7 @@ impl<'a> ItchReader<'a> {
         self.pos
     }
 
-    #[inline]
+    #[inline(always)]
     fn next_frame(&mut self) -> Result<(u64, ItchMessage<'a>), ItchError> {
         let offset = self.pos as u64;
         let rest = &self.buf[self.pos..];
@@ -1065,7 +1065,7 @@ impl<'a> ItchReader<'a> {
 impl<'a> Iterator for ItchReader<'a> {
     type Item = Result<(u64, ItchMessage<'a>), ItchError>;
 
-    #[inline]
+    #[inline(always)]
     fn next(&mut self) -> Option<Self::Item> {
         if self.done || self.pos >= self.buf.len() {
             return None;

@@ -255,6 +255,7 @@ impl ItchReplay {
     }
 
     /// Applies one message. O(1) per message (book operations are O(1)).
+    #[inline(always)]
     pub fn apply(&mut self, m: &ItchMessage<'_>) -> Result<(), ItchReplayError> {
         let t = m.msg_type();
         self.s.counts.add(t);

@@ -57,57 +57,22 @@ pub fn load(path: &Path) -> anyhow::Result<Instruments> {
         if names.contains(&ins.name) {
             bail!("{}: duplicate instrument name", key("name"));
         }
-        let mut b = BookConfig {
-            level_events: false,
-            ..BookConfig::default()
-        };
-        if let Some(t) = ins.tick_size {
-            if t < 1 {
-                bail!("{}: must be >= 1, got {t}", key("tick_size"));
-            }
-            b.tick_size = t;
-        }
-        if let Some(l) = ins.lot_size {
-            if l < 1 {
-                bail!("{}: must be >= 1, got {l}", key("lot_size"));
-            }
-            b.lot_size = l;
-        }
-        if let Some(p) = ins.min_price {
-            if p < 1 {
-                bail!("{}: must be >= 1, got {p}", key("min_price"));
-            }
-            b.min_price = Price(p);
-        }
-        if let Some(p) = ins.max_price {
-            b.max_price = Price(p);
-        }
-        if b.max_price < b.min_price {
-            bail!(
-                "{}: {} is below min_price {}",
-                key("max_price"),
-                b.max_price,
-                b.min_price
-            );
-        }
-        if let Some(m) = ins.max_orders {
-            if m < 1 {
-                bail!("{}: must be >= 1", key("max_orders"));
-            }
-            b.max_orders = m;
-        }
-        if let Some(m) = ins.market_protection_ticks {
-            if m < 0 {
-                bail!("{}: must be >= 0, got {m}", key("market_protection_ticks"));
-            }
-            b.market_protection_ticks = m;
-        }
-        if let Some(d) = ins.dense_levels {
-            if d < 64 {
-                bail!("{}: must be >= 64, got {d}", key("dense_levels"));
-            }
-            b.dense_levels = d;
-        }
+        let b = book_config(
+            &BookKeys {
+                tick_size: ins.tick_size,
+                lot_size: ins.lot_size,
+                min_price: ins.min_price,
+                max_price: ins.max_price,
+                max_orders: ins.max_orders,
+                market_protection_ticks: ins.market_protection_ticks,
+                dense_levels: ins.dense_levels,
+            },
+            BookConfig {
+                level_events: false,
+                ..BookConfig::default()
+            },
+            key,
+        )?;
         names.push(ins.name.clone());
         books.push(b);
     }
@@ -115,4 +80,80 @@ pub fn load(path: &Path) -> anyhow::Result<Instruments> {
         bail!("{}: no [[instrument]] table", path.display());
     }
     Ok(Instruments { names, books })
+}
+
+/// The book keys an `[[instrument]]` table may set (shared by `ferrex run --config` and
+/// `ferrex serve`); `None` keeps the base configuration's value.
+pub struct BookKeys {
+    /// Prices must be multiples of this.
+    pub tick_size: Option<i64>,
+    /// Quantities must be multiples of this.
+    pub lot_size: Option<u64>,
+    /// Lowest valid price.
+    pub min_price: Option<i64>,
+    /// Highest valid price.
+    pub max_price: Option<i64>,
+    /// Live orders.
+    pub max_orders: Option<u32>,
+    /// Market-order protection, in ticks.
+    pub market_protection_ticks: Option<i64>,
+    /// Dense ladder levels.
+    pub dense_levels: Option<u32>,
+}
+
+/// Applies and validates `k` over `base`; errors name the key through `key`.
+pub fn book_config(
+    k: &BookKeys,
+    base: BookConfig,
+    key: impl Fn(&str) -> String,
+) -> anyhow::Result<BookConfig> {
+    let mut b = base;
+    if let Some(t) = k.tick_size {
+        if t < 1 {
+            bail!("{}: must be >= 1, got {t}", key("tick_size"));
+        }
+        b.tick_size = t;
+    }
+    if let Some(l) = k.lot_size {
+        if l < 1 {
+            bail!("{}: must be >= 1, got {l}", key("lot_size"));
+        }
+        b.lot_size = l;
+    }
+    if let Some(p) = k.min_price {
+        if p < 1 {
+            bail!("{}: must be >= 1, got {p}", key("min_price"));
+        }
+        b.min_price = Price(p);
+    }
+    if let Some(p) = k.max_price {
+        b.max_price = Price(p);
+    }
+    if b.max_price < b.min_price {
+        bail!(
+            "{}: {} is below min_price {}",
+            key("max_price"),
+            b.max_price,
+            b.min_price
+        );
+    }
+    if let Some(m) = k.max_orders {
+        if m < 1 {
+            bail!("{}: must be >= 1", key("max_orders"));
+        }
+        b.max_orders = m;
+    }
+    if let Some(m) = k.market_protection_ticks {
+        if m < 0 {
+            bail!("{}: must be >= 0, got {m}", key("market_protection_ticks"));
+        }
+        b.market_protection_ticks = m;
+    }
+    if let Some(d) = k.dense_levels {
+        if d < 64 {
+            bail!("{}: must be >= 64, got {d}", key("dense_levels"));
+        }
+        b.dense_levels = d;
+    }
+    Ok(b)
 }

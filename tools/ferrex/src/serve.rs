@@ -28,7 +28,6 @@ use ferrex_engine::{Engine, EngineConfig};
 use ferrex_gateway::server::{
     InstrumentSpec, MdSpec, Server, ServerConfig, SessionProtocol, SessionSpec,
 };
-use ferrex_types::Price;
 use serde::Deserialize;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -178,52 +177,22 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     let mut instruments = Vec::new();
     for (i, ins) in f.instrument.iter().enumerate() {
         let key = |k: &str| format!("{p}: instrument[{i}] ({}).{k}", ins.name);
-        let mut b = BookConfig {
-            level_events: f.md.is_some(),
-            ..BookConfig::default()
-        };
-        if let Some(t) = ins.tick_size {
-            if t < 1 {
-                bail!("{}: must be >= 1, got {t}", key("tick_size"));
-            }
-            b.tick_size = t;
-        }
-        if let Some(l) = ins.lot_size {
-            if l < 1 {
-                bail!("{}: must be >= 1, got {l}", key("lot_size"));
-            }
-            b.lot_size = l;
-        }
-        if let Some(v) = ins.min_price {
-            if v < 1 {
-                bail!("{}: must be >= 1, got {v}", key("min_price"));
-            }
-            b.min_price = Price(v);
-        }
-        if let Some(v) = ins.max_price {
-            b.max_price = Price(v);
-        }
-        if b.max_price < b.min_price {
-            bail!("{}: below min_price", key("max_price"));
-        }
-        if let Some(m) = ins.max_orders {
-            if m < 1 {
-                bail!("{}: must be >= 1", key("max_orders"));
-            }
-            b.max_orders = m;
-        }
-        if let Some(m) = ins.market_protection_ticks {
-            if m < 0 {
-                bail!("{}: must be >= 0, got {m}", key("market_protection_ticks"));
-            }
-            b.market_protection_ticks = m;
-        }
-        if let Some(d) = ins.dense_levels {
-            if d < 64 {
-                bail!("{}: must be >= 64, got {d}", key("dense_levels"));
-            }
-            b.dense_levels = d;
-        }
+        let b = crate::config::book_config(
+            &crate::config::BookKeys {
+                tick_size: ins.tick_size,
+                lot_size: ins.lot_size,
+                min_price: ins.min_price,
+                max_price: ins.max_price,
+                max_orders: ins.max_orders,
+                market_protection_ticks: ins.market_protection_ticks,
+                dense_levels: ins.dense_levels,
+            },
+            BookConfig {
+                level_events: f.md.is_some(),
+                ..BookConfig::default()
+            },
+            key,
+        )?;
         let inc = parse_increment(&ins.price_increment).with_context(|| {
             format!(
                 "{}: {:?} is not a positive decimal",
@@ -577,6 +546,7 @@ fn print_recovery(j: &ferrex_engine::JournalConfig, rec: &ferrex_engine::Recover
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ferrex_types::Price;
 
     #[test]
     fn journal_section_parses_and_refuses_bad_values() {
