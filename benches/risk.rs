@@ -10,70 +10,8 @@ use std::hint::black_box;
 
 const N: usize = 100_000;
 
-/// Mixed stream for accounts 1..=8 on instrument 0 around price 10,000 (1/100 ticks = 100.00).
-fn stream() -> Vec<Command> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut live: Vec<(u64, u32)> = Vec::with_capacity(1024);
-    let mut out = Vec::with_capacity(N);
-    let mut id = 1u64;
-    for t in 0..N as u64 {
-        let r = next() % 100;
-        let account = 1 + (next() % 8) as u32;
-        let kind = if r < 35 && !live.is_empty() {
-            let (oid, acct) = live.swap_remove((next() % live.len() as u64) as usize);
-            CommandKind::Cancel(CancelOrder {
-                order_id: OrderId(oid),
-                account: AccountId(acct),
-                instrument: InstrumentId(0),
-            })
-        } else {
-            let side = if next() % 2 == 0 {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
-            let marketable = r >= 90;
-            let off = if marketable {
-                -3
-            } else {
-                1 + (next() % 10) as i64
-            };
-            let price = match side {
-                Side::Buy => 10_000 - off,
-                Side::Sell => 10_000 + off,
-            };
-            if !marketable {
-                if live.len() == 1024 {
-                    live.swap_remove(0);
-                }
-                live.push((id, account));
-            }
-            id += 1;
-            CommandKind::New(NewOrder {
-                order_id: OrderId(id - 1),
-                account: AccountId(account),
-                side,
-                price: Price(price),
-                qty: Qty(1 + next() % 20),
-                tif: if marketable {
-                    TimeInForce::Ioc
-                } else {
-                    TimeInForce::Gtc
-                },
-                stp: StpMode::None,
-                ..NewOrder::default()
-            })
-        };
-        out.push(Command::new(t * 1_000, kind));
-    }
-    out
-}
+#[path = "support/risk_flow.rs"]
+mod risk_flow;
 
 fn book() -> BookConfig {
     BookConfig {
@@ -85,7 +23,7 @@ fn book() -> BookConfig {
 }
 
 fn risk_cost(c: &mut Criterion) {
-    let cmds = stream();
+    let cmds = risk_flow::stream(N);
     let cfg_text =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/risk.toml"))
             .expect("config/risk.toml");

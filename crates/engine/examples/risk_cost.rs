@@ -21,71 +21,9 @@ use std::hint::black_box;
 const N: usize = 100_000;
 const SAMPLE: &str = include_str!("../../../config/risk.toml");
 
-/// The mixed stream of `benches/risk.rs`, unchanged: accounts 1..=8 on instrument 0 around
-/// 10,000; 35% cancels of live orders, 55% passive adds, 10% marketable IOCs.
-fn stream() -> Vec<Command> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let mut next = || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
-    let mut live: Vec<(u64, u32)> = Vec::with_capacity(1024);
-    let mut out = Vec::with_capacity(N);
-    let mut id = 1u64;
-    for t in 0..N as u64 {
-        let r = next() % 100;
-        let account = 1 + (next() % 8) as u32;
-        let kind = if r < 35 && !live.is_empty() {
-            let (oid, acct) = live.swap_remove((next() % live.len() as u64) as usize);
-            CommandKind::Cancel(CancelOrder {
-                order_id: OrderId(oid),
-                account: AccountId(acct),
-                instrument: InstrumentId(0),
-            })
-        } else {
-            let side = if next() % 2 == 0 {
-                Side::Buy
-            } else {
-                Side::Sell
-            };
-            let marketable = r >= 90;
-            let off = if marketable {
-                -3
-            } else {
-                1 + (next() % 10) as i64
-            };
-            let price = match side {
-                Side::Buy => 10_000 - off,
-                Side::Sell => 10_000 + off,
-            };
-            if !marketable {
-                if live.len() == 1024 {
-                    live.swap_remove(0);
-                }
-                live.push((id, account));
-            }
-            id += 1;
-            CommandKind::New(NewOrder {
-                order_id: OrderId(id - 1),
-                account: AccountId(account),
-                side,
-                price: Price(price),
-                qty: Qty(1 + next() % 20),
-                tif: if marketable {
-                    TimeInForce::Ioc
-                } else {
-                    TimeInForce::Gtc
-                },
-                stp: StpMode::None,
-                ..NewOrder::default()
-            })
-        };
-        out.push(Command::new(t * 1_000, kind));
-    }
-    out
-}
+/// The mixed stream of `benches/risk.rs`, from the same file.
+#[path = "../../../benches/support/risk_flow.rs"]
+mod risk_flow;
 
 fn book() -> BookConfig {
     BookConfig {
@@ -144,7 +82,7 @@ impl EventSink for Stats {
 
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_else(|| "on".into());
-    let cmds = stream();
+    let cmds = risk_flow::stream(N);
     match mode.as_str() {
         "stats" => {
             for on in [false, true] {
