@@ -1228,6 +1228,24 @@ impl Book {
             + self.expiry.bytes()
     }
 
+    /// [`Book::memory_bytes`] table by table: the hot order nodes (64-byte slab slots), their
+    /// cold part (iceberg, stop and GTD fields), the id map, the per-account order-list table,
+    /// the GTD expiry heap, and both price ladders with the book itself. O(1).
+    pub fn memory_parts(&self) -> [(&'static str, usize); 6] {
+        let nodes = self.slab.nodes.capacity() * core::mem::size_of::<crate::slab::Node>();
+        [
+            ("order nodes (hot)", nodes),
+            ("order cold data", self.slab.bytes() - nodes),
+            ("id map", self.ids.bytes()),
+            ("account lists", self.accounts.bytes()),
+            ("GTD expiry heap", self.expiry.bytes()),
+            (
+                "price ladders",
+                core::mem::size_of::<Book>() + self.ladders[0].bytes() + self.ladders[1].bytes(),
+            ),
+        ]
+    }
+
     /// Sparse (outlying) levels in use on `side`. O(1).
     pub fn sparse_levels_used(&self, side: Side) -> usize {
         self.ladders[side.index()].sparse_len()

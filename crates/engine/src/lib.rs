@@ -30,8 +30,8 @@ mod engine;
 
 pub use ferrex_journal::Durability;
 pub use runtime::{
-    JournalConfig, JournalReport, PinStatus, Runtime, RuntimeConfig, RuntimeError, RuntimeReport,
-    Session, SnapshotReport, Started, SubmitError, is_market_data, pin_current,
+    JournalConfig, JournalReport, MdProgress, PinStatus, Runtime, RuntimeConfig, RuntimeError,
+    RuntimeReport, Session, SnapshotReport, Started, SubmitError, is_market_data, pin_current,
 };
 
 pub use recovery::{Recovered, RecoveryError, recover_into, recover_with};

@@ -114,6 +114,50 @@ impl FixOrderTable {
         Ok(())
     }
 
+    /// Put back an order recovered after a restart (see `server`'s reference log): live under
+    /// ClOrdID `cl_ord_id` (its last accepted one; `orig_cl_ord_id` is the one before it, and
+    /// names it too), no request in flight. Replaces any entry with its id.
+    #[allow(clippy::too_many_arguments)]
+    pub fn restore(
+        &mut self,
+        order_id: OrderId,
+        instrument: InstrumentId,
+        cl_ord_id: &[u8],
+        orig_cl_ord_id: &[u8],
+        symbol: &[u8],
+        side: u8,
+        order_qty: u64,
+        price: Price,
+        cum_qty: u64,
+        cum_notional: i128,
+    ) {
+        self.remove(order_id);
+        let mut all_ids = vec![cl_ord_id.to_vec()];
+        if orig_cl_ord_id != cl_ord_id {
+            all_ids.push(orig_cl_ord_id.to_vec());
+        }
+        for c in &all_ids {
+            self.by_cl.insert(c.clone(), order_id);
+        }
+        self.orders.insert(
+            order_id,
+            Entry {
+                instrument,
+                cl_ord_id: cl_ord_id.to_vec(),
+                orig_cl_ord_id: orig_cl_ord_id.to_vec(),
+                all_ids,
+                symbol: symbol.to_vec(),
+                side,
+                order_qty,
+                price,
+                cum_qty,
+                cum_notional,
+                last_op: FixOp::New,
+                before: None,
+            },
+        );
+    }
+
     fn on_request(&mut self, orig: &[u8], new: &[u8], op: FixOp) -> Result<(), FixMapError> {
         let id = *self.by_cl.get(orig).ok_or(FixMapError::UnknownOrder)?;
         if self.by_cl.get(new).is_some_and(|&o| o != id) {

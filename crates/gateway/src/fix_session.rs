@@ -20,13 +20,19 @@
 //!   [`MAX_QUEUED`] waiting → Logout and disconnect); too low
 //!   without PossDupFlag → Logout "MsgSeqNum too low, expecting X but received Y" and disconnect;
 //!   too low with PossDupFlag → ignored (Reject when OrigSendingTime 122 is missing or later than
-//!   SendingTime).
+//!   SendingTime), except that a re-sent SequenceReset-GapFill answering our ResendRequest
+//!   (numbered at most up to the queued message that triggered it) whose NewSeqNo is above the
+//!   expected number still moves it there.
 //! - Header checks: 49 / 56 / 34 / 52 present, CompIDs right (else Reject 373 = 9 + Logout),
 //!   SendingTime within `max_latency` (else Reject 373 = 10 + Logout).
 //! - Field problems found by the parser (invalid tag number, tag without value, repeated tag,
-//!   header field out of order), an invalid MsgType, or an application message type the venue
-//!   does not take get a session Reject (or BusinessMessageReject 380 = 3) and consume the
-//!   sequence number.
+//!   header field out of order), an invalid MsgType, a value in the wrong format for its
+//!   dictionary type (373 = 6: integers, decimals without `+`, UTCTimestamps, CHAR, BOOLEAN) or
+//!   outside its field's enumerated values (373 = 5, e.g. HandlInst 21 = 4, SecurityType 167 =
+//!   BOO; FIX 4.4 dictionary in [`crate::fix_dict`]), a repeating group whose first entry does
+//!   not start with the group's delimiter field (373 = 99, QuickFIX's wording in Text 58), or
+//!   an application message type the venue does not take get a session Reject (or
+//!   BusinessMessageReject 380 = 3) and consume the sequence number.
 //! - TestRequest → Heartbeat with its TestReqID; ResendRequest → the stored application messages
 //!   of the range again (PossDupFlag 43 = Y, OrigSendingTime 122), admin messages and anything
 //!   older than the store covered by SequenceReset-GapFill;
@@ -35,6 +41,27 @@
 //! - Timers: a Heartbeat after HeartBtInt without sending (none while a TestRequest is
 //!   outstanding); a TestRequest after HeartBtInt × 1.2 without receiving; disconnect after
 //!   HeartBtInt × 2.4 of silence.
+//!
+//! Echo mode ([`SessionConfig::echo_application`], off by default; a test harness, never for
+//! production): the session plays QuickFIX's acceptance-test application on top of the session
+//! layer, so the QuickFIX acceptance scripts can be run against it unchanged. Application
+//! messages are then not handed to the caller (nothing reaches the engine); instead, after the
+//! session checks and the dictionary's required-field check
+//! ([`crate::fix_dict::required_body_tags`], Reject 373 = 1):
+//! - NewOrderSingle D, SecurityDefinition d, QuoteRequest R are echoed back: same MsgType, our
+//!   header (SenderCompID, TargetCompID, next MsgSeqNum, SendingTime), the other header fields
+//!   received (PossResend 97, MessageEncoding 347, …) and the body fields as received but
+//!   ordered by tag, as QuickFIX serialises a message (a repeating group, from its NumInGroup
+//!   counter to the end of the message, moves as one block). A D with PossResend 97 = Y whose
+//!   ClOrdID was already seen on the connection is not echoed again.
+//! - News B whose Headline 148 starts with `echo:` gets a News with the rest of the headline
+//!   (and MessageEncoding 347 / EncodedHeadline 359 when present); other News get nothing.
+//! - TradeCaptureReportRequest AD gets nothing; XMLnonFIX n gets a News "Successfully received
+//!   'n' message with seqNo=N".
+//! - Other application types: BusinessMessageReject 380 = 3, as in venue mode.
+//!
+//! Echoed and answered messages are sent through [`Session::send`]'s path, so they are stored
+//! and re-sent with PossDupFlag on a ResendRequest like any other application message.
 //!
 //! Costs: O(message) per message; allocates for queued out-of-order messages and for the
 //! bounded store of sent application messages (`resend_store`, 0 disables it).
@@ -59,6 +86,10 @@ pub struct SessionConfig {
     /// How many sent application messages to keep for answering ResendRequest (PossDup
     /// re-send); older ones and all admin messages are gap-filled.
     pub resend_store: usize,
+    /// Test harness only, never in production: play QuickFIX's acceptance-test application,
+    /// which echoes application messages back (see the module docs), instead of handing them
+    /// to the caller. `app_msg_types` is then ignored. Default false.
+    pub echo_application: bool,
     /// Start both sequence numbers at 1 on every new connection (QuickFIX's
     /// ResetOnDisconnect, which the acceptance suite assumes). When false, numbers and the
     /// resend store survive reconnects (a client catches up with ResendRequest).
@@ -76,6 +107,7 @@ impl SessionConfig {
             app_msg_types: vec![b"D".to_vec(), b"F".to_vec(), b"G".to_vec()],
             resend_store: 10_000,
             reset_on_disconnect: true,
+            echo_application: false,
         }
     }
 }
@@ -116,12 +148,16 @@ pub struct Session {
     queue: BTreeMap<u64, Vec<u8>>,
     resend_pending: Option<u64>,
     sent: BTreeMap<u64, Stored>,
+    /// Echo mode: ClOrdIDs of the NewOrderSingles seen on this connection.
+    echo_cl_ord_ids: std::collections::HashSet<Vec<u8>>,
 }
 
 /// A sent application message kept for re-sending.
 #[derive(Clone, Debug)]
 struct Stored {
     msg_type: Vec<u8>,
+    /// Header fields beyond the session's own (ascending by tag; echo mode only).
+    extra: Vec<(u32, Vec<u8>)>,
     body: Vec<u8>,
     sending_time: u64,
 }
@@ -182,6 +218,7 @@ impl Session {
             queue: BTreeMap::new(),
             resend_pending: None,
             sent: BTreeMap::new(),
+            echo_cl_ord_ids: std::collections::HashSet::new(),
         }
     }
 
@@ -219,11 +256,27 @@ impl Session {
         out: &mut Vec<u8>,
         body: impl FnOnce(&mut fix::Body<'_>),
     ) -> usize {
+        self.send_with_header(msg_type, &[], now, out, body)
+    }
+
+    /// [`Session::send`] with further header fields (`extra`, ascending by tag), which are
+    /// stored with the message for re-sending.
+    fn send_with_header(
+        &mut self,
+        msg_type: &[u8],
+        extra: &[(u32, &[u8])],
+        now: u64,
+        out: &mut Vec<u8>,
+        body: impl FnOnce(&mut fix::Body<'_>),
+    ) -> usize {
         let seq = self.next_out;
         let n = if self.cfg.resend_store > 0 {
             let mut stored = Vec::new();
             fix::write_body(&mut stored, body);
-            let h = self.header(now, seq, None);
+            let h = Header {
+                extra,
+                ..self.header(now, seq, None)
+            };
             let n = fix::encode(out, &h, msg_type, |b| {
                 b.raw(&stored);
             });
@@ -231,6 +284,7 @@ impl Session {
                 seq,
                 Stored {
                     msg_type: msg_type.to_vec(),
+                    extra: extra.iter().map(|&(t, v)| (t, v.to_vec())).collect(),
                     body: stored,
                     sending_time: now,
                 },
@@ -240,7 +294,10 @@ impl Session {
             }
             n
         } else {
-            let h = self.header(now, seq, None);
+            let h = Header {
+                extra,
+                ..self.header(now, seq, None)
+            };
             fix::encode(out, &h, msg_type, body)
         };
         self.next_out += 1;
@@ -266,7 +323,12 @@ impl Session {
                         let h = self.header(now, g, Some(now));
                         fix::sequence_reset(out, &h, seq, true);
                     }
-                    let h = self.header(now, seq, Some(st.sending_time));
+                    let extra: SmallVec<[(u32, &[u8]); 4]> =
+                        st.extra.iter().map(|(t, v)| (*t, &v[..])).collect();
+                    let h = Header {
+                        extra: &extra,
+                        ..self.header(now, seq, Some(st.sending_time))
+                    };
                     fix::encode(out, &h, &st.msg_type, |b| {
                         b.raw(&st.body);
                     });
@@ -340,6 +402,7 @@ impl Session {
             self.queue.clear();
             self.resend_pending = None;
             self.test_request_at = None;
+            self.echo_cl_ord_ids.clear();
         }
     }
 
@@ -476,11 +539,7 @@ impl Session {
             return s;
         }
         // Field-level problems of the in-sequence message come before profile checks.
-        if seq == self.next_in
-            && let Some(r) = self.field_reject(&msg, seq)
-        {
-            self.next_in += 1;
-            self.send_reject_routed(now, out, &r, &reverse_route(&msg));
+        if seq == self.next_in && self.send_field_reject(&msg, seq, now, out) {
             return step;
         }
 
@@ -572,7 +631,23 @@ impl Session {
                             out,
                         );
                     }
-                    Ok(Some(_)) => {}
+                    Ok(Some(_)) => {
+                        // A re-sent GapFill answering our last ResendRequest (at most up to
+                        // the message that triggered it, which was queued and has been
+                        // processed) that reaches past the expected number moves it: the
+                        // sender is still resending and skips admin messages we already
+                        // counted (QuickFIX issue 309). Outside a resend it is ignored.
+                        if msg_type == b"4"
+                            && self
+                                .resend_pending
+                                .is_some_and(|p| seq <= p && p.saturating_add(1) >= self.next_in)
+                            && let Ok(Some(n)) = msg.get_u64(tag::NEW_SEQ_NO)
+                            && n > self.next_in
+                        {
+                            self.next_in = n;
+                            self.queue.retain(|&k, _| k >= n);
+                        }
+                    }
                 }
                 return step;
             }
@@ -585,9 +660,7 @@ impl Session {
         }
 
         // In sequence.
-        if let Some(r) = self.field_reject(&msg, seq) {
-            self.next_in += 1;
-            self.send_reject_routed(now, out, &r, &reverse_route(&msg));
+        if self.send_field_reject(&msg, seq, now, out) {
             return step;
         }
 
@@ -623,6 +696,9 @@ impl Session {
             b"A" => {
                 // Logon while logged on: ignore (QuickFIX logs it).
             }
+            t if self.cfg.echo_application => {
+                self.echo_application(&msg, t, seq, now, out);
+            }
             t if self.cfg.app_msg_types.iter().any(|a| a == t) => {
                 step.app = Some(msg);
             }
@@ -642,6 +718,46 @@ impl Session {
             }
         }
         step
+    }
+
+    /// Reject the in-sequence message `msg` (consuming its number) if its fields call for it:
+    /// a repeating group whose first entry does not start with the group's delimiter (Reject
+    /// 373 = 99 "Group N's first entry does not start with delimiter D", as QuickFIX words it),
+    /// then [`Session::field_reject`]. Returns whether it was rejected.
+    fn send_field_reject(
+        &mut self,
+        msg: &Message<'_>,
+        seq: u64,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let route = reverse_route(msg);
+        if msg.problem().is_none()
+            && let Some((counter, delimiter)) = group_delimiter_problem(msg.fields())
+        {
+            let text =
+                format!("Group {counter}'s first entry does not start with delimiter {delimiter}");
+            self.next_in += 1;
+            self.send_reject_routed(
+                now,
+                out,
+                &SessionReject {
+                    ref_seq_num: seq,
+                    ref_tag: Some(i64::from(counter)),
+                    ref_msg_type: Some(msg.msg_type()),
+                    reason: Some(reject_reason::OTHER),
+                    text: Some(text.as_bytes()),
+                },
+                &route,
+            );
+            return true;
+        }
+        if let Some(r) = self.field_reject(msg, seq) {
+            self.next_in += 1;
+            self.send_reject_routed(now, out, &r, &route);
+            return true;
+        }
+        false
     }
 
     /// The session Reject an in-sequence message deserves for its fields, if any: parser
@@ -666,14 +782,17 @@ impl Session {
             return Some(r(None, reject_reason::INVALID_MSG_TYPE));
         }
         let fields = msg.fields();
-        if let Some(f) = fields
-            .iter()
-            .find(|f| !matches!(f.tag, 8..=10) && !crate::fix_dict::value_format_ok(f.tag, f.value))
-        {
-            return Some(r(
-                Some(i64::from(f.tag)),
-                reject_reason::INCORRECT_DATA_FORMAT,
-            ));
+        // Per field, in message order (as QuickFIX's dictionary validates): format, then value.
+        for f in fields.iter().filter(|f| !matches!(f.tag, 8..=10)) {
+            if !crate::fix_dict::value_format_ok(f.tag, f.value) {
+                return Some(r(
+                    Some(i64::from(f.tag)),
+                    reject_reason::INCORRECT_DATA_FORMAT,
+                ));
+            }
+            if !crate::fix_dict::value_in_enum(f.tag, f.value) {
+                return Some(r(Some(i64::from(f.tag)), reject_reason::VALUE_INCORRECT));
+            }
         }
         if let Some(t) = bad_group_count(fields) {
             return Some(r(Some(i64::from(t)), reject_reason::INCORRECT_NUM_IN_GROUP));
@@ -699,7 +818,92 @@ impl Session {
                 reject_reason::TAG_APPEARS_MORE_THAN_ONCE,
             ));
         }
+        // Required body fields: venue mode leaves them to the order mapping (D/F/G); the echo
+        // application's dictionary checks the types it answers.
+        if self.cfg.echo_application
+            && let Some(&t) = crate::fix_dict::required_body_tags(msg_type)
+                .iter()
+                .find(|&&t| msg.get(t).is_none())
+        {
+            return Some(r(Some(i64::from(t)), reject_reason::REQUIRED_TAG_MISSING));
+        }
         None
+    }
+
+    /// Echo mode: answer an in-sequence application message as QuickFIX's acceptance-test
+    /// application does (see the module docs).
+    fn echo_application(
+        &mut self,
+        msg: &Message<'_>,
+        msg_type: &[u8],
+        seq: u64,
+        now: u64,
+        out: &mut Vec<u8>,
+    ) {
+        match msg_type {
+            b"D" | b"d" | b"R" => {
+                if msg_type == b"D" {
+                    let id = msg.get(tag::CL_ORD_ID).unwrap_or_default().to_vec();
+                    let poss_resend = msg.get(tag::POSS_RESEND) == Some(b"Y");
+                    if !self.echo_cl_ord_ids.insert(id) && poss_resend {
+                        return;
+                    }
+                }
+                let mut extra: SmallVec<[(u32, &[u8]); 4]> = msg
+                    .fields()
+                    .iter()
+                    .filter(|f| fix::is_header_tag(f.tag) && !SESSION_HEADER_TAGS.contains(&f.tag))
+                    .map(|f| (f.tag, f.value))
+                    .collect();
+                extra.sort_by_key(|&(t, _)| t);
+                let body = echo_body_order(msg.fields());
+                self.send_with_header(msg_type, &extra, now, out, |b| {
+                    for f in &body {
+                        b.bytes(f.tag, f.value);
+                    }
+                });
+            }
+            b"B" => {
+                let Some(text) = msg.get(148).and_then(|h| h.strip_prefix(b"echo:")) else {
+                    return;
+                };
+                let start = text
+                    .iter()
+                    .position(|c| !c.is_ascii_whitespace())
+                    .unwrap_or(text.len());
+                let text = &text[start..];
+                let extra: SmallVec<[(u32, &[u8]); 1]> =
+                    msg.get(347).map(|e| (347, e)).into_iter().collect();
+                let encoded = msg.get(359);
+                self.send_with_header(b"B", &extra, now, out, |b| {
+                    b.bytes(148, text);
+                    if let Some(v) = encoded {
+                        b.bytes(359, v);
+                    }
+                });
+            }
+            b"AD" => {}
+            b"n" => {
+                let text = format!("Successfully received 'n' message with seqNo={seq}");
+                self.send(b"B", now, out, |b| {
+                    b.bytes(148, text.as_bytes());
+                });
+            }
+            t => {
+                let h = self.header(now, self.next_out, None);
+                fix::business_message_reject(
+                    out,
+                    &h,
+                    seq,
+                    t,
+                    None,
+                    3,
+                    Some(b"Unsupported Message Type"),
+                );
+                self.next_out += 1;
+                self.last_sent = now;
+            }
+        }
     }
 
     fn drop_connection<'a>(&mut self) -> Step<'a> {
@@ -828,6 +1032,46 @@ impl Session {
     }
 }
 
+/// Header fields the session writes itself (an echo does not copy them from the message).
+const SESSION_HEADER_TAGS: &[u32] = &[
+    tag::MSG_TYPE,
+    tag::MSG_SEQ_NUM,
+    tag::POSS_DUP_FLAG,
+    tag::SENDER_COMP_ID,
+    tag::SENDING_TIME,
+    tag::TARGET_COMP_ID,
+    tag::ORIG_SENDING_TIME,
+];
+
+/// The body fields of a message (no header, no 8/9/10) in the order QuickFIX writes them:
+/// ascending by tag, a repeating group (from the first NumInGroup counter with a non-zero count
+/// to the end of the message; group membership is not looked up) as one block at its counter's
+/// place.
+fn echo_body_order<'m>(fields: &[fix::Field<'m>]) -> Vec<fix::Field<'m>> {
+    let body: Vec<fix::Field<'m>> = fields
+        .iter()
+        .filter(|f| !fix::is_header_tag(f.tag) && !matches!(f.tag, 8..=10))
+        .copied()
+        .collect();
+    let split = body
+        .iter()
+        .position(|f| {
+            crate::fix_dict::NUM_IN_GROUP_TAGS
+                .binary_search(&f.tag)
+                .is_ok()
+                && f.value != b"0"
+        })
+        .unwrap_or(body.len());
+    let (top, group) = body.split_at(split);
+    let mut top = top.to_vec();
+    top.sort_by_key(|f| f.tag);
+    if let Some(counter) = group.first() {
+        let at = top.partition_point(|f| f.tag < counter.tag);
+        top.splice(at..at, group.iter().copied());
+    }
+    top
+}
+
 /// The routing header fields of a reply: OnBehalfOf* (115, 116, 144) of the message become
 /// DeliverTo* (128, 129, 145) and vice versa; empty values are dropped. Ascending by tag.
 fn reverse_route<'m>(msg: &Message<'m>) -> SmallVec<[(u32, &'m [u8]); 6]> {
@@ -924,6 +1168,22 @@ fn bad_group_count(f: &[fix::Field<'_>]) -> Option<u32> {
         }
     }
     None
+}
+
+/// The first repeating group (counter, delimiter) with a non-zero count whose first entry does
+/// not start with the group's delimiter field ([`crate::fix_dict::GROUP_DELIMITERS`]).
+fn group_delimiter_problem(f: &[fix::Field<'_>]) -> Option<(u32, u32)> {
+    f.iter().enumerate().find_map(|(i, g)| {
+        let k = crate::fix_dict::GROUP_DELIMITERS
+            .binary_search_by_key(&g.tag, |&(c, _)| c)
+            .ok()?;
+        let delimiter = crate::fix_dict::GROUP_DELIMITERS[k].1;
+        if fix::parse_u64(g.value).is_none_or(|n| n == 0) {
+            return None;
+        }
+        let next = f.get(i + 1).filter(|x| x.tag != tag::CHECK_SUM)?;
+        (next.tag != delimiter).then_some((g.tag, delimiter))
+    })
 }
 
 /// A tag repeated in a message without repeating groups.
@@ -1074,5 +1334,174 @@ mod tests {
             .map(<[u8]>::to_vec);
         assert_eq!(r, Some(b"Q".to_vec()));
         assert_eq!(s.next_in(), 5);
+    }
+
+    fn logged_on(cfg: SessionConfig) -> (Session, Vec<u8>) {
+        let mut s = Session::new(cfg);
+        let mut out = Vec::new();
+        let mut m = Vec::new();
+        fix::logon(&mut m, &client(1), 30, false, None, None);
+        s.on_message(&m, T0, &mut out);
+        out.clear();
+        (s, out)
+    }
+
+    /// A client message with these header extras and body fields (in the given order).
+    fn client_msg(
+        seq: u64,
+        msg_type: &[u8],
+        extra: &[(u32, &[u8])],
+        body: &[(u32, &[u8])],
+    ) -> Vec<u8> {
+        let mut m = Vec::new();
+        let h = Header {
+            extra,
+            ..client(seq)
+        };
+        fix::encode(&mut m, &h, msg_type, |b| {
+            for &(t, v) in body {
+                b.bytes(t, v);
+            }
+        });
+        m
+    }
+
+    fn pairs(m: &[u8]) -> Vec<(u32, Vec<u8>)> {
+        fix::parse(m)
+            .unwrap()
+            .fields()
+            .iter()
+            .filter(|f| !matches!(f.tag, 8 | 9 | 10 | 52 | 122))
+            .map(|f| (f.tag, f.value.to_vec()))
+            .collect()
+    }
+
+    const ORDER: &[(u32, &[u8])] = &[
+        (55, b"MSFT"),
+        (40, b"1"),
+        (60, b"20231114-22:13:20"),
+        (54, b"1"),
+        (21, b"3"),
+        (11, b"id"),
+    ];
+
+    #[test]
+    fn echo_mode_echoes_orders_sorted_and_dedups_poss_resend() {
+        let mut cfg = SessionConfig::new(b"ISLD", b"TW");
+        cfg.echo_application = true;
+        let (mut s, mut out) = logged_on(cfg);
+        let m = client_msg(2, b"D", &[], ORDER);
+        let step = s.on_message(&m, T0, &mut out);
+        assert!(step.app.is_none(), "echo mode hands nothing to the caller");
+        let r = msgs(&out);
+        assert_eq!(r.len(), 1);
+        let pv = pairs(&r[0]);
+        let v: Vec<(u32, &[u8])> = pv.iter().map(|(t, v)| (*t, &v[..])).collect();
+        let expect: Vec<(u32, &[u8])> = vec![
+            (35, b"D"),
+            (34, b"2"),
+            (49, b"ISLD"),
+            (56, b"TW"),
+            (11, b"id"),
+            (21, b"3"),
+            (40, b"1"),
+            (54, b"1"),
+            (55, b"MSFT"),
+            (60, b"20231114-22:13:20"),
+        ];
+        assert_eq!(v, expect);
+        // The same ClOrdID again with PossResend: not echoed; without it: echoed, with 97.
+        out.clear();
+        let m = client_msg(3, b"D", &[(97, b"Y")], ORDER);
+        s.on_message(&m, T0, &mut out);
+        assert!(out.is_empty());
+        let m = client_msg(
+            4,
+            b"D",
+            &[],
+            &[
+                (11, b"id2"),
+                (21, b"3"),
+                (40, b"1"),
+                (54, b"1"),
+                (55, b"X"),
+                (60, b"20231114-22:13:20"),
+            ],
+        );
+        s.on_message(&m, T0, &mut out);
+        let m = client_msg(
+            5,
+            b"D",
+            &[(97, b"Y")],
+            &[
+                (11, b"new"),
+                (21, b"3"),
+                (40, b"1"),
+                (54, b"1"),
+                (55, b"X"),
+                (60, b"20231114-22:13:20"),
+            ],
+        );
+        s.on_message(&m, T0, &mut out);
+        let r = msgs(&out);
+        assert_eq!(r.len(), 2);
+        let last = fix::parse(&r[1]).unwrap();
+        assert_eq!(last.get(97), Some(&b"Y"[..]));
+        assert_eq!(last.seq_num(), Some(4));
+        // Echoes are stored: a ResendRequest gets them back with PossDupFlag, header kept.
+        out.clear();
+        let mut rr = Vec::new();
+        fix::resend_request(&mut rr, &client(6), 4, 0);
+        s.on_message(&rr, T0 + 1_000_000_000, &mut out);
+        let r = msgs(&out);
+        assert_eq!(r.len(), 1);
+        let p = fix::parse(&r[0]).unwrap();
+        assert!(p.poss_dup());
+        assert_eq!(p.seq_num(), Some(4));
+        assert_eq!(p.get(97), Some(&b"Y"[..]));
+        assert_eq!(p.get(tag::CL_ORD_ID), Some(&b"new"[..]));
+        assert_eq!(p.get_time(tag::ORIG_SENDING_TIME).unwrap(), Some(T0));
+    }
+
+    #[test]
+    fn echo_mode_checks_required_fields_and_rejects_unknown_types() {
+        let mut cfg = SessionConfig::new(b"ISLD", b"TW");
+        cfg.echo_application = true;
+        let (mut s, mut out) = logged_on(cfg);
+        let m = client_msg(2, b"D", &[], &ORDER[..5]);
+        s.on_message(&m, T0, &mut out);
+        let p = pairs(&msgs(&out)[0]);
+        assert!(p.contains(&(373, b"1".to_vec())) && p.contains(&(371, b"11".to_vec())));
+        out.clear();
+        let m = client_msg(3, b"AE", &[], &[(571, b"x")]);
+        s.on_message(&m, T0, &mut out);
+        let p = pairs(&msgs(&out)[0]);
+        assert!(p.contains(&(35, b"j".to_vec())) && p.contains(&(380, b"3".to_vec())));
+    }
+
+    #[test]
+    fn dictionary_values_are_checked_in_venue_mode() {
+        let (mut s, mut out) = logged_on(SessionConfig::new(b"ISLD", b"TW"));
+        let mut body = ORDER.to_vec();
+        body.push((167, b"BOO"));
+        let m = client_msg(2, b"D", &[], &body);
+        let step = s.on_message(&m, T0, &mut out);
+        assert!(step.app.is_none());
+        let p = pairs(&msgs(&out)[0]);
+        assert!(p.contains(&(373, b"5".to_vec())) && p.contains(&(371, b"167".to_vec())));
+        out.clear();
+        let mut body = ORDER.to_vec();
+        body.push((38, b"+200.00"));
+        s.on_message(&client_msg(3, b"D", &[], &body), T0, &mut out);
+        let p = pairs(&msgs(&out)[0]);
+        assert!(p.contains(&(373, b"6".to_vec())) && p.contains(&(371, b"38".to_vec())));
+        out.clear();
+        let mut body = ORDER.to_vec();
+        body.push((167, b"CS"));
+        body.push((38, b"200"));
+        let m = client_msg(4, b"D", &[], &body);
+        let step = s.on_message(&m, T0, &mut out);
+        assert!(step.app.is_some(), "a valid order goes to the mapping");
+        assert!(out.is_empty());
     }
 }

@@ -49,9 +49,12 @@
 //!
 //! ## Cancel Order: 11 bytes, with AppendageLength
 //! The OUCH 5.0 specification ends every message, inbound and outbound, with Appendage Length
-//! and the Optional Appendage (its Orchestra repository lists AppendageLength and
-//! OptionalAppendage on the Mass Cancel Request, for one), so Cancel Order is
-//! `X`, UserRefNum (4), Quantity (4), AppendageLength (2): 11 bytes with no options.
+//! and the Optional Appendage. Its Orchestra repository
+//! (<https://orchestrahub.org/_static/specs/r/atomicwire/nasdaq-ouch/5.0/nasdaq-ouch-5.0.xml>,
+//! browsable at <https://orchimate.org/r/atomicwire/nasdaq-ouch/5.0/messages/CancelOrderRequest>)
+//! defines CancelOrderRequest `X` as MessageType, UserRefNum, Quantity, AppendageLength
+//! (required) and OptionalAppendage, so Cancel Order is `X`, UserRefNum (4), Quantity (4),
+//! AppendageLength (2): 11 bytes with no options.
 //! Public implementations disagree: the `ouch-connect` 5.0.1 client (PyPI) sends a 9-byte
 //! Cancel Order with no AppendageLength (seen in `tests/clients`), and other open-source OUCH
 //! 5.0 models found while checking also define it as 9 bytes, while the Rust `slouch` crate

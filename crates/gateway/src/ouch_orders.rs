@@ -63,6 +63,33 @@ impl OuchOrderTable {
         self.orders.keys().copied()
     }
 
+    /// The highest UserRefNum consumed so far (0: none).
+    pub fn last_user_ref(&self) -> u32 {
+        self.last_user_ref
+    }
+
+    /// Put back an order recovered after a restart (see `server`'s reference log): it is live
+    /// under `info.user_ref_num` with no request in flight. Replaces any entry with its id.
+    pub fn restore(&mut self, info: OrderInfo) {
+        self.remove(info.order_id);
+        self.by_ref.insert(info.user_ref_num, info.order_id);
+        self.orders.insert(
+            info.order_id,
+            OrderInfo {
+                replace_pending: false,
+                orig_user_ref_num: info.user_ref_num,
+                ..info
+            },
+        );
+        self.last_user_ref = self.last_user_ref.max(info.user_ref_num.0);
+    }
+
+    /// Raise the UserRefNum high-water mark to `last` (recovered after a restart): requests must
+    /// use a higher number.
+    pub fn restore_last_user_ref(&mut self, last: u32) {
+        self.last_user_ref = self.last_user_ref.max(last);
+    }
+
     fn take_new_ref(&mut self, u: UserRefNum) -> Result<(), OuchMapError> {
         // OUCH: UserRefNum is day-unique and strictly increasing per account.
         if u.0 <= self.last_user_ref {

@@ -93,8 +93,11 @@ fn a_restarted_server_recovers_the_books_from_the_journal() {
     assert_eq!(rec.snapshot.as_ref().map(|s| s.1), Some(snaps.last_seq));
     assert_eq!(rec.replayed, seq1 - snaps.last_seq);
     assert!(rec.max_order_id >= sell_aapl.max(sell_msft).max(buy_aapl));
-    // A new order continues the order ids and rests next to the recovered ones.
+    // A new order continues the order ids and rests next to the recovered ones. Its
+    // UserRefNum must be above the ones run 1 used (the rule survives the restart; see
+    // serve_refs.rs).
     let mut maker = OuchClient::logged_in(srv.ouch_addr(), "OUCH02", "secret02");
+    maker.next_ref = 4;
     let r = maker.enter(OuchSide::Buy, 10, AAPL, 980_000, OuchTif::Day);
     let fresh = recv_accepted(&mut maker, r);
     assert!(fresh > rec.max_order_id, "order id {fresh} reused");

@@ -10,6 +10,10 @@
 //! `valgrind --tool=callgrind --toggle-collect='*ops_loop*' target/release/examples/seq_rtt ops seq-u64 1000000`
 //! (instructions per push+pop = Ir / N).
 //!
+//! Batched throughput: `seq_rtt thr [N]` streams `N` items (default 20 M) one way in batches of
+//! 64 (`push_slice` / `pop_into`) for each ring and payload, interleaved, three rounds, and prints
+//! M items/s (median round).
+//!
 //! Two threads, pinned to the first two cores when there are two (else unpinned, said so).
 //! Each sample is the mean of `RTS_PER_SAMPLE` back-to-back round trips timed with `Instant`;
 //! the figure printed is the median sample over all rounds, plus the best sample.
@@ -69,6 +73,14 @@ trait Link<P: Msg> {
     fn make() -> (Self::Tx, Self::Rx);
     fn send(tx: &mut Self::Tx, p: P);
     fn recv(rx: &mut Self::Rx) -> Option<P>;
+    /// Batch push (a prefix of `src`); returns how many went in.
+    fn send_batch(_tx: &mut Self::Tx, _src: &[P]) -> usize {
+        unimplemented!("no batch API")
+    }
+    /// Batch pop into `dst`; returns how many.
+    fn recv_batch(_rx: &mut Self::Rx, _dst: &mut [P]) -> usize {
+        unimplemented!("no batch API")
+    }
 }
 
 const CAP: usize = 1024;
@@ -92,6 +104,14 @@ impl<P: Msg> Link<P> for Index {
     fn recv(rx: &mut Self::Rx) -> Option<P> {
         rx.try_pop()
     }
+    #[inline]
+    fn send_batch(tx: &mut Self::Tx, src: &[P]) -> usize {
+        tx.push_slice(src)
+    }
+    #[inline]
+    fn recv_batch(rx: &mut Self::Rx, dst: &mut [P]) -> usize {
+        rx.pop_into(dst)
+    }
 }
 
 struct Seq;
@@ -112,6 +132,14 @@ impl<P: Msg> Link<P> for Seq {
     #[inline]
     fn recv(rx: &mut Self::Rx) -> Option<P> {
         rx.try_pop()
+    }
+    #[inline]
+    fn send_batch(tx: &mut Self::Tx, src: &[P]) -> usize {
+        tx.push_slice(src)
+    }
+    #[inline]
+    fn recv_batch(rx: &mut Self::Rx, dst: &mut [P]) -> usize {
+        rx.pop_into(dst)
     }
 }
 
@@ -220,9 +248,88 @@ fn ops<P: Msg, L: Link<P>>(n: u64) {
     println!("{} {}: {n} push+pop pairs (check {acc})", L::NAME, P::NAME);
 }
 
+const THR_BATCH: usize = 64;
+
+/// Streams `n` items one way in batches; returns M items/s (until the last item is read).
+fn throughput<P: Msg, L: Link<P>>(other: Option<usize>, n: u64) -> f64 {
+    let (mut tx, mut rx) = L::make();
+    let start = Instant::now();
+    thread::scope(|s| {
+        s.spawn(move || {
+            pin_current_thread(other);
+            let mut buf = [P::make(0); THR_BATCH];
+            let mut got = 0u64;
+            let mut spins = 0;
+            while got < n {
+                let k = L::recv_batch(&mut rx, &mut buf);
+                if k == 0 {
+                    relax(&mut spins);
+                    continue;
+                }
+                assert_eq!(buf[k - 1].id(), got + k as u64, "out of order");
+                got += k as u64;
+            }
+        });
+        let mut src = [P::make(0); THR_BATCH];
+        let mut sent = 0u64;
+        let mut spins = 0;
+        while sent < n {
+            let want = (n - sent).min(THR_BATCH as u64) as usize;
+            for (k, v) in src[..want].iter_mut().enumerate() {
+                *v = P::make(sent + 1 + k as u64);
+            }
+            let mut off = 0;
+            while off < want {
+                let k = L::send_batch(&mut tx, &src[off..want]);
+                if k == 0 {
+                    relax(&mut spins);
+                }
+                off += k;
+            }
+            sent += want as u64;
+        }
+    });
+    n as f64 / start.elapsed().as_secs_f64() / 1e6
+}
+
+fn thr_main(n: u64) {
+    let pair = default_core_pair();
+    pin_current_thread(pair.map(|p| p.0));
+    let other = pair.map(|p| p.1);
+    type Run = fn(Option<usize>, u64) -> f64;
+    let kinds: [(&str, Run); 4] = [
+        ("index ring u64", throughput::<u64, Index>),
+        ("seq ring u64", throughput::<u64, Seq>),
+        ("index ring 88 B", throughput::<Ev88, Index>),
+        ("seq ring 88 B", throughput::<Ev88, Seq>),
+    ];
+    let mut all = vec![Vec::new(); kinds.len()];
+    for _ in 0..3 {
+        for (k, (_, run)) in kinds.iter().enumerate() {
+            all[k].push(run(other, n));
+        }
+    }
+    println!("batched throughput, batches of {THR_BATCH}, {n} items, 3 rounds interleaved");
+    for ((name, _), v) in kinds.iter().zip(all.iter_mut()) {
+        println!(
+            "{name:<16} {:>8.1} M items/s (rounds: {v:.1?})",
+            median(&mut v.clone())
+        );
+    }
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
-    if let Some("ops") = args.next().as_deref() {
+    let first = args.next();
+    if let Some("thr") = first.as_deref() {
+        let n = args
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(20_000_000);
+        thr_main(n);
+        return;
+    }
+    if let Some("ops") = first.as_deref() {
         let kind = args.next().unwrap_or_default();
         let n = args
             .next()

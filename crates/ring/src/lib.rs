@@ -12,7 +12,8 @@
 //! - No allocation after [`channel`], no locks, no syscalls, no panics on the push/pop paths.
 //! - [`seq`] is a lower-latency variant with the same API: a stamp in each slot replaces the
 //!   shared `tail` index, so one cache-line transfer carries both "ready" and the item.
-//! - [`floor`] measures the machine's core-to-core round-trip floor.
+//! - [`floor`] measures the machine's core-to-core round-trip floor; [`clock`] is the cheap
+//!   (TSC) nanosecond clock latency harnesses time with.
 //!
 //! The atomics come through a small `sync` facade: under `RUSTFLAGS="--cfg loom"` they are
 //! loom's, and `tests/loom.rs` model-checks the protocol.
@@ -44,6 +45,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+pub mod clock;
 mod consumer;
 mod error;
 pub mod floor;

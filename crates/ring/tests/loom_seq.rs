@@ -62,7 +62,7 @@ fn seq_push_pop_in_order_with_wrap_around() {
 }
 
 #[test]
-fn seq_batch_is_seen_in_order_without_gaps() {
+fn seq_batch_is_seen_whole_or_not_at_all() {
     model(|| {
         let (mut tx, mut rx) = channel::<u64>(4);
         // Move the indices to 3 so the batch wraps from slot 3 to slots 0 and 1.
@@ -74,10 +74,13 @@ fn seq_batch_is_seen_in_order_without_gaps() {
             assert_eq!(tx.push_slice(&[10, 11, 12]), 3);
             tx
         });
-        // Concurrently the consumer may see any prefix, item by item.
+        // The run is stamped last slot first: concurrently the consumer sees all of it or none.
         let mut seen = Vec::new();
         rx.read_batch(usize::MAX, |v| seen.push(v));
-        assert_eq!(seen[..], [10, 11, 12][..seen.len()], "gap or disorder");
+        assert!(
+            seen.is_empty() || seen == [10, 11, 12],
+            "partial batch seen: {seen:?}"
+        );
         let _tx = p.join().unwrap();
         let mut out = [0u64; 4];
         let m = rx.pop_into(&mut out);

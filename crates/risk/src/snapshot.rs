@@ -658,6 +658,7 @@ impl Risk {
             reserve: r.i64("pending reserve")?,
             flags: OrderFlags(r.u8("pending flags")?),
             valid: r.b("pending valid")?,
+            ..Pending::default()
         };
         let at = r.pos;
         let queued = match r.u8("queued event")? {

@@ -103,23 +103,48 @@ impl Bucket {
     }
 
     /// Count one message at `now`. Costs a few multiplies and compares.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn take(&mut self, now: u64) -> Throttle {
         if self.rate == 0 {
             return Throttle::Pass;
         }
         let w = self.window;
-        if now > self.last {
-            let dt = now - self.last;
-            self.last = now;
-            // dt < window: dt × rate < window × rate, which fits (validated, or clamped by
-            // `set_rate`); tokens ≤ capacity, so the sum fits too.
-            if dt >= w {
-                self.fill();
-            } else {
-                self.tokens = (self.tokens + dt * self.rate).min(self.cap);
-                self.halt_tokens = (self.halt_tokens + dt * self.halt).min(self.halt_cap);
+        // 0 when time has not moved on (then nothing refills).
+        let dt = now.saturating_sub(self.last);
+        if dt >= w {
+            return self.take_refilled(now);
+        }
+        // dt < window: dt × rate < window × rate, which fits (validated, or clamped by
+        // `set_rate`); tokens ≤ capacity, so the sum fits too. With dt = 0 both are unchanged
+        // (tokens never exceed their capacity).
+        self.last += dt;
+        let t = (self.tokens + dt * self.rate).min(self.cap);
+        let mut h = (self.halt_tokens + dt * self.halt).min(self.halt_cap);
+        if self.halt != 0 {
+            if h < w {
+                self.tokens = t;
+                self.halt_tokens = h;
+                return Throttle::Halt;
             }
+            h -= w;
+        }
+        self.halt_tokens = h;
+        if t < w {
+            self.tokens = t;
+            return Throttle::Throttled;
+        }
+        self.tokens = t - w;
+        Throttle::Pass
+    }
+
+    /// `take` after a whole window or more (or with a zero window): the general form.
+    #[cold]
+    #[inline(never)]
+    fn take_refilled(&mut self, now: u64) -> Throttle {
+        let w = self.window;
+        if now > self.last {
+            self.last = now;
+            self.fill();
         }
         if self.halt != 0 {
             if self.halt_tokens < w {

@@ -4,7 +4,10 @@
 //!
 //! - Open loop (`--rate R`, default 1,000,000/s): command i is due at `start + i/R`; its latency
 //!   is measured from that *intended* time, so a stall delays every later command's latency
-//!   too (no coordinated omission).
+//!   too (no coordinated omission). The producer reads its events one at a time and reads the
+//!   clock the moment an acknowledgement is popped.
+//! - Clock: the calibrated time-stamp counter ([`ferrex_ring::clock::Clock`], ~10 ns a read)
+//!   where it is invariant, else `Instant` (~35-40 ns here); `--instant-clock` forces `Instant`.
 //! - Closed loop (`--closed-loop`): the producer keeps the ring full in batches; throughput is
 //!   the figure, latency is measured from the batch's submit time.
 //! - Floor: before each of `--segments` segments the producer drains its acks and runs 1,000
@@ -27,6 +30,7 @@ use ferrex_engine::{
     Durability, Engine, EngineConfig, JournalConfig, PinStatus, Runtime, RuntimeConfig,
     RuntimeReport, Session, SubmitError, pin_current,
 };
+use ferrex_ring::clock::Clock;
 use ferrex_types::Command;
 use hdrhistogram::Histogram;
 use std::collections::VecDeque;
@@ -69,6 +73,15 @@ pub struct BenchArgs {
     /// turn.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
+    /// Slots per command ring and per event ring (rounded up to a power of two). The closed
+    /// loop wants at least two `--batch` worth. (1024 vs 16384 measured the same here, p50 and
+    /// closed-loop throughput within noise.)
+    #[arg(long, default_value_t = 1 << 14)]
+    pub ring_capacity: usize,
+    /// Time with `Instant::now()` (a vDSO call, ~35-40 ns here) instead of the calibrated
+    /// time-stamp counter (~10 ns), e.g. to see what the clock itself adds to each sample.
+    #[arg(long)]
+    pub instant_clock: bool,
     /// Segments (floor samples are taken between them; one hlog interval each).
     #[arg(long, default_value_t = 20)]
     pub segments: usize,
@@ -201,6 +214,8 @@ pub struct RunResult {
     pub full_retries: u64,
     /// Journal mode and directory, when the run journaled.
     pub journal: Option<(Durability, PathBuf)>,
+    /// `true` when latencies were timed with the time-stamp counter (else `Instant`).
+    pub tsc_clock: bool,
 }
 
 impl RunResult {
@@ -258,7 +273,9 @@ fn bench_engine() -> anyhow::Result<Engine> {
 
 struct Producer<'a> {
     session: &'a mut Session,
-    base: Instant,
+    clock: Clock,
+    /// Read events one at a time (open loop) rather than in batches (closed loop).
+    one_by_one: bool,
     pending: VecDeque<(u64, u64)>,
     hist: Histogram<u64>,
     seg: Histogram<u64>,
@@ -268,12 +285,40 @@ struct Producer<'a> {
 impl Producer<'_> {
     #[inline]
     fn now(&self) -> u64 {
-        self.base.elapsed().as_nanos() as u64
+        self.clock.now_ns()
     }
 
-    /// Read every event waiting (in batches); record the latency of each acknowledgement.
+    /// Read every event waiting; record the latency of each acknowledgement.
     #[inline]
     fn poll(&mut self) {
+        if self.one_by_one {
+            self.poll_one_by_one();
+        } else {
+            self.poll_batched();
+        }
+    }
+
+    /// Open loop: one event at a time, and the clock is read the moment an acknowledgement is
+    /// popped. A batch read would first probe the slot after it, which the engine may be
+    /// writing at that moment (the probe then waits for that line to cross the cores), and
+    /// that wait would be counted in the acknowledgement's latency.
+    #[inline]
+    fn poll_one_by_one(&mut self) {
+        while let Some(e) = self.session.poll() {
+            if let Some(&(id, t)) = self.pending.front()
+                && flow::is_ack(&e, id)
+            {
+                let lat = self.now().saturating_sub(t).max(1);
+                let _ = self.hist.record(lat);
+                let _ = self.seg.record(lat);
+                self.pending.pop_front();
+            }
+        }
+    }
+
+    /// Closed loop: in batches (the throughput figure), one clock read per batch.
+    #[inline]
+    fn poll_batched(&mut self) {
         let mut now = 0u64;
         loop {
             let n = self.session.poll_batch(&mut self.buf);
@@ -306,7 +351,6 @@ impl Producer<'_> {
                     self.pending.len()
                 );
             }
-            std::hint::spin_loop();
         }
         Ok(())
     }
@@ -348,7 +392,7 @@ pub fn run_once(
         } else {
             Some(args.engine_core)
         },
-        ring_capacity: 1 << 14,
+        ring_capacity: args.ring_capacity.max(1),
         md_capacity: 0,
         batch: args.batch.max(1),
         max_accounts: 1 << 16,
@@ -356,6 +400,12 @@ pub fn run_once(
     };
     let (rt, sessions, _md) = Runtime::start(bench_engine()?, producers, &cfg)
         .context("starting the runtime (a --journal directory must be new or empty)")?;
+    let clock = if args.instant_clock {
+        Clock::instant()
+    } else {
+        Clock::new()
+    };
+    let base = Instant::now();
     let per = args.orders / producers;
     let segments = args.segments.max(1);
     let mut threads = Vec::new();
@@ -379,7 +429,8 @@ pub fn run_once(
             let pin = pin_current(core);
             let mut p = Producer {
                 session: &mut session,
-                base: Instant::now(),
+                clock,
+                one_by_one: rate_each.is_some(),
                 pending: VecDeque::with_capacity(1 << 16),
                 hist: new_hist(),
                 seg: new_hist(),
@@ -432,7 +483,7 @@ pub fn run_once(
                 let seg_time = seg_start.elapsed();
                 busy += seg_time;
                 let h = std::mem::replace(&mut p.seg, new_hist());
-                intervals.push((seg_start.duration_since(p.base), seg_time, h));
+                intervals.push((seg_start.duration_since(base), seg_time, h));
                 if let Some(pr) = &progress {
                     pr.fetch_add(chunk.len() as u64, Ordering::Relaxed);
                 }
@@ -477,6 +528,7 @@ pub fn run_once(
         producer_pin,
         full_retries,
         journal: journal.map(|j| (j.durability, j.dir)),
+        tsc_clock: clock.is_tsc(),
     })
 }
 
@@ -499,6 +551,7 @@ pub fn json_of(r: &RunResult) -> serde_json::Value {
             "p999": pct(h, 0.999), "p9999": pct(h, 0.9999), "max": h.max() as f64,
         },
         "p50_over_floor": pct(h, 0.5) / floor,
+        "clock": if r.tsc_clock { "tsc" } else { "instant" },
         "engine_pin": r.report.pin.map(|p| p.to_string()),
         "producer_pin": r.producer_pin.to_string(),
         "outbound_stalls": r.report.outbound_stalls,
@@ -626,8 +679,15 @@ fn print_table(r: &RunResult) {
         r.floor.iter().copied().fold(f64::INFINITY, f64::min),
         r.floor.iter().copied().fold(0.0, f64::max)
     );
+    let clock = if r.tsc_clock {
+        "time-stamp counter"
+    } else {
+        "Instant"
+    };
     if r.rate.is_some() {
-        println!("  order -> ack latency (ns), from each command's intended send time:");
+        println!(
+            "  order -> ack latency (ns), from each command's intended send time (clock: {clock}):"
+        );
     } else {
         println!(
             "  order -> ack latency (ns); closed loop keeps the ring full, so this is mostly queueing:"

@@ -69,6 +69,7 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
         resting == u64::from(n) && sink.trades == 0 && sink.rejects == 0,
         "expected {n} resting orders, got {resting} ({sink:?})"
     );
+    let parts = book.memory_parts();
     let rss2 = proc_status_bytes("VmRSS:").unwrap_or(0);
     let hwm = proc_status_bytes("VmHWM:").unwrap_or(0);
     let per_order = preallocated as f64 / f64::from(n);
@@ -83,6 +84,10 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
                 "rss_growth_bytes": rss2.saturating_sub(rss0),
                 "rss_bytes_per_resting_order": rss_per_order,
                 "peak_rss_bytes": hwm,
+                "bytes_per_resting_order_by_table": parts
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), serde_json::json!(*v as f64 / f64::from(n))))
+                    .collect::<serde_json::Map<_, _>>(),
             })
         );
     } else {
@@ -91,6 +96,12 @@ pub fn run(args: &MemoryArgs) -> anyhow::Result<()> {
             "  book preallocation: {:.1} MiB = {per_order:.1} bytes per resting order (slab, id map, ladder, all tables)",
             preallocated as f64 / 1048576.0
         );
+        for (name, bytes) in parts {
+            println!(
+                "    {name:<18} {:>7.1} bytes per order",
+                bytes as f64 / f64::from(n)
+            );
+        }
         println!(
             "  RSS: {:.1} MiB at start, {:.1} MiB after preallocation, {:.1} MiB with the orders in: {rss_per_order:.1} bytes per order",
             rss0 as f64 / 1048576.0,

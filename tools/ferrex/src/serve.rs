@@ -19,8 +19,11 @@
 //! between runtime snapshots; 0 or absent = none). At start a directory that holds a journal is
 //! recovered first (latest good snapshot + the journal after it, as `ferrex recover`) and the
 //! server continues it; the engine configuration (instruments, risk) must be the one of the
-//! recorded run. Client references (OUCH UserRefNum, FIX ClOrdID) are not journaled: recovered
-//! orders rest in the books but cannot be cancelled by their old references.
+//! recorded run. Client references (OUCH UserRefNum and the account's UserRefNum high-water
+//! mark, FIX ClOrdID) are kept by the gateway in `gateway-refs.log` in the same directory, with
+//! the same durability, and restored at start for the orders still live in the recovered books:
+//! they can be cancelled and replaced by their old references and their executions are reported
+//! under them.
 
 use anyhow::{Context, bail};
 use ferrex_book::BookConfig;
@@ -366,6 +369,19 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("starting the server of {}", args.config.display()))?;
     if let (Some(j), Some(rec)) = (&server_cfg.journal, handle.recovered()) {
         print_recovery(j, rec);
+        if let Some(r) = handle.refs_recovered() {
+            println!(
+                "  client references: {} records, {} live orders restored, {} dropped (no longer live){}",
+                r.records,
+                r.kept,
+                r.dropped,
+                if r.cut_bytes > 0 {
+                    format!(", torn tail of {} bytes cut", r.cut_bytes)
+                } else {
+                    String::new()
+                }
+            );
+        }
     }
     println!(
         "ferrex serve: OUCH 5.0/SoupBinTCP on {}, FIX 4.4 on {} (SenderCompID {})",
@@ -463,6 +479,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         r.runtime.outbound_stalls,
         r.engine.state_hash()
     );
+    if let Some(e) = &g.ref_log_error {
+        println!("client-reference log FAILED (not written after the error): {e}");
+    }
     if let Some(j) = &r.runtime.journal {
         println!(
             "journal: {} records, {} batches, {} syncs, last seq {}, durable seq {}{}",
@@ -537,9 +556,6 @@ fn print_recovery(j: &ferrex_engine::JournalConfig, rec: &ferrex_engine::Recover
         rec.final_seq,
         rec.state_hash,
         rec.final_seq + 1
-    );
-    println!(
-        "  note: client references (UserRefNum / ClOrdID) are not journaled: recovered orders rest in the books but cannot be addressed by their old references"
     );
 }
 

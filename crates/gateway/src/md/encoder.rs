@@ -262,12 +262,31 @@ impl ItchEncoder {
     }
 
     /// Ends the current command: its messages become ready. Call it when the event source is
-    /// idle (the last command is otherwise held until the next command's first event).
+    /// idle and the current command is known to be complete (the last command is otherwise held
+    /// until the next command's first event); see [`flush_through`](Self::flush_through).
     pub fn flush(&mut self) {
         if self.cur_cmd.take().is_some() {
             self.end_command();
         }
         self.release();
+    }
+
+    /// [`flush`](Self::flush) when the source guarantees that every event of the commands up to
+    /// `complete` has been read: the current command is ended only if its `cmd_seq` is at most
+    /// `complete` (otherwise the engine may still be emitting it: ending it early would place
+    /// an accepted order before its level change arrives). Returns `true` when no command is
+    /// left open.
+    pub fn flush_through(&mut self, complete: u64) -> bool {
+        match self.cur_cmd {
+            Some(c) if c <= complete => {
+                self.cur_cmd = None;
+                self.end_command();
+            }
+            Some(_) => return false,
+            None => {}
+        }
+        self.release();
+        true
     }
 
     /// Bytes of ready messages (BinaryFILE framing).

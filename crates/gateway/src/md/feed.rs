@@ -202,11 +202,21 @@ impl MdFeed {
     }
 
     /// Ends the current command and sends everything pending. Call it when the event source is
-    /// momentarily empty.
+    /// momentarily empty and its last command is complete.
     pub fn flush(&mut self) {
         self.encoder.flush();
         self.push_ready();
         lock(&self.publisher).flush();
+    }
+
+    /// [`flush`](Self::flush) for a source that is momentarily empty and has delivered every
+    /// event of the commands up to `complete` ([`ItchEncoder::flush_through`]): a command
+    /// still being emitted stays open. Returns `true` when nothing is left open.
+    pub fn flush_through(&mut self, complete: u64) -> bool {
+        let closed = self.encoder.flush_through(complete);
+        self.push_ready();
+        lock(&self.publisher).flush();
+        closed
     }
 
     /// End of day: system events `M`, `E`, `C`, then `repeats` end-of-session packets. The

@@ -110,13 +110,17 @@ pub struct MdThread {
 }
 
 /// Where the drain thread reads events from: a function that hands up to a batch of events, in
-/// order, to its argument and returns how many it handed and whether the source was already
-/// closed (producer gone: nothing arrives after what is buffered) *before* it read. For the
-/// runtime's market-data consumer `c`:
-/// `move |f| { let closed = c.is_abandoned(); (c.read_batch(256, f), closed) }`.
-pub trait EventSource: FnMut(&mut dyn FnMut(Event)) -> (usize, bool) + Send + 'static {}
+/// order, to its argument and returns `(events handed, closed, complete)`: `closed` when the
+/// source was already closed (producer gone: nothing arrives after what is buffered) *before*
+/// it read, and `complete` a `cmd_seq` such that every event of the commands up to it has been
+/// handed once this read is done (taken **before** reading, e.g.
+/// [`ferrex_engine::MdProgress::complete_through`]; a source that only ever delivers whole
+/// commands may return `u64::MAX`). For the runtime's market-data consumer `c` and its progress
+/// `p`: `move |f| { let closed = c.is_abandoned(); let done = p.complete_through();
+/// (c.read_batch(256, f), closed, done) }`.
+pub trait EventSource: FnMut(&mut dyn FnMut(Event)) -> (usize, bool, u64) + Send + 'static {}
 
-impl<F: FnMut(&mut dyn FnMut(Event)) -> (usize, bool) + Send + 'static> EventSource for F {}
+impl<F: FnMut(&mut dyn FnMut(Event)) -> (usize, bool, u64) + Send + 'static> EventSource for F {}
 
 /// Nanoseconds since the Unix epoch (0 if the clock is before it).
 pub fn unix_ns() -> u64 {
@@ -176,7 +180,7 @@ fn drain<S: EventSource>(
         // Read `closed` before draining: once it is true nothing more arrives, so an empty ring
         // after that means everything has been published.
         let stopping = stop.load(Ordering::Acquire);
-        let (n, closed) = source(&mut |ev: Event| {
+        let (n, closed, complete) = source(&mut |ev: Event| {
             last_time = ev.time;
             feed.publish(&ev);
         });
@@ -188,8 +192,9 @@ fn drain<S: EventSource>(
             continue;
         }
         if dirty {
-            feed.flush();
-            dirty = false;
+            // Only a command the engine has finished is closed: the ring can be empty between
+            // two events of one command.
+            dirty = !feed.flush_through(if closed { u64::MAX } else { complete });
         }
         if closed {
             break;

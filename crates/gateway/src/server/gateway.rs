@@ -2,10 +2,11 @@
 //! [`crate::server`].
 
 use super::conn::{CloseReason, Conn, Port, ReadOutcome};
+use super::reflog::{RefLog, Restored};
 use super::{GatewayReport, ServerConfig, ServerError, SessionProtocol};
 use crate::fix::{self, Header, Message};
 use crate::fix_map::{
-    CancelRejectReport, ExecReport, FixMapError, FixOrders, FixReport, NewOrderSingle,
+    CancelRejectReport, ExecReport, FixMapError, FixOp, FixOrders, FixReport, NewOrderSingle,
     OrderCancelReplaceRequest, OrderCancelRequest, PriceScale, cancel_to_command,
     encode_execution_report, encode_order_cancel_reject, event_to_reports, new_order_to_command,
     replace_to_command,
@@ -324,6 +325,8 @@ pub(crate) struct Gateway {
     logon_timeout: u64,
     rt: RtSession,
     next_order_id: u64,
+    /// The client-reference log (with a journal).
+    reflog: Option<RefLog>,
     report: GatewayReport,
     evbuf: Vec<Event>,
     scratch: Vec<u8>,
@@ -607,6 +610,7 @@ impl Gateway {
                         .as_ref()
                         .map(|(u, p)| (u.as_bytes().to_vec(), p.as_bytes().to_vec()));
                     sc.max_latency_ns = cfg.fix_max_latency_ns;
+                    sc.echo_application = cfg.fix_echo_application;
                     Proto::Fix(Box::new(FixSess {
                         comp_id: comp_id.as_bytes().to_vec(),
                         session: FixSession::new(sc),
@@ -664,6 +668,7 @@ impl Gateway {
             logon_timeout: cfg.logon_timeout_ns,
             rt,
             next_order_id: 0,
+            reflog: None,
             report: GatewayReport::default(),
             evbuf: vec![blank_event(); 512],
             scratch: Vec::with_capacity(1024),
@@ -677,6 +682,40 @@ impl Gateway {
     /// engine or its journal names), so new orders never reuse a recovered order's id.
     pub(super) fn continue_order_ids_after(&mut self, last: u64) {
         self.next_order_id = self.next_order_id.max(last);
+    }
+
+    /// Put the client references recovered from the reference log back into the sessions'
+    /// tables, and write further references to `log`.
+    pub(super) fn restore(&mut self, r: Restored, log: RefLog) {
+        for lg in &mut self.logicals {
+            match &mut lg.proto {
+                Proto::Ouch(o) => {
+                    if let Some(x) = r.ouch.get(&lg.account.0) {
+                        o.table.restore_last_user_ref(x.last_user_ref);
+                        for info in &x.orders {
+                            o.table.restore(*info);
+                        }
+                    }
+                }
+                Proto::Fix(f) => {
+                    for x in r.fix.get(&lg.account.0).into_iter().flatten() {
+                        f.table.restore(
+                            x.order_id,
+                            x.instrument,
+                            &x.cl_ord_id,
+                            &x.orig_cl_ord_id,
+                            &x.symbol,
+                            x.side,
+                            x.order_qty,
+                            x.price,
+                            x.cum_qty,
+                            x.cum_notional,
+                        );
+                    }
+                }
+            }
+        }
+        self.reflog = Some(log);
     }
 
     /// The loop; returns the counters once `stop` is set and everything is closed.
@@ -755,6 +794,7 @@ impl Gateway {
                 break;
             }
         }
+        self.report.ref_log_error = self.reflog.as_ref().and_then(|l| l.error.clone());
         std::mem::take(&mut self.report)
     }
 
@@ -797,6 +837,9 @@ impl Gateway {
                 quiet = Instant::now();
             }
             std::hint::spin_loop();
+        }
+        if let Some(l) = &mut self.reflog {
+            l.tick();
         }
     }
 
@@ -916,6 +959,10 @@ impl Gateway {
     /// Submit one command; while the ring is full, drain events (the engine never waits on
     /// us, and we never wait on it for long).
     fn submit(&mut self, mut cmd: Command) {
+        // The client references of the command reach the log (and, in `sync`, the disk) first.
+        if let Some(l) = &mut self.reflog {
+            l.before_submit();
+        }
         loop {
             match self.rt.submit(cmd) {
                 Ok(()) => {
@@ -954,6 +1001,11 @@ impl Gateway {
             }
         }
         self.report.events += total as u64;
+        if total > 0
+            && let Some(l) = &mut self.reflog
+        {
+            l.before_submit();
+        }
         total
     }
 
@@ -1009,7 +1061,34 @@ impl Gateway {
                         &mut self.scratch,
                     );
                 }
+                let answer = match ev.kind {
+                    _ if self.reflog.is_none() => None,
+                    EventKind::Replaced { order_id, .. } | EventKind::Rejected { order_id, .. } => {
+                        o.table
+                            .by_order_id(order_id)
+                            .filter(|i| i.replace_pending)
+                            .map(|_| (order_id, matches!(ev.kind, EventKind::Replaced { .. })))
+                    }
+                    _ => None,
+                };
                 o.table.on_event(ev);
+                if let Some(log) = &mut self.reflog {
+                    if let Some((id, accepted)) = answer {
+                        log.ouch_answer(account.0, id, accepted);
+                    }
+                    if let EventKind::Trade {
+                        maker_order_id,
+                        taker_order_id,
+                        ..
+                    } = ev.kind
+                    {
+                        for id in [maker_order_id, taker_order_id] {
+                            if let Some(i) = o.table.by_order_id(id) {
+                                log.fill(account.0, id, i.executed, 0);
+                            }
+                        }
+                    }
+                }
                 if let Some((id, Some(_), _)) = ack
                     && let Some(i) = o.table.by_order_id(id)
                 {
@@ -1077,7 +1156,35 @@ impl Gateway {
                         c.note_msg();
                     }
                 }
+                let answer = match ev.kind {
+                    _ if self.reflog.is_none() => None,
+                    EventKind::Replaced { order_id, .. } => {
+                        table.by_order_id(order_id).map(|_| (order_id, true))
+                    }
+                    EventKind::Rejected { order_id, .. } => table
+                        .by_order_id(order_id)
+                        .filter(|i| i.last_op != FixOp::New)
+                        .map(|_| (order_id, false)),
+                    _ => None,
+                };
                 table.on_event(ev);
+                if let Some(log) = &mut self.reflog {
+                    if let Some((id, accepted)) = answer {
+                        log.fix_answer(account.0, id, accepted);
+                    }
+                    if let EventKind::Trade {
+                        maker_order_id,
+                        taker_order_id,
+                        ..
+                    } = ev.kind
+                    {
+                        for id in [maker_order_id, taker_order_id] {
+                            if let Some(i) = table.by_order_id(id) {
+                                log.fill(account.0, id, i.cum_qty, i.cum_notional);
+                            }
+                        }
+                    }
+                }
                 if let Some((id, Some(_), _)) = ack
                     && let Some(i) = table.by_order_id(id)
                 {
@@ -1094,6 +1201,9 @@ impl Gateway {
 
     fn timers(&mut self) {
         let now = self.now;
+        if let Some(l) = &mut self.reflog {
+            l.tick();
+        }
         for i in 0..self.conns.v.len() {
             let Some(c) = self.conns.v[i].as_mut() else {
                 continue;
@@ -1343,9 +1453,35 @@ impl Gateway {
                 if let (Inbound::Enter(m), CommandKind::New(n)) = (&msg, &cmd.kind) {
                     o.unacked.insert(n.order_id, (m.user_ref_num, m.cl_ord_id));
                 }
+                if let Some(log) = &mut self.reflog {
+                    match (&msg, &cmd.kind) {
+                        (Inbound::Enter(_), CommandKind::New(n)) => {
+                            if let Some(info) = o.table.by_order_id(n.order_id) {
+                                log.ouch_enter(account.0, &info);
+                            }
+                        }
+                        (Inbound::Replace(m), kind) => {
+                            if let Some(info) = o.table.by_user_ref(m.user_ref_num) {
+                                let (price, leaves) = match kind {
+                                    CommandKind::Modify(x) => (x.price, x.qty.0),
+                                    _ => (info.price, 0),
+                                };
+                                log.ouch_replace(account.0, &info, price, leaves);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
                 Some(cmd)
             }
             Err(e) => {
+                if let Some(log) = &mut self.reflog {
+                    match &msg {
+                        Inbound::Enter(m) => log.ouch_ref(account.0, m.user_ref_num),
+                        Inbound::Replace(m) => log.ouch_ref(account.0, m.user_ref_num),
+                        _ => {}
+                    }
+                }
                 refuse(o, c, e.reject_code(), &mut self.msgbuf, &mut self.scratch);
                 if let Inbound::Enter(m) = &msg
                     && let Some(info) = o.table.by_user_ref(m.user_ref_num)
@@ -1585,6 +1721,20 @@ impl Gateway {
                     Ok(cmd) => {
                         if let CommandKind::New(n) = &cmd.kind {
                             f_unacked.insert(n.order_id, m.cl_ord_id.to_vec());
+                            if let Some(log) = &mut self.reflog
+                                && let Some(info) = table.by_order_id(n.order_id)
+                            {
+                                log.fix_new(
+                                    account.0,
+                                    n.order_id,
+                                    info.instrument,
+                                    m.side,
+                                    m.order_qty,
+                                    n.price,
+                                    m.cl_ord_id,
+                                    m.symbol,
+                                );
+                            }
                         }
                         Some(cmd)
                     }
@@ -1633,7 +1783,26 @@ impl Gateway {
                     _ => Err(FixMapError::UnknownOrder),
                 });
                 match result {
-                    Ok(cmd) => Some(cmd),
+                    Ok(cmd) => {
+                        if let Some(log) = &mut self.reflog
+                            && let Some(info) = table.by_cl_ord_id(cl)
+                        {
+                            let (qty, price) = match (&replace, &cmd.kind) {
+                                (Some(r), CommandKind::Modify(x)) => (r.order_qty, x.price),
+                                (Some(r), _) => (r.order_qty, info.price),
+                                _ => (0, info.price),
+                            };
+                            log.fix_request(
+                                account.0,
+                                info.order_id,
+                                replace.is_some(),
+                                qty,
+                                price,
+                                cl,
+                            );
+                        }
+                        Some(cmd)
+                    }
                     Err(e) => {
                         let known = table.by_cl_ord_id(orig).or_else(|| table.by_cl_ord_id(cl));
                         let r = FixReport::CancelReject(CancelRejectReport {

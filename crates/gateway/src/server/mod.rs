@@ -58,15 +58,27 @@
 //! recovered first — the latest good snapshot plus the journal after it
 //! ([`ferrex_engine::recover_into`]; see [`ServerHandle::recovered`]) — and the runtime then
 //! continues the same journal. The gateway's order-id allocator continues above every order id
-//! the journal or the recovered books name, so new orders never collide with recovered ones.
-//! **Limit:** the gateway's client-reference tables (OUCH UserRefNum / FIX ClOrdID → engine
-//! order id, per session) are not journaled: after a restart the recovered resting orders are
-//! in the books (they match, and their trades go to their accounts' sessions), but a client
-//! cannot cancel or replace them by their old references; a mass cancel of the account (or
-//! cancel-on-disconnect) still removes them.
+//! the journal, the reference log or the recovered books name, so new orders never collide
+//! with recovered ones.
+//!
+//! Client references survive a restart too: the gateway keeps its per-session tables (OUCH
+//! UserRefNum → engine order id with the attributes OUCH reports echo, and each OUCH account's
+//! UserRefNum high-water mark; FIX ClOrdID / OrigClOrdID → engine order id with OrderQty,
+//! CumQty and the notional for AvgPx) in an append-only reference log next to the journal
+//! (`gateway-refs.log`), written before each command is submitted, with the journal's
+//! durability ([`ServerHandle::refs_recovered`]). At start it is replayed, reconciled with the
+//! recovered books (references to orders that are no longer live are dropped) and compacted.
+//! After a restart a recovered resting order can be cancelled or replaced by its old UserRefNum
+//! / OrigClOrdID, its executions are reported to its owner's session under its client
+//! references, and an OUCH UserRefNum not above the account's last one is still refused. A
+//! replace or cancel submitted just before a crash whose answer the log did not get is
+//! resolved from the recovered book (see `reflog.rs`).
 
 mod conn;
 mod gateway;
+mod reflog;
+
+pub use reflog::RefLogError;
 
 pub use crate::md::{MdReport, MdSpec};
 
@@ -143,6 +155,12 @@ pub struct ServerConfig {
     pub fix_sender_comp_id: String,
     /// FIX: allowed |SendingTime − now| (ns).
     pub fix_max_latency_ns: u64,
+    /// FIX conformance mode — a test harness, never use in production: every FIX session plays
+    /// QuickFIX's acceptance-test application, which echoes application messages (a
+    /// NewOrderSingle comes back as a NewOrderSingle) instead of trading, as the QuickFIX
+    /// session acceptance scripts assume ([`crate::fix_session::SessionConfig::echo_application`]).
+    /// No FIX message then reaches the engine. Default false.
+    pub fix_echo_application: bool,
     /// Close a connection that has not logged on after this long (ns).
     pub logon_timeout_ns: u64,
     /// Largest accepted inbound message (SoupBinTCP packet length / whole FIX message), bytes.
@@ -176,6 +194,7 @@ impl Default for ServerConfig {
             ouch_timeout_ns: 15_000_000_000,
             fix_sender_comp_id: "FERREX".into(),
             fix_max_latency_ns: 120_000_000_000,
+            fix_echo_application: false,
             logon_timeout_ns: 10_000_000_000,
             max_message_bytes: 4096,
             outbound_queue: 65_536,
@@ -217,6 +236,22 @@ pub enum ServerError {
     /// Recovering the engine from the journal directory failed.
     #[error(transparent)]
     Recovery(#[from] ferrex_engine::RecoveryError),
+    /// The gateway's client-reference log could not be read or rewritten.
+    #[error(transparent)]
+    RefLog(#[from] RefLogError),
+}
+
+/// What the gateway recovered from its client-reference log at start (see the module docs).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RefsRecovered {
+    /// Good records read.
+    pub records: usize,
+    /// Bytes of a torn or corrupt tail that were cut off.
+    pub cut_bytes: u64,
+    /// Orders whose client references were restored (live in the recovered books).
+    pub kept: usize,
+    /// Orders whose references were dropped (no longer live).
+    pub dropped: usize,
 }
 
 /// Gateway counters, reported by [`ServerHandle::stop`].
@@ -254,6 +289,10 @@ pub struct GatewayReport {
     pub bytes_out: u64,
     /// Bytes read from clients.
     pub bytes_in: u64,
+    /// The first error writing the client-reference log (journal mode), after which it was no
+    /// longer written: orders entered since cannot be addressed by their references after a
+    /// restart.
+    pub ref_log_error: Option<String>,
 }
 
 /// What [`ServerHandle::stop`] returns.
@@ -281,6 +320,7 @@ pub struct ServerHandle {
     md_dest: Option<SocketAddr>,
     md_retransmit: Option<SocketAddr>,
     recovered: Option<Recovered>,
+    refs: Option<RefsRecovered>,
 }
 
 /// The server entry point.
@@ -297,7 +337,21 @@ impl Server {
             Some(j) => Some(ferrex_engine::recover_into(&mut engine, &j.dir)?),
             None => None,
         };
-        let first_order_id = recovered.as_ref().map_or(0, |r| r.max_order_id);
+        // The gateway's client references, reconciled with the recovered books.
+        let refs = match &cfg.journal {
+            Some(j) => Some(reflog::load(&j.dir, &engine, j.durability)?),
+            None => None,
+        };
+        let refs_report = refs.as_ref().map(|(r, _)| RefsRecovered {
+            records: r.records,
+            cut_bytes: r.cut_bytes,
+            kept: r.kept,
+            dropped: r.dropped,
+        });
+        let first_order_id = recovered
+            .as_ref()
+            .map_or(0, |r| r.max_order_id)
+            .max(refs.as_ref().map_or(0, |(r, _)| r.max_order_id));
         let bind = |addr: SocketAddr| {
             mio::net::TcpListener::bind(addr).map_err(|source| ServerError::Bind { addr, source })
         };
@@ -325,9 +379,12 @@ impl Server {
         let md = match (md_feed, md_rx) {
             (Some(feed), Some(mut c)) => {
                 let linger = cfg.md.as_ref().map_or(Duration::ZERO, |m| m.linger);
+                let progress = runtime.md_progress();
                 let source = move |f: &mut dyn FnMut(ferrex_types::Event)| {
                     let closed = c.is_abandoned();
-                    (c.read_batch(256, f), closed)
+                    // Before the read: then every event of commands up to it has been read.
+                    let complete = progress.complete_through();
+                    (c.read_batch(256, f), closed, complete)
                 };
                 Some(crate::md::MdThread::spawn(feed, source, linger)?)
             }
@@ -349,6 +406,9 @@ impl Server {
                 match gateway::Gateway::new(plan, ouch, fix, rt_session) {
                     Ok(mut g) => {
                         g.continue_order_ids_after(first_order_id);
+                        if let Some((restored, log)) = refs {
+                            g.restore(restored, log);
+                        }
                         g.run(&stop2)
                     }
                     Err(_) => GatewayReport::default(),
@@ -367,6 +427,7 @@ impl Server {
             md_dest,
             md_retransmit,
             recovered,
+            refs: refs_report,
         })
     }
 }
@@ -446,6 +507,12 @@ impl ServerHandle {
     /// directory gives a report whose [`Recovered::is_empty`] is true).
     pub fn recovered(&self) -> Option<&Recovered> {
         self.recovered.as_ref()
+    }
+
+    /// What the gateway restored from its client-reference log at start (`None` without a
+    /// journal).
+    pub fn refs_recovered(&self) -> Option<&RefsRecovered> {
+        self.refs.as_ref()
     }
 
     /// Pinning outcome of the gateway thread.
