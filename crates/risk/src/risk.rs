@@ -534,23 +534,10 @@ impl Risk {
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
         {
-            let (lo, hi) = if ins.band_ref == r {
-                (ins.band_lo, ins.band_hi)
-            } else {
-                let w = band_width_of(ins, r);
-                band_miss = Some((r, w));
-                band_edges(r, w)
-            };
-            check_band_edges(lo, hi, p)?;
+            check_band(ins, r, p, &mut band_miss)?;
         }
         let notional = p as i128 * qty as i128;
-        if notional > slot.max_order_notional as i128 {
-            return Err(RiskReject::new(
-                R::MaxOrderNotional,
-                slot.max_order_notional,
-                sat_i64(notional),
-            ));
-        }
+        check_order_notional(notional, slot.max_order_notional)?;
         if acct.credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand.
@@ -662,24 +649,11 @@ impl Risk {
                 band_reference(ins, mkt)
             };
             if let Some(r) = reference {
-                let (lo, hi) = if ins.band_ref == r {
-                    (ins.band_lo, ins.band_hi)
-                } else {
-                    let w = band_width_of(ins, r);
-                    band_miss = Some((r, w));
-                    band_edges(r, w)
-                };
-                check_band_edges(lo, hi, p)?;
+                check_band(ins, r, p, &mut band_miss)?;
             }
         }
         let notional = reserve as i128 * qty as i128;
-        if notional > slot.max_order_notional as i128 {
-            return Err(RiskReject::new(
-                R::MaxOrderNotional,
-                slot.max_order_notional,
-                sat_i64(notional),
-            ));
-        }
+        check_order_notional(notional, slot.max_order_notional)?;
         if acct.credit_limit != i64::MAX {
             let e = add128(self.exposure_idx(a), notional);
             if e > acct.credit_limit as i128 {
@@ -910,13 +884,7 @@ impl Risk {
             check_band_edges(lo, hi, m.price.0)?;
         }
         let notional = m.price.0 as i128 * qty as i128;
-        if notional > slot.max_order_notional as i128 {
-            return Err(RiskReject::new(
-                R::MaxOrderNotional,
-                slot.max_order_notional,
-                sat_i64(notional),
-            ));
-        }
+        check_order_notional(notional, slot.max_order_notional)?;
         let acct = &self.accounts[a];
         if acct.credit_limit != i64::MAX {
             let e = self
@@ -1967,6 +1935,39 @@ fn band_width_of(ins: &Instr, reference: i64) -> i128 {
 fn band_edges(reference: i64, w: i128) -> (i64, i64) {
     let r = reference as i128;
     (sat_i64(r.saturating_sub(w)), sat_i64(r.saturating_add(w)))
+}
+
+/// The price band check of limit price `p` around reference `r`: the cached edges when `r` is
+/// the cached reference, else edges computed now (and `(r, width)` noted in `miss`, so the
+/// cache is refreshed once the order is accepted).
+#[inline(always)]
+fn check_band(
+    ins: &Instr,
+    r: i64,
+    p: i64,
+    miss: &mut Option<(i64, i128)>,
+) -> Result<(), RiskReject> {
+    let (lo, hi) = if ins.band_ref == r {
+        (ins.band_lo, ins.band_hi)
+    } else {
+        let w = band_width_of(ins, r);
+        *miss = Some((r, w));
+        band_edges(r, w)
+    };
+    check_band_edges(lo, hi, p)
+}
+
+/// Per-order notional limit; the reject carries the limit and the notional (saturated).
+#[inline(always)]
+fn check_order_notional(notional: i128, max: i64) -> Result<(), RiskReject> {
+    if notional > max as i128 {
+        return Err(RiskReject::new(
+            RejectReason::MaxOrderNotional,
+            max,
+            sat_i64(notional),
+        ));
+    }
+    Ok(())
 }
 
 /// `lo ≤ price ≤ hi`; the reject carries the edge that was crossed.
