@@ -4,7 +4,9 @@ The third-party `ouch-connect` 5.0.1 package cannot enter orders on ferrex's OUC
 (its Symbol field is 9 bytes, OUCH 5.0's is 8; its Cancel Order lacks the AppendageLength; its
 Order Canceled carries an extra OrigUserRefNum), so the flows that need Enter Order, Cancel
 Order, Order Accepted, Order Replaced or Order Canceled use this client; see
-test_ouch_connect.py for what runs through ouch-connect.
+test_ouch_connect.py for what runs through ouch-connect. (Session OUCH03 speaks
+ouch-connect's own layouts, a compatibility mode that is not OUCH 5.0; this client speaks the
+specification and is for OUCH01 / OUCH02.)
 
 Layouts (NASDAQ OUCH 5.0; integers big-endian, prices 8 bytes with 4 implied decimals, text
 left-justified and space-padded; every message ends with a 2-byte appendage length):

@@ -25,8 +25,16 @@ Two clients:
 - `souch.SoupClient`, a minimal client written for these tests (ours, not third-party), for
   Enter Order, Replace Order, Cancel Order and the replies ouch-connect cannot decode.
 
-Sessions from config/serve.toml: OUCH01/secret01 (account 1, cancel on disconnect) and
-OUCH02/secret02 (account 2, orders survive a disconnect). Instrument MSFT (price unit 0.01;
+ferrex can speak ouch-connect's layouts on a session that opts in: OUCH03 in config/serve.toml
+has `dialect = "ouch-connect-5.0.1"`, a client-quirk compatibility mode (not OUCH 5.0; see
+the module doc of crates/gateway/src/ouch.rs). On OUCH03 ferrex decodes the 48-byte Enter Order
+and the 9-byte Cancel Order and sends Order Accepted / Order Replaced with a 9-byte Symbol and
+Order Canceled with OrigUserRefNum, so ouch-connect trades end to end (the `compat` tests
+below). OUCH01 and OUCH02 speak the specification, which is what the tests above them show.
+
+Sessions from config/serve.toml: OUCH01/secret01 (account 1, cancel on disconnect),
+OUCH02/secret02 (account 2, orders survive a disconnect) and OUCH03/secret03 (account 5,
+cancel on disconnect, ouch-connect 5.0.1 dialect). Instrument MSFT (price unit 0.01;
 OUCH prices are 1/10000). serve-risk.toml: at most 50,000 lots per order for these accounts.
 """
 
@@ -50,7 +58,7 @@ RUN = uuid.uuid4().hex[:4]
 
 # UserRefNum must be strictly increasing per account for the whole life of the server, so a
 # second run against the same server starts above the first one.
-_uref = {"OUCH01": 0, "OUCH02": 0}
+_uref = {"OUCH01": 0, "OUCH02": 0, "OUCH03": 0}
 _base = (int(time.time()) % 10_000_000) * 100
 
 
@@ -322,6 +330,142 @@ def test_ouch_connect_enter_order_layout():
     assert enter[10:18] == b"MSFT    ", enter.hex()
     assert struct.unpack(">Q", enter[18:26])[0] == 1002500, enter.hex()
     assert len(enter) == 47, f"{len(enter)} bytes: {enter.hex()}"
+
+
+# ------------------------------------------------- ouch-connect on the compat dialect (OUCH03)
+
+
+def oc_enter(clt, u, side, qty, price, cl_ord_id):
+    clt.send(
+        {
+            "UPayload": {
+                "EnterOrder": {
+                    "user_ref_number": u,
+                    "side": side,
+                    "quantity": qty,
+                    "symbol": SYM,
+                    "price": price,
+                    "time_in_force": "MARKET_HOURS",
+                    "display": "VISIBLE",
+                    "capacity": "AGENCY",
+                    "int_mkt_sweep_eligibility": "ELIGIBLE",
+                    "cross_type": "CONTINUOUS_MARKET",
+                    "clt_order_id": cl_ord_id,
+                    "appendages": {},
+                }
+            }
+        }
+    )
+
+
+def check_accepted(acc, u, side, qty, price, cl_ord_id):
+    assert acc["timestamp"] > 0, acc
+    assert acc["user_ref_number"] == u, acc
+    assert acc["side"] == side, acc
+    assert acc["quantity"] == qty, acc
+    assert acc["symbol"] == SYM, acc
+    assert abs(acc["price"] - price) < 1e-9, acc
+    assert acc["time_in_force"] == "MARKET_HOURS", acc
+    assert acc["display"] == "VISIBLE", acc
+    assert acc["order_reference_number"] > 0, acc
+    assert acc["capacity"] == "AGENCY", acc
+    assert acc["int_mkt_sweep_eligibility"] == "ELIGIBLE", acc
+    assert acc["cross_type"] == "CONTINUOUS_MARKET", acc
+    assert acc["order_state"] == "LIVE", acc
+    assert acc["clt_order_id"] == cl_ord_id, acc
+
+
+def test_ouch_connect_compat_enter_replace_cancel():
+    """OUCH03 (dialect ouch-connect-5.0.1): ouch-connect's own Enter Order, Replace Order and
+    Cancel Order are answered with Order Accepted, Order Replaced and Order Canceled that it
+    decodes, field by field."""
+    store = MemoryStoreCallback()
+    with ouch_connect("OUCH03", "secret03", store, "oc-compat") as clt:
+        assert clt.is_connected(TIMEOUT)
+        u = uref("OUCH03")
+        oc_enter(clt, u, "BUY", 100, 50.25, cl("cA"))
+        acc = find(store, "oc-compat", {"SPayload": {"OrderAccepted": {"user_ref_number": u}}})
+        acc = acc["SPayload"]["OrderAccepted"]
+        check_accepted(acc, u, "BUY", 100, 50.25, cl("cA"))
+
+        u2 = uref("OUCH03")
+        clt.send(
+            {
+                "UPayload": {
+                    "ReplaceOrder": {
+                        "orig_user_ref_number": u,
+                        "user_ref_number": u2,
+                        "quantity": 80,
+                        "price": 50.5,
+                        "time_in_force": "MARKET_HOURS",
+                        "display": "VISIBLE",
+                        "int_mkt_sweep_eligibility": "ELIGIBLE",
+                        "clt_order_id": cl("cR"),
+                        "appendages": {},
+                    }
+                }
+            }
+        )
+        rep = find(store, "oc-compat", {"SPayload": {"OrderReplaced": {"user_ref_number": u2}}})
+        rep = rep["SPayload"]["OrderReplaced"]
+        assert rep["orig_user_ref_number"] == u, rep
+        check_accepted(rep, u2, "BUY", 80, 50.5, cl("cR"))
+        assert rep["order_reference_number"] > 0, rep
+
+        clt.send({"UPayload": {"CancelOrder": {"user_ref_number": u2, "quantity": 0}}})
+        x = find(store, "oc-compat", {"SPayload": {"OrderCanceled": {"user_ref_number": u2}}})
+        x = x["SPayload"]["OrderCanceled"]
+        assert x["timestamp"] > 0, x
+        assert x["orig_user_ref_number"] == u2, x
+        assert x["quantity"] == 80, "decrement = the whole open quantity"
+        assert x["cancel_reason"] == "USER_REQUESTED", x
+
+        # The original UserRefNum is gone after the replace: Cancel Reject.
+        clt.send({"UPayload": {"CancelOrder": {"user_ref_number": u, "quantity": 0}}})
+        rj = find(store, "oc-compat", {"SPayload": {"CancelReject": {"user_ref_number": u}}})
+        assert rj["SPayload"]["CancelReject"]["timestamp"] > 0, rj
+        assert clt.is_connected(TIMEOUT)
+        assert store.find_recv(name="oc-compat", filter={"Dbg": {}}, find_timeout=0.5) is None, (
+            f"ferrex refused a message:\n{store.state('oc-compat')}"
+        )
+
+
+def test_ouch_connect_compat_execution():
+    """OUCH03's resting sell, entered by ouch-connect, is hit by OUCH01 (our client, spec
+    dialect): ouch-connect decodes its Order Executed; its Cancel Order then cancels the rest."""
+    store = MemoryStoreCallback()
+    with ouch_connect("OUCH03", "secret03", store, "oc-cx") as clt:
+        assert clt.is_connected(TIMEOUT)
+        u_sell = uref("OUCH03")
+        oc_enter(clt, u_sell, "SELL", 100, 60.0, cl("cxS"))
+        acc = find(store, "oc-cx", {"SPayload": {"OrderAccepted": {"user_ref_number": u_sell}}})
+        check_accepted(acc["SPayload"]["OrderAccepted"], u_sell, "SELL", 100, 60.0, cl("cxS"))
+
+        tk = ours("OUCH01", "secret01")
+        try:
+            u_buy = uref("OUCH01")
+            tk.send(enter_order(u_buy, b"B", 30, SYM, price_units("60.00"), cl("cxB")))
+            ex_t = tk.take("taker Executed", type="Executed", uref=u_buy)
+            assert ex_t["qty"] == 30 and ex_t["price"] == price_units("60.00")
+            assert ex_t["liquidity"] == b"R"
+
+            ex = find(store, "oc-cx", {"SPayload": {"OrderExecuted": {"user_ref_number": u_sell}}})
+            ex = ex["SPayload"]["OrderExecuted"]
+            assert ex["timestamp"] > 0, ex
+            assert ex["quantity"] == 30, ex
+            assert abs(ex["price"] - 60.0) < 1e-9, ex
+            assert ex["liquidity_flag"] == "ADDED", ex
+            assert ex["match_number"] == ex_t["match"], (ex, ex_t)
+        finally:
+            tk.close()
+
+        clt.send({"UPayload": {"CancelOrder": {"user_ref_number": u_sell, "quantity": 0}}})
+        x = find(store, "oc-cx", {"SPayload": {"OrderCanceled": {"user_ref_number": u_sell}}})
+        x = x["SPayload"]["OrderCanceled"]
+        assert x["orig_user_ref_number"] == u_sell, x
+        assert x["quantity"] == 70, x
+        assert x["cancel_reason"] == "USER_REQUESTED", x
+        assert clt.is_connected(TIMEOUT)
 
 
 # --------------------------------------------------------------------------- our client

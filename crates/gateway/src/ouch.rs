@@ -61,6 +61,30 @@
 //! encodes the Optional Appendage after Quantity as ferrex does. ferrex accepts only the
 //! specification's layout: a 9-byte Cancel Order is a length error (the server answers with a
 //! SoupBinTCP Debug packet and the session goes on); no other layout is guessed at.
+//!
+//! ## Client-quirk compatibility mode: `ouch-connect-5.0.1` (not the specification)
+//! [`Dialect::OuchConnect501`] exists only so that the third-party `ouch-connect` 5.0.1 client
+//! (PyPI) can trade against ferrex. It is **not** OUCH 5.0 and is never the default: a session
+//! opts in by name (`dialect = "ouch-connect-5.0.1"` on an OUCH `[[session]]` of
+//! `ferrex serve`; [`crate::server::ServerConfig::ouch_dialects`]). Every other session, and
+//! [`Inbound::decode`] / [`Outbound::encode`], speak the specification byte for byte. The
+//! layouts below were taken from that client's own bytes (captured on a local socket) and
+//! from what its decoders accept; only these five messages differ:
+//!
+//! | message | ouch-connect 5.0.1 layout | length |
+//! | --- | --- | --- |
+//! | `O` Enter Order | as the spec, but Symbol 10 is 9 bytes (the 9th a space): Price 19, TimeInForce 27, Display 28, Capacity 29, InterMarket Sweep 30, CrossType 31, ClOrdID 32 (14), AppendageLength 46 (2) | 48 + appendage |
+//! | `X` Cancel Order | type 0, UserRefNum 1 (4), Quantity 5 (4); no AppendageLength, no appendage | 9 |
+//! | `A` Order Accepted | as the spec, but Symbol 18 is 9 bytes: Price 27 … AppendageLength 63 | 65 + appendage |
+//! | `U` Order Replaced | as the spec, but Symbol 22 is 9 bytes: Price 31 … AppendageLength 67 | 69 + appendage |
+//! | `C` Order Canceled | type 0, Timestamp 1 (8), OrigUserRefNum 5 (4), UserRefNum 13 (4), Quantity 17 (4), Reason 21; no AppendageLength | 22 |
+//!
+//! ferrex writes the order's UserRefNum in both OrigUserRefNum and UserRefNum of a compat
+//! Order Canceled, and leaves out the appendage it cannot carry. Replace Order, Modify Order,
+//! System Event, Order Executed, Order Rejected, Cancel Reject and Order Modified are the
+//! spec's layouts in both dialects. The dialect changes only the bytes: sequencing, the order
+//! tables, risk mapping and cancel-on-disconnect are the same, and encoding or decoding in
+//! either dialect allocates nothing beyond the caller's output buffer.
 
 use core::fmt;
 
@@ -703,6 +727,40 @@ pub enum Outbound<'a> {
     Modified(Modified<'a>),
 }
 
+/// The wire layout a session speaks. [`Dialect::Spec`] (the default) is OUCH 5.0 as published;
+/// [`Dialect::OuchConnect501`] is a client-quirk compatibility mode for the `ouch-connect` 5.0.1
+/// client (see the module doc), not the specification. Only the layouts of Enter Order and
+/// Cancel Order (inbound) and Order Accepted, Order Replaced and Order Canceled (outbound)
+/// differ; every other message is the same in both.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// OUCH 5.0 as specified.
+    #[default]
+    Spec,
+    /// The layouts of the `ouch-connect` 5.0.1 client (PyPI): 9-byte Symbol, 9-byte Cancel
+    /// Order without AppendageLength, Order Canceled with OrigUserRefNum and no appendage.
+    OuchConnect501,
+}
+
+impl Dialect {
+    /// The configuration name: `"spec"` or `"ouch-connect-5.0.1"`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::Spec => "spec",
+            Dialect::OuchConnect501 => "ouch-connect-5.0.1",
+        }
+    }
+    /// Parse a configuration name (see [`Dialect::name`]).
+    pub fn parse(s: &str) -> Option<Dialect> {
+        [Dialect::Spec, Dialect::OuchConnect501]
+            .into_iter()
+            .find(|d| d.name() == s)
+    }
+    const fn compat(self) -> bool {
+        matches!(self, Dialect::OuchConnect501)
+    }
+}
+
 /// An OUCH decoding or encoding error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum OuchError {
@@ -786,6 +844,14 @@ impl<'a> Rd<'a> {
         let ok = a[0] != b' ' && valid_text(&a);
         ok.then_some(Symbol(a)).ok_or(self.bad("symbol", 8))
     }
+    /// `ouch-connect` 5.0.1: the 9th Symbol byte, which must be a space (ferrex symbols are
+    /// at most 8 characters).
+    fn symbol_pad(&mut self, compat: bool) -> Result<(), OuchError> {
+        if compat && self.u8() != b' ' {
+            return Err(self.bad("symbol", 1));
+        }
+        Ok(())
+    }
     fn cl_ord_id(&mut self) -> Result<ClOrdId, OuchError> {
         let a: [u8; 14] = self.take();
         valid_text(&a)
@@ -838,6 +904,32 @@ fn check_len(b: &[u8], fixed: usize) -> Result<(), OuchError> {
     Ok(())
 }
 
+/// Exact length check for a message without AppendageLength.
+fn check_exact(b: &[u8], want: usize) -> Result<(), OuchError> {
+    if b.len() != want {
+        return Err(OuchError::BadLength {
+            msg_type: b[0],
+            expected: want,
+            got: b.len(),
+        });
+    }
+    Ok(())
+}
+
+/// Fixed lengths in the [`Dialect::OuchConnect501`] layouts that differ from [`len`].
+pub mod compat_len {
+    /// Enter Order (9-byte Symbol).
+    pub const ENTER: usize = 48;
+    /// Cancel Order (no AppendageLength, no appendage: the whole message).
+    pub const CANCEL: usize = 9;
+    /// Order Accepted (9-byte Symbol).
+    pub const ACCEPTED: usize = 65;
+    /// Order Replaced (9-byte Symbol).
+    pub const REPLACED: usize = 69;
+    /// Order Canceled (OrigUserRefNum added, no AppendageLength: the whole message).
+    pub const CANCELED: usize = 22;
+}
+
 /// Fixed lengths of the inbound messages (type byte through appendage length).
 pub mod len {
     /// Enter Order.
@@ -870,16 +962,33 @@ impl<'a> Inbound<'a> {
     /// Decode one client message (a SoupBinTCP Unsequenced Data payload). O(length), no
     /// allocation; every field validated.
     pub fn decode(b: &'a [u8]) -> Result<Inbound<'a>, OuchError> {
+        Self::decode_dialect(b, Dialect::Spec)
+    }
+
+    /// [`Inbound::decode`] in the given dialect (the same checks; only the layouts differ).
+    pub fn decode_dialect(b: &'a [u8], dialect: Dialect) -> Result<Inbound<'a>, OuchError> {
         let &t = b.first().ok_or(OuchError::Empty)?;
+        let compat = dialect.compat();
         let mut r = Rd { b, at: 1, t };
         Ok(match t {
             b'O' => {
-                check_len(b, len::ENTER)?;
+                check_len(
+                    b,
+                    if compat {
+                        compat_len::ENTER
+                    } else {
+                        len::ENTER
+                    },
+                )?;
                 Inbound::Enter(EnterOrder {
                     user_ref_num: r.user_ref("UserRefNum")?,
                     side: r.code("side", OuchSide::from_code)?,
                     quantity: r.qty(),
-                    symbol: r.symbol()?,
+                    symbol: {
+                        let s = r.symbol()?;
+                        r.symbol_pad(compat)?;
+                        s
+                    },
                     price: OuchPrice(r.u64()),
                     time_in_force: r.code("time in force", OuchTif::from_code)?,
                     display: r.code("display", Display::from_code)?,
@@ -902,6 +1011,14 @@ impl<'a> Inbound<'a> {
                     intermarket_sweep: r.yn("intermarket sweep eligibility")?,
                     cl_ord_id: r.cl_ord_id()?,
                     appendage: r.appendage()?,
+                })
+            }
+            b'X' if compat => {
+                check_exact(b, compat_len::CANCEL)?;
+                Inbound::Cancel(CancelOrder {
+                    user_ref_num: r.user_ref("UserRefNum")?,
+                    quantity: r.qty(),
+                    appendage: Appendage::EMPTY,
                 })
             }
             b'X' => {
@@ -928,7 +1045,15 @@ impl<'a> Inbound<'a> {
     /// Append the encoded message to `out`; returns its length. Fails only on an appendage
     /// longer than 65535 bytes (nothing written).
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<usize, OuchError> {
+        self.encode_dialect(out, Dialect::Spec)
+    }
+
+    /// [`Inbound::encode`] in the given dialect. In [`Dialect::OuchConnect501`] a Cancel Order
+    /// has no AppendageLength, so its appendage must be empty
+    /// ([`OuchError::AppendageTooLong`] otherwise, nothing written).
+    pub fn encode_dialect(&self, out: &mut Vec<u8>, dialect: Dialect) -> Result<usize, OuchError> {
         let start = out.len();
+        let compat = dialect.compat();
         match self {
             Inbound::Enter(m) => {
                 out.push(b'O');
@@ -936,6 +1061,9 @@ impl<'a> Inbound<'a> {
                 out.push(m.side.code());
                 out.extend_from_slice(&m.quantity.to_be_bytes());
                 out.extend_from_slice(&m.symbol.0);
+                if compat {
+                    out.push(b' ');
+                }
                 out.extend_from_slice(&m.price.0.to_be_bytes());
                 out.push(m.time_in_force.code());
                 out.push(m.display.code());
@@ -956,6 +1084,15 @@ impl<'a> Inbound<'a> {
                 out.push(yn(m.intermarket_sweep));
                 out.extend_from_slice(&m.cl_ord_id.0);
                 put_appendage(out, start, m.appendage)
+            }
+            Inbound::Cancel(m) if compat => {
+                if !m.appendage.0.is_empty() {
+                    return Err(OuchError::AppendageTooLong(m.appendage.0.len()));
+                }
+                out.push(b'X');
+                out.extend_from_slice(&m.user_ref_num.0.to_be_bytes());
+                out.extend_from_slice(&m.quantity.to_be_bytes());
+                Ok(out.len() - start)
             }
             Inbound::Cancel(m) => {
                 out.push(b'X');
@@ -1006,7 +1143,15 @@ impl<'a> Outbound<'a> {
     /// Decode one server message (a SoupBinTCP Sequenced Data payload): used by clients, the
     /// load generator and tests. O(length), no allocation.
     pub fn decode(b: &'a [u8]) -> Result<Outbound<'a>, OuchError> {
+        Self::decode_dialect(b, Dialect::Spec)
+    }
+
+    /// [`Outbound::decode`] in the given dialect. A [`Dialect::OuchConnect501`] Order Canceled
+    /// carries OrigUserRefNum before UserRefNum; it is read and checked non-zero, and the
+    /// decoded message keeps UserRefNum (ferrex sends the same value in both).
+    pub fn decode_dialect(b: &'a [u8], dialect: Dialect) -> Result<Outbound<'a>, OuchError> {
         let &t = b.first().ok_or(OuchError::Empty)?;
+        let compat = dialect.compat();
         let mut r = Rd { b, at: 1, t };
         Ok(match t {
             b'S' => {
@@ -1025,10 +1170,11 @@ impl<'a> Outbound<'a> {
             b'A' | b'U' => {
                 check_len(
                     b,
-                    if t == b'A' {
-                        len::ACCEPTED
-                    } else {
-                        len::REPLACED
+                    match (t == b'A', compat) {
+                        (true, false) => len::ACCEPTED,
+                        (false, false) => len::REPLACED,
+                        (true, true) => compat_len::ACCEPTED,
+                        (false, true) => compat_len::REPLACED,
                     },
                 )?;
                 let timestamp = r.u64();
@@ -1043,7 +1189,11 @@ impl<'a> Outbound<'a> {
                     user_ref_num: r.user_ref("UserRefNum")?,
                     side: r.code("side", OuchSide::from_code)?,
                     quantity: r.qty(),
-                    symbol: r.symbol()?,
+                    symbol: {
+                        let s = r.symbol()?;
+                        r.symbol_pad(compat)?;
+                        s
+                    },
                     price: OuchPrice(r.u64()),
                     time_in_force: r.code("time in force", OuchTif::from_code)?,
                     display: r.code("display", Display::from_code)?,
@@ -1054,6 +1204,18 @@ impl<'a> Outbound<'a> {
                     order_state: r.code("order state", OrderState::from_code)?,
                     cl_ord_id: r.cl_ord_id()?,
                     appendage: r.appendage()?,
+                })
+            }
+            b'C' if compat => {
+                check_exact(b, compat_len::CANCELED)?;
+                let timestamp = r.u64();
+                r.user_ref("OrigUserRefNum")?;
+                Outbound::Canceled(Canceled {
+                    timestamp,
+                    user_ref_num: r.user_ref("UserRefNum")?,
+                    quantity: r.qty(),
+                    reason: r.code("cancel reason", OuchCancelReason::from_code)?,
+                    appendage: Appendage::EMPTY,
                 })
             }
             b'C' => {
@@ -1113,7 +1275,14 @@ impl<'a> Outbound<'a> {
     /// Append the encoded message to `out`; returns its length. Fails only on an appendage
     /// longer than 65535 bytes (nothing written).
     pub fn encode(&self, out: &mut Vec<u8>) -> Result<usize, OuchError> {
+        self.encode_dialect(out, Dialect::Spec)
+    }
+
+    /// [`Outbound::encode`] in the given dialect. A [`Dialect::OuchConnect501`] Order Canceled
+    /// has no appendage (any is left out) and repeats UserRefNum as OrigUserRefNum.
+    pub fn encode_dialect(&self, out: &mut Vec<u8>, dialect: Dialect) -> Result<usize, OuchError> {
         let start = out.len();
+        let compat = dialect.compat();
         out.push(self.msg_type());
         match self {
             Outbound::SystemEvent(m) => {
@@ -1130,6 +1299,9 @@ impl<'a> Outbound<'a> {
                 out.push(m.side.code());
                 out.extend_from_slice(&m.quantity.to_be_bytes());
                 out.extend_from_slice(&m.symbol.0);
+                if compat {
+                    out.push(b' ');
+                }
                 out.extend_from_slice(&m.price.0.to_be_bytes());
                 out.push(m.time_in_force.code());
                 out.push(m.display.code());
@@ -1140,6 +1312,14 @@ impl<'a> Outbound<'a> {
                 out.push(m.order_state.code());
                 out.extend_from_slice(&m.cl_ord_id.0);
                 put_appendage(out, start, m.appendage)
+            }
+            Outbound::Canceled(m) if compat => {
+                out.extend_from_slice(&m.timestamp.to_be_bytes());
+                out.extend_from_slice(&m.user_ref_num.0.to_be_bytes());
+                out.extend_from_slice(&m.user_ref_num.0.to_be_bytes());
+                out.extend_from_slice(&m.quantity.to_be_bytes());
+                out.push(m.reason.code());
+                Ok(out.len() - start)
             }
             Outbound::Canceled(m) => {
                 out.extend_from_slice(&m.timestamp.to_be_bytes());
@@ -1352,6 +1532,137 @@ mod tests {
             let mut v = Vec::new();
             assert_eq!(m.encode(&mut v).unwrap(), want);
         }
+    }
+
+    #[test]
+    fn ouch_connect_dialect_round_trips_every_message() {
+        let d = Dialect::OuchConnect501;
+        assert_eq!(Dialect::parse("ouch-connect-5.0.1"), Some(d));
+        assert_eq!(Dialect::parse("spec"), Some(Dialect::Spec));
+        assert_eq!(Dialect::parse("x"), None);
+        let ab = appendage_buf();
+        for app in [Appendage::EMPTY, ab.as_appendage()] {
+            for m in sample_inbound(app) {
+                let mut v = Vec::new();
+                if matches!(m, Inbound::Cancel(_)) && !app.raw().is_empty() {
+                    assert!(m.encode_dialect(&mut v, d).is_err());
+                    assert!(v.is_empty());
+                    continue;
+                }
+                let n = m.encode_dialect(&mut v, d).unwrap();
+                assert_eq!(n, v.len());
+                assert_eq!(Inbound::decode_dialect(&v, d), Ok(m));
+                for k in 0..v.len() {
+                    assert!(
+                        Inbound::decode_dialect(&v[..k], d).is_err(),
+                        "truncated {k}"
+                    );
+                }
+            }
+            for m in sample_outbound(app) {
+                let mut v = Vec::new();
+                m.encode_dialect(&mut v, d).unwrap();
+                let want = match m {
+                    // The compat Order Canceled has no appendage.
+                    Outbound::Canceled(c) => Outbound::Canceled(Canceled {
+                        appendage: Appendage::EMPTY,
+                        ..c
+                    }),
+                    m => m,
+                };
+                assert_eq!(Outbound::decode_dialect(&v, d), Ok(want));
+                for k in 0..v.len() {
+                    assert!(
+                        Outbound::decode_dialect(&v[..k], d).is_err(),
+                        "truncated {k}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ouch_connect_dialect_exact_bytes() {
+        let d = Dialect::OuchConnect501;
+        // Enter Order: 48 bytes, Symbol 9 wide (captured from ouch-connect 5.0.1).
+        let m = sample_inbound(Appendage::EMPTY)[0];
+        let mut v = Vec::new();
+        assert_eq!(m.encode_dialect(&mut v, d), Ok(compat_len::ENTER));
+        let mut want = vec![b'O', 0, 0, 0, 1, b'B', 0, 0, 0, 100];
+        want.extend_from_slice(b"AAPL     ");
+        want.extend_from_slice(&1_234_500u64.to_be_bytes());
+        want.extend_from_slice(b"0YANN");
+        want.extend_from_slice(b"ORD-1         ");
+        want.extend_from_slice(&[0, 0]);
+        assert_eq!(v, want);
+        // The spec's 47-byte Enter Order is a length error in this dialect, and vice versa.
+        let mut spec = Vec::new();
+        m.encode(&mut spec).unwrap();
+        assert!(matches!(
+            Inbound::decode_dialect(&spec, d),
+            Err(OuchError::BadLength { .. })
+        ));
+        assert!(matches!(
+            Inbound::decode(&v),
+            Err(OuchError::BadLength { .. })
+        ));
+        // A 9th Symbol byte other than a space is refused.
+        let mut bad = v.clone();
+        bad[18] = b'X';
+        assert!(matches!(
+            Inbound::decode_dialect(&bad, d),
+            Err(OuchError::BadField {
+                field: "symbol",
+                offset: 18,
+                ..
+            })
+        ));
+        // Cancel Order: 9 bytes, no AppendageLength.
+        let c = sample_inbound(Appendage::EMPTY)[2];
+        let mut v = Vec::new();
+        assert_eq!(c.encode_dialect(&mut v, d), Ok(compat_len::CANCEL));
+        assert_eq!(v, [b'X', 0, 0, 0, 2, 0, 0, 0, 0]);
+        let mut v11 = v.clone();
+        v11.extend_from_slice(&[0, 0]);
+        assert!(Inbound::decode_dialect(&v11, d).is_err());
+        // Replace Order and Modify Order are the spec's.
+        for m in &sample_inbound(Appendage::EMPTY)[1..] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            if !matches!(m, Inbound::Cancel(_)) {
+                m.encode(&mut a).unwrap();
+                m.encode_dialect(&mut b, d).unwrap();
+                assert_eq!(a, b);
+            }
+        }
+        // Outbound: Accepted 65, Replaced 69, Canceled 22; the rest as the spec.
+        let out = sample_outbound(Appendage::EMPTY);
+        let lens: Vec<usize> = out
+            .iter()
+            .map(|m| m.encode_dialect(&mut Vec::new(), d).unwrap())
+            .collect();
+        assert_eq!(
+            lens,
+            [
+                len::SYSTEM_EVENT,
+                compat_len::ACCEPTED,
+                compat_len::REPLACED,
+                compat_len::CANCELED,
+                len::EXECUTED,
+                len::REJECTED,
+                len::CANCEL_REJECT,
+                len::MODIFIED,
+            ]
+        );
+        let mut v = Vec::new();
+        out[3].encode_dialect(&mut v, d).unwrap();
+        let mut want = vec![b'C'];
+        want.extend_from_slice(&2u64.to_be_bytes());
+        want.extend_from_slice(&[0, 0, 0, 7, 0, 0, 0, 7, 0, 0, 1, 44, b'U']);
+        assert_eq!(v, want);
+        let mut v = Vec::new();
+        out[1].encode_dialect(&mut v, d).unwrap();
+        assert_eq!(&v[18..27], b"AAPL     ");
+        assert_eq!(v[27..35], 99_0000u64.to_be_bytes());
     }
 
     #[test]

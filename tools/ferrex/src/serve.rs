@@ -28,6 +28,7 @@
 use anyhow::{Context, bail};
 use ferrex_book::BookConfig;
 use ferrex_engine::{Engine, EngineConfig};
+use ferrex_gateway::ouch::Dialect;
 use ferrex_gateway::server::{
     InstrumentSpec, MdSpec, Server, ServerConfig, SessionProtocol, SessionSpec,
 };
@@ -136,6 +137,9 @@ struct SessionToml {
     cancel_on_disconnect: bool,
     #[serde(default)]
     max_msgs_per_sec: u32,
+    /// OUCH only: `"spec"` (default) or the client-quirk compatibility mode
+    /// `"ouch-connect-5.0.1"` (see `ferrex_gateway::ouch`).
+    dialect: Option<String>,
 }
 
 /// A loaded serve configuration: the server config, the books, and the risk config path.
@@ -213,6 +217,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         bail!("{p}: no [[instrument]] table");
     }
     let mut sessions = Vec::new();
+    let mut ouch_dialects = Vec::new();
     for (i, s) in f.session.iter().enumerate() {
         let key = |k: &str| format!("{p}: session[{i}].{k}");
         let protocol = match s.protocol.as_str() {
@@ -220,10 +225,25 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
                 if s.comp_id.is_some() {
                     bail!("{}: only for protocol = \"fix\"", key("comp_id"));
                 }
+                let username = s.username.clone().with_context(|| key("username"))?;
+                if let Some(d) = &s.dialect {
+                    let d = Dialect::parse(d).with_context(|| {
+                        format!(
+                            "{}: \"spec\" or \"ouch-connect-5.0.1\", got {d:?}",
+                            key("dialect")
+                        )
+                    })?;
+                    if d != Dialect::Spec {
+                        ouch_dialects.push((username.clone(), d));
+                    }
+                }
                 SessionProtocol::Ouch {
-                    username: s.username.clone().with_context(|| key("username"))?,
+                    username,
                     password: s.password.clone().unwrap_or_default(),
                 }
+            }
+            "fix" if s.dialect.is_some() => {
+                bail!("{}: only for protocol = \"ouch\"", key("dialect"))
             }
             "fix" => SessionProtocol::Fix {
                 comp_id: s
@@ -253,6 +273,7 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
         fix_sender_comp_id: f.fix.sender_comp_id.clone(),
         instruments,
         sessions,
+        ouch_dialects,
         ..ServerConfig::default()
     };
     if let Some(v) = f.ouch.heartbeat_ms {

@@ -14,7 +14,7 @@ use crate::fix_map::{
 use crate::fix_orders::FixOrderTable;
 use crate::fix_session::{Session as FixSession, SessionConfig, SessionState};
 use crate::ouch::{
-    Appendage, CancelReject, ClOrdId, Inbound, OuchRejectCode, Outbound, Rejected, Symbol,
+    Appendage, CancelReject, ClOrdId, Dialect, Inbound, OuchRejectCode, Outbound, Rejected, Symbol,
     UserRefNum,
 };
 use crate::ouch_map::{OuchMapConfig, OuchOrders, event_to_outbound, inbound_to_command};
@@ -189,6 +189,16 @@ impl Plan {
                 }
             }
         }
+        for (user, _) in &cfg.ouch_dialects {
+            let known = cfg.sessions.iter().any(
+                |s| matches!(&s.protocol, SessionProtocol::Ouch { username: u, .. } if u == user),
+            );
+            if !known {
+                return Err(bad(format!(
+                    "ouch dialect for {user:?}: no OUCH session has that username"
+                )));
+            }
+        }
         Ok(Plan {
             cfg: cfg.clone(),
             insts,
@@ -202,6 +212,8 @@ impl Plan {
 struct OuchSess {
     username: Vec<u8>,
     password: Vec<u8>,
+    /// Wire layouts of this session (the spec unless configured otherwise).
+    dialect: Dialect,
     soup: SoupSession,
     table: OuchOrderTable,
     unacked: HashMap<OrderId, (UserRefNum, ClOrdId)>,
@@ -518,6 +530,7 @@ fn ouch_refusal(
 /// connection).
 fn ouch_emit(
     soup: &mut SoupSession,
+    dialect: Dialect,
     conn: Option<&mut Conn>,
     msg: &Outbound<'_>,
     now: u64,
@@ -525,7 +538,7 @@ fn ouch_emit(
     scratch: &mut Vec<u8>,
 ) {
     msgbuf.clear();
-    if msg.encode(msgbuf).is_err() {
+    if msg.encode_dialect(msgbuf, dialect).is_err() {
         return;
     }
     match conn {
@@ -594,6 +607,11 @@ impl Gateway {
                     Proto::Ouch(Box::new(OuchSess {
                         username: username.as_bytes().to_vec(),
                         password: password.as_bytes().to_vec(),
+                        dialect: cfg
+                            .ouch_dialects
+                            .iter()
+                            .find(|(u, _)| u == username)
+                            .map_or(Dialect::Spec, |&(_, d)| d),
                         soup: SoupSession::new(sc),
                         table: OuchOrderTable::new(symbols.iter().copied()),
                         unacked: HashMap::new(),
@@ -1054,6 +1072,7 @@ impl Gateway {
                     let conn = ci.and_then(|ci| self.conns.v[ci].as_mut());
                     ouch_emit(
                         &mut o.soup,
+                        o.dialect,
                         conn,
                         m,
                         now,
@@ -1391,7 +1410,11 @@ impl Gateway {
         self.report.app_messages_in += 1;
         let c = self.conns.v.get_mut(i)?.as_mut()?;
         let lg = &mut self.logicals[li];
-        let msg = match Inbound::decode(payload) {
+        let dialect = match &lg.proto {
+            Proto::Ouch(o) => o.dialect,
+            Proto::Fix(_) => Dialect::Spec,
+        };
+        let msg = match Inbound::decode_dialect(payload, dialect) {
             Ok(m) => m,
             Err(e) => {
                 self.report.protocol_errors += 1;
@@ -1409,7 +1432,7 @@ impl Gateway {
         let ts = now % NS_PER_DAY;
         let refuse = |o: &mut OuchSess, c: &mut Conn, code, msgbuf: &mut Vec<u8>, scratch| {
             let out = ouch_refusal(&msg, &o.table, code, ts);
-            ouch_emit(&mut o.soup, Some(c), &out, now, msgbuf, scratch);
+            ouch_emit(&mut o.soup, o.dialect, Some(c), &out, now, msgbuf, scratch);
         };
         if !allowed {
             self.report.throttled += 1;

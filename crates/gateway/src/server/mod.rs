@@ -173,6 +173,11 @@ pub struct ServerConfig {
     pub instruments: Vec<InstrumentSpec>,
     /// Sessions.
     pub sessions: Vec<SessionSpec>,
+    /// OUCH wire dialect per OUCH username; a username not listed speaks the OUCH 5.0
+    /// specification ([`crate::ouch::Dialect::Spec`]). [`crate::ouch::Dialect::OuchConnect501`]
+    /// is a client-quirk compatibility mode for the `ouch-connect` 5.0.1 client, not the spec
+    /// (see [`crate::ouch`]). Default: empty.
+    pub ouch_dialects: Vec<(String, crate::ouch::Dialect)>,
     /// Market data out (`None`: no feed, no market-data ring).
     pub md: Option<MdSpec>,
     /// Journal (and runtime snapshots) in a directory, recovered at start (`None`: no journal).
@@ -201,6 +206,7 @@ impl Default for ServerConfig {
             max_connections: 2048,
             instruments: Vec::new(),
             sessions: Vec::new(),
+            ouch_dialects: Vec::new(),
             md: None,
             journal: None,
         }
