@@ -638,7 +638,14 @@ mod tests {
         let l = load(&p).unwrap();
         assert_eq!(l.server.ouch_listen.port(), 15000);
         assert_eq!(l.server.fix_listen.port(), 15001);
-        assert_eq!(l.server.sessions.len(), 4);
+        assert_eq!(l.server.sessions.len(), 5);
+        assert_eq!(
+            l.server.ouch_dialects,
+            vec![(
+                "OUCH03".to_string(),
+                ferrex_gateway::ouch::Dialect::OuchConnect501
+            )]
+        );
         assert_eq!(l.server.instruments[1].name, "MSFT");
         let md = l.server.md.as_ref().unwrap();
         assert_eq!(md.udp_dest.port(), 15003);
