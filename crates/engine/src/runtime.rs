@@ -1059,11 +1059,12 @@ fn journal_gone(j: Option<&Producer<JournalEntry>>) -> bool {
 }
 
 /// Publish the pending market-data events whose commands are durable, oldest first.
-#[inline]
 ///
 /// `complete` is the last command the engine has finished; afterwards every market-data event
-/// of the commands up to `min(durable, complete)` is in the ring, which is published for the
-/// consumer ([`MdProgress`]).
+/// of the commands up to `complete` and before the first event still held is in the ring, which
+/// is published for the consumer ([`MdProgress`]). With nothing pending, the journal's durable
+/// line is not read.
+#[inline]
 fn release_md(
     pending: &mut VecDeque<Event>,
     durable: &AtomicU64,
@@ -1072,17 +1073,21 @@ fn release_md(
     control: &Control,
     complete: u64,
 ) {
-    let d = durable.load(Ordering::Acquire);
-    while let Some(ev) = pending.front() {
-        if ev.cmd_seq > d {
-            break;
+    if !pending.is_empty() {
+        let d = durable.load(Ordering::Acquire);
+        while let Some(ev) = pending.front() {
+            if ev.cmd_seq > d {
+                break;
+            }
+            if Router::deliver(md, ev, report, control) {
+                report.md_events += 1;
+            }
+            pending.pop_front();
         }
-        if Router::deliver(md, ev, report, control) {
-            report.md_events += 1;
-        }
-        pending.pop_front();
     }
-    md_done(control, d.min(complete));
+    // Pending events are in order: everything before the first one still held is in the ring.
+    let held = pending.front().map_or(u64::MAX, |e| e.cmd_seq - 1);
+    md_done(control, held.min(complete));
 }
 
 /// Publish `seq` as the market-data completeness counter (monotonic; no store when unchanged).
