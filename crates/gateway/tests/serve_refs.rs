@@ -12,9 +12,8 @@ mod serve_common;
 
 use ferrex_engine::{Durability, JournalConfig};
 use ferrex_gateway::ouch::{
-    Appendage, CancelOrder, Capacity, ClOrdId, CrossType, Display, Inbound, LiquidityFlag,
-    OrderState, OuchCancelReason, OuchPrice, OuchRejectCode, OuchSide, OuchTif, Outbound,
-    ReplaceOrder, Symbol, UserRefNum,
+    Capacity, ClOrdId, CrossType, Display, Inbound, LiquidityFlag, OrderState, OuchCancelReason,
+    OuchPrice, OuchRejectCode, OuchSide, OuchTif, Outbound, Symbol, UserRefNum,
 };
 use ferrex_gateway::server::{Server, ServerConfig};
 use serve_common::*;
@@ -50,28 +49,6 @@ fn journaled(dir: &Path, durability: Durability) -> ServerConfig {
     }
 }
 
-fn replace(orig: u32, new: u32, qty: u32, price: u64, cl: &str) -> Inbound<'static> {
-    Inbound::Replace(ReplaceOrder {
-        orig_user_ref_num: UserRefNum(orig),
-        user_ref_num: UserRefNum(new),
-        quantity: qty,
-        price: OuchPrice(price),
-        time_in_force: OuchTif::Day,
-        display: Display::Visible,
-        intermarket_sweep: false,
-        cl_ord_id: ClOrdId::new(cl.as_bytes()).unwrap(),
-        appendage: Appendage::EMPTY,
-    })
-}
-
-fn cancel(u: u32) -> Inbound<'static> {
-    Inbound::Cancel(CancelOrder {
-        user_ref_num: UserRefNum(u),
-        quantity: 0,
-        appendage: Appendage::EMPTY,
-    })
-}
-
 /// Order ids of run 1, for run 2 to check against.
 struct Run1 {
     sell_msft: u64,
@@ -91,7 +68,7 @@ fn run1(dir: &Path, durability: Durability) -> Run1 {
     // 2: buy 50 AAPL @ 99.00 (C2), replaced by 3: 60 @ 99.10 (R3).
     let r = mk.enter(OuchSide::Buy, 50, AAPL, 990_000, OuchTif::Day);
     let buy_aapl = recv_accepted(&mut mk, r);
-    mk.send(&replace(2, 3, 60, 991_000, "R3"));
+    mk.send(&replace_msg(2, 3, 60, 991_000, "R3"));
     mk.next_ref = 4;
     let m = mk.recv_msg();
     assert!(
@@ -186,7 +163,7 @@ fn run2(dir: &Path, durability: Durability, r1: &Run1) {
     }
 
     // Cancel order 1 by its old UserRefNum.
-    mk.send(&cancel(1));
+    mk.send(&cancel_msg(1));
     match out(&mk.recv_msg()) {
         Outbound::Canceled(x) => {
             assert_eq!(x.user_ref_num, UserRefNum(1));
@@ -197,11 +174,11 @@ fn run2(dir: &Path, durability: Durability, r1: &Run1) {
         other => panic!("expected Order Canceled, got {other:?}"),
     }
     // The replaced-away reference 2 is dead; 3 names the order.
-    mk.send(&cancel(2));
+    mk.send(&cancel_msg(2));
     assert!(
         matches!(out(&mk.recv_msg()), Outbound::CancelReject(x) if x.user_ref_num == UserRefNum(2))
     );
-    mk.send(&replace(3, 10, 70, 980_000, "R10"));
+    mk.send(&replace_msg(3, 10, 70, 980_000, "R10"));
     match out(&mk.recv_msg()) {
         Outbound::Accepted(a) => {
             assert_eq!(a.orig_user_ref_num, Some(UserRefNum(3)));
@@ -240,7 +217,7 @@ fn run2(dir: &Path, durability: Durability, r1: &Run1) {
         other => panic!("expected Order Executed, got {other:?}"),
     }
     // Filled: reference 4 is gone.
-    mk.send(&cancel(4));
+    mk.send(&cancel_msg(4));
     assert!(
         matches!(out(&mk.recv_msg()), Outbound::CancelReject(x) if x.user_ref_num == UserRefNum(4))
     );
@@ -318,7 +295,7 @@ fn client_references_survive_a_restart_sync() {
     let srv = Server::start(journaled(dir.path(), Durability::Sync), engine()).unwrap();
     assert_eq!(srv.refs_recovered().unwrap().kept, 2);
     let mut mk = OuchClient::logged_in(srv.ouch_addr(), "OUCH02", "secret02");
-    mk.send(&cancel(10));
+    mk.send(&cancel_msg(10));
     assert!(
         matches!(out(&mk.recv_msg()), Outbound::Canceled(x) if x.user_ref_num == UserRefNum(10) && x.quantity == 70)
     );

@@ -10,8 +10,8 @@
 mod serve_common;
 
 use ferrex_gateway::ouch::{
-    Appendage, CancelOrder, ClOrdId, Display, Inbound, LiquidityFlag, OrderState, OuchCancelReason,
-    OuchPrice, OuchSide, OuchTif, Outbound, ReplaceOrder, Symbol, UserRefNum,
+    ClOrdId, Inbound, LiquidityFlag, OrderState, OuchCancelReason, OuchPrice, OuchSide, OuchTif,
+    Outbound, Symbol, UserRefNum,
 };
 use serve_common::*;
 use std::io::{BufRead, BufReader};
@@ -136,28 +136,6 @@ fn kill(mut s: Serve) {
     assert!(!st.success(), "killed, not exited: {st:?}");
 }
 
-fn replace(orig: u32, new: u32, qty: u32, price: u64, cl: &str) -> Inbound<'static> {
-    Inbound::Replace(ReplaceOrder {
-        orig_user_ref_num: UserRefNum(orig),
-        user_ref_num: UserRefNum(new),
-        quantity: qty,
-        price: OuchPrice(price),
-        time_in_force: OuchTif::Day,
-        display: Display::Visible,
-        intermarket_sweep: false,
-        cl_ord_id: ClOrdId::new(cl.as_bytes()).unwrap(),
-        appendage: Appendage::EMPTY,
-    })
-}
-
-fn cancel(u: u32) -> Inbound<'static> {
-    Inbound::Cancel(CancelOrder {
-        user_ref_num: UserRefNum(u),
-        quantity: 0,
-        appendage: Appendage::EMPTY,
-    })
-}
-
 #[test]
 fn client_references_survive_sigkill() {
     let dir = TempDir(
@@ -177,7 +155,7 @@ fn client_references_survive_sigkill() {
     let sell_msft = recv_accepted(&mut mk, r);
     let r = mk.enter(OuchSide::Buy, 50, AAPL, 970_000, OuchTif::Day);
     let buy_aapl = recv_accepted(&mut mk, r);
-    mk.send(&replace(2, 3, 60, 971_000, "R3"));
+    mk.send(&replace_msg(2, 3, 60, 971_000, "R3"));
     assert!(matches!(out(&mk.recv_msg()), Outbound::Accepted(a)
         if a.orig_user_ref_num == Some(UserRefNum(2)) && a.user_ref_num == UserRefNum(3)));
     let mut fx = FixClient::logged_on(fixa, "CLIENT2", None);
@@ -223,7 +201,7 @@ fn client_references_survive_sigkill() {
             && j.cl_ord_id == ClOrdId::new(b"LOW").unwrap())
     );
     // Cancel order 1 by its old UserRefNum.
-    mk.send(&cancel(1));
+    mk.send(&cancel_msg(1));
     match out(&mk.recv_msg()) {
         Outbound::Canceled(x) => {
             assert_eq!(x.user_ref_num, UserRefNum(1));
@@ -233,7 +211,7 @@ fn client_references_survive_sigkill() {
         other => panic!("expected Order Canceled, got {other:?}"),
     }
     // Replace the replaced order by its current UserRefNum 3.
-    mk.send(&replace(3, 5, 70, 972_000, "R5"));
+    mk.send(&replace_msg(3, 5, 70, 972_000, "R5"));
     match out(&mk.recv_msg()) {
         Outbound::Accepted(a) => {
             assert_eq!(a.orig_user_ref_num, Some(UserRefNum(3)));

@@ -8,8 +8,8 @@ use ferrex_gateway::fix_map::{
     Decimal, NewOrderSingle, OrderCancelReplaceRequest, OrderCancelRequest,
 };
 use ferrex_gateway::ouch::{
-    Appendage, Capacity, ClOrdId, CrossType, Display, EnterOrder, Inbound, OuchPrice, OuchSide,
-    OuchTif, Outbound, Symbol, UserRefNum,
+    Appendage, CancelOrder, Capacity, ClOrdId, CrossType, Display, EnterOrder, Inbound, OuchPrice,
+    OuchSide, OuchTif, Outbound, ReplaceOrder, Symbol, UserRefNum,
 };
 use ferrex_gateway::server::{
     InstrumentSpec, Server, ServerConfig, ServerHandle, SessionProtocol, SessionSpec,
@@ -285,6 +285,30 @@ pub fn enter_order<'a>(
         cl_ord_id: ClOrdId::new(cl).unwrap(),
         appendage: Appendage::EMPTY,
     }
+}
+
+/// An OUCH Replace Order of `orig` by `new` (day, visible, no appendage).
+pub fn replace_msg(orig: u32, new: u32, qty: u32, price: u64, cl: &str) -> Inbound<'static> {
+    Inbound::Replace(ReplaceOrder {
+        orig_user_ref_num: UserRefNum(orig),
+        user_ref_num: UserRefNum(new),
+        quantity: qty,
+        price: OuchPrice(price),
+        time_in_force: OuchTif::Day,
+        display: Display::Visible,
+        intermarket_sweep: false,
+        cl_ord_id: ClOrdId::new(cl.as_bytes()).unwrap(),
+        appendage: Appendage::EMPTY,
+    })
+}
+
+/// An OUCH Cancel Order of `u` (quantity 0: cancel all).
+pub fn cancel_msg(u: u32) -> Inbound<'static> {
+    Inbound::Cancel(CancelOrder {
+        user_ref_num: UserRefNum(u),
+        quantity: 0,
+        appendage: Appendage::EMPTY,
+    })
 }
 
 /// Decode an outbound OUCH message (panics on garbage: the server must send valid OUCH).
