@@ -1,8 +1,9 @@
 //! Per-account order lists for mass cancel: an open-addressing table `AccountId → (head, tail)`
 //! of an intrusive doubly linked list (through `Node::acct_next`/`acct_prev`, `NIL`-terminated)
-//! holding the account's live orders in entry order. Capacity is a power of two ≥ 2 × the slab
-//! capacity (an account is in the table only while it has a live order), so it never fills.
-//! 12 bytes per bucket; backward-shift deletion; no allocation after `new`. Appending touches the
+//! holding the account's live orders in entry order. An account is in the table only while it has
+//! a live order; the book admits at most `limit` such accounts (`BookConfig::max_accounts`,
+//! checked before an order is accepted), and the capacity is a power of two ≥ 2 × `limit`, so the
+//! load stays ≤ 1/2 and the table never fills. 12 bytes per bucket; backward-shift deletion; no allocation after `new`. Appending touches the
 //! bucket and the (recent) tail node only; unlinking a middle order touches its two neighbours
 //! only, and the table only when the order is the head or the tail.
 
@@ -26,6 +27,10 @@ pub(crate) struct Accounts {
     b: Vec<Bucket>,
     mask: usize,
     shift: u32,
+    /// Accounts in the table.
+    len: u32,
+    /// Most accounts the book admits.
+    limit: u32,
 }
 
 impl Accounts {
@@ -41,7 +46,25 @@ impl Accounts {
             b: vec![EMPTY; cap],
             mask: cap - 1,
             shift: 64 - cap.trailing_zeros(),
+            len: 0,
+            limit: max_live,
         }
+    }
+
+    /// True when the table holds its limit of accounts (a new account must be refused).
+    #[inline(always)]
+    pub fn at_limit(&self) -> bool {
+        self.len >= self.limit
+    }
+
+    /// Accounts with live orders now, and the most admitted.
+    pub fn len_limit(&self) -> (u32, u32) {
+        (self.len, self.limit)
+    }
+
+    /// True when `account` has a live order. O(1) expected.
+    pub fn contains(&self, account: u32) -> bool {
+        self.find(account).is_ok()
     }
 
     #[inline(always)]
@@ -97,6 +120,7 @@ impl Accounts {
                     tail: s,
                 };
                 n.acct_prev = NIL;
+                self.len += 1;
                 return;
             }
             if e.account == account {
@@ -168,6 +192,12 @@ impl Accounts {
             j = (j + 1) & self.mask;
         }
         self.b[hole] = EMPTY;
+        self.len -= 1;
+    }
+
+    /// The first order of every account in the table (table order; snapshots).
+    pub fn heads(&self) -> impl Iterator<Item = u32> + '_ {
+        self.b.iter().filter(|e| e.head != NIL).map(|e| e.head)
     }
 
     /// Bytes preallocated.

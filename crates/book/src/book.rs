@@ -7,7 +7,7 @@ use crate::expiry::{Due, Expiry};
 use crate::idmap::IdMap;
 use crate::ladder::Ladder;
 use crate::matching::{Taker, crosses};
-use crate::slab::{Ext, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
+use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
 use crate::stops::Stops;
 use crate::views::{LevelView, OrderView};
 use core::hash::Hasher;
@@ -52,6 +52,8 @@ pub enum BookConfigError {
     },
     /// `market_protection_ticks < 0`.
     MarketProtection(i64),
+    /// `max_accounts` is 0.
+    MaxAccounts(u32),
 }
 
 impl core::fmt::Display for BookConfigError {
@@ -73,6 +75,7 @@ impl core::fmt::Display for BookConfigError {
             BookConfigError::MarketProtection(t) => {
                 write!(f, "market_protection_ticks must be >= 0 (got {t})")
             }
+            BookConfigError::MaxAccounts(n) => write!(f, "max_accounts must be >= 1 (got {n})"),
         }
     }
 }
@@ -100,6 +103,16 @@ fn tick_grid_mask(m: u64) -> u64 {
     if m.is_power_of_two() { m - 1 } else { 0 }
 }
 
+/// True when order `o` needs a special slab slot (one with cold data): iceberg, stop or
+/// stop-limit, GTD, or an STP group other than its account.
+#[inline]
+fn needs_special(o: &NewOrder) -> bool {
+    o.display_qty.0 != 0
+        || o.tif == TimeInForce::Gtd
+        || matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit)
+        || (o.stp_group != 0 && o.stp_group != o.account.0)
+}
+
 /// `u64 → i64` for reject fields, saturating.
 #[inline(always)]
 fn sat(v: u64) -> i64 {
@@ -111,11 +124,13 @@ type Reject = (RejectReason, i64, i64);
 /// One instrument's order book and matching engine. Single-threaded, deterministic, allocation
 /// free after [`Book::new`]; the behaviour is `docs/semantics.md`, event for event.
 ///
-/// Memory per order slot (`max_orders`): a 64-byte hot node (one cache line) + 16 bytes of id map
-/// (8-byte buckets at 2× capacity) = 80 bytes on the add/cancel/execute paths, plus cold data
-/// touched only by icebergs, stops, GTD orders and account-list heads: 24 bytes of iceberg/stop
-/// fields, 24 bytes of account table, 24 bytes of expiry heap (152 bytes in all). The ladders add
-/// 24 bytes per dense level and side. See [`Book::memory_bytes`].
+/// Memory per order slot (`max_orders`): a 48-byte hot node + 10 bytes of id map (8-byte
+/// buckets at 1.25× capacity) = 58 bytes on the add/cancel/execute paths. The cold data is sized
+/// by its own capacities, not by `max_orders`: 40 bytes of iceberg/stop/GTD/STP-group fields and
+/// 24 bytes of expiry heap per *special* slot (`max_special_orders`), 24 bytes of account table
+/// per admitted account (`max_accounts`). The ladders add 24 bytes per dense level and side.
+/// With the defaults and 1,000,000 orders: about 62 bytes per order in all (`ferrex memory`).
+/// See [`Book::memory_bytes`].
 ///
 /// ```
 /// use ferrex_book::{Book, BookConfig};
@@ -205,6 +220,9 @@ impl Book {
                 sparse: cfg.sparse_levels,
             });
         }
+        if cfg.max_accounts == 0 {
+            return Err(BookConfigError::MaxAccounts(0));
+        }
         if cfg.market_protection_ticks < 0 {
             return Err(BookConfigError::MarketProtection(
                 cfg.market_protection_ticks,
@@ -214,13 +232,13 @@ impl Book {
         let mut b = Book {
             instrument,
             cfg,
-            slab: Slab::new(cfg.max_orders),
+            slab: Slab::new(cfg.max_orders, cfg.max_special_orders),
             ids: IdMap::new(cfg.max_orders),
-            accounts: Accounts::new(cfg.max_orders),
+            accounts: Accounts::new(cfg.max_accounts.min(cfg.max_orders)),
             ladders: [mk(Side::Buy), mk(Side::Sell)],
             stops: Stops::new(),
             batch: Queue::EMPTY,
-            expiry: Expiry::new(cfg.max_orders),
+            expiry: Expiry::new(cfg.max_special_orders.min(cfg.max_orders)),
             entry_seq: 0,
             last_trade: None,
             anchored: false,
@@ -338,7 +356,7 @@ impl Book {
         self.accounts.unlink(&mut self.slab.nodes, s);
         self.slab.release(s);
         if gtd {
-            self.expiry.clean_top(&self.slab.nodes);
+            self.expiry.clean_top(&self.slab);
         }
     }
 
@@ -386,7 +404,7 @@ impl Book {
         let hidden = self.slab.hidden(s);
         let from_hidden = by.min(hidden);
         if from_hidden > 0 {
-            self.slab.ext[s as usize].hidden -= from_hidden;
+            self.slab.ext_mut(s).hidden -= from_hidden;
         }
         let from_vis = by - from_hidden;
         if from_vis == 0 {
@@ -407,14 +425,13 @@ impl Book {
 
     /// Sets the open quantity of slot `s` (not in a level): icebergs show `min(display, leaves)`.
     pub(crate) fn set_leaves(&mut self, s: u32, leaves: u64) {
-        let n = &mut self.slab.nodes[s as usize];
-        if n.flags & F_ICEBERG != 0 {
-            let e = &mut self.slab.ext[s as usize];
+        if self.slab.nodes[s as usize].flags & F_ICEBERG != 0 {
+            let e = self.slab.ext_mut(s);
             let v = e.display.min(leaves);
-            n.visible = v;
             e.hidden = leaves - v;
+            self.slab.nodes[s as usize].visible = v;
         } else {
-            n.visible = leaves;
+            self.slab.nodes[s as usize].visible = leaves;
         }
     }
 
@@ -534,8 +551,18 @@ impl Book {
         }
         let rests = ty == OrdType::Limit && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
         let needs_slot = rests || matches!(ty, OrdType::Stop | OrdType::StopLimit);
-        if needs_slot && self.slab.live() >= c.max_orders {
-            return Err((BookFull, i64::from(c.max_orders), i64::from(c.max_orders)));
+        if needs_slot {
+            if self.slab.live() >= c.max_orders {
+                return Err((BookFull, i64::from(c.max_orders), i64::from(c.max_orders)));
+            }
+            if needs_special(o) && self.slab.special_full() {
+                let k = i64::from(self.slab.special_capacity());
+                return Err((BookFull, k, k));
+            }
+            if self.accounts.at_limit() && !self.accounts.contains(o.account.0) {
+                let (n, k) = self.accounts.len_limit();
+                return Err((BookFull, i64::from(k), i64::from(n)));
+            }
         }
         if rests && !self.ladders[o.side.index()].can_insert(o.price.0) {
             let n = i64::from(c.sparse_levels);
@@ -554,6 +581,7 @@ impl Book {
         if o.ord_type == OrdType::Limit
             && o.tif == TimeInForce::Gtc
             && o.display_qty.0 == 0
+            && (o.stp_group == 0 || o.stp_group == o.account.0)
             && self.new_plain_limit(o, out)
         {
             return;
@@ -578,6 +606,7 @@ impl Book {
             || price > c.max_price.0
             || price as u64 & self.tick_mask != 0
             || self.slab.live() >= c.max_orders
+            || self.accounts.at_limit()
         {
             return false;
         }
@@ -588,13 +617,9 @@ impl Book {
         let Ok(bucket) = self.ids.find_free(o.order_id.0, &self.slab.nodes) else {
             return false;
         };
-        let group = if o.stp_group == 0 {
-            o.account.0
-        } else {
-            o.stp_group
-        };
+        // The caller sent only orders without an explicit group (or with their own account).
+        let group = o.account.0;
         self.entry_seq += 1;
-        let entry = self.entry_seq;
         out.emit(EventKind::Accepted {
             order_id: o.order_id,
             account: o.account,
@@ -632,19 +657,15 @@ impl Book {
                     id: o.order_id.0,
                     price,
                     visible: leaves,
-                    entry,
                     next: NIL,
                     prev: NIL,
                     acct_next: NIL,
                     acct_prev: NIL,
                     account: o.account.0,
-                    group,
                     side,
                     state: State::Resting,
                     tif: TimeInForce::Gtc,
-                    stp: o.stp,
-                    ord_type: OrdType::Limit,
-                    flags: 0,
+                    flags: Node::pack(0, o.stp, OrdType::Limit),
                 };
             }
             match bucket {
@@ -698,9 +719,11 @@ impl Book {
         });
         match o.ord_type {
             OrdType::Stop | OrdType::StopLimit => {
-                let Some(s) = self.slab.alloc() else { return };
+                let Some(s) = self.slab.alloc_special() else {
+                    return;
+                };
                 self.fill_node(s, o, entry, group);
-                self.slab.ext[s as usize].stop_price = o.stop_price.0;
+                self.slab.ext_mut(s).stop_price = o.stop_price.0;
                 if o.ord_type == OrdType::Stop {
                     self.slab.nodes[s as usize].price = 0;
                 }
@@ -729,7 +752,11 @@ impl Book {
                 if t.leaves > 0 {
                     if matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
                         self.emit_cancel(t.id, t.account, CancelReason::Unfilled, t.leaves, out);
-                    } else if let Some(s) = self.slab.alloc() {
+                    } else if let Some(s) = if needs_special(o) {
+                        self.slab.alloc_special()
+                    } else {
+                        self.slab.alloc()
+                    } {
                         self.fill_node(s, o, entry, group);
                         self.set_leaves(s, t.leaves);
                         if !self.place(s, out) {
@@ -751,7 +778,8 @@ impl Book {
     }
 
     /// Writes a freshly allocated slot for an accepted order (state `Taking`, visible = qty) and
-    /// registers it in the id map, its account list and the expiry heap.
+    /// registers it in the id map, its account list and the expiry heap. `s` is a special slot
+    /// whenever [`needs_special`] says so; its `Ext` is written then (and only if `s` is special).
     fn fill_node(&mut self, s: u32, o: &NewOrder, entry: u64, group: u32) {
         let mut flags = 0;
         if o.display_qty.0 != 0 {
@@ -760,36 +788,37 @@ impl Book {
         if o.tif == TimeInForce::Gtd {
             flags |= F_GTD;
         }
+        if group != o.account.0 {
+            flags |= F_GROUP;
+        }
         self.slab.nodes[s as usize] = Node {
             id: o.order_id.0,
             price: o.price.0,
             visible: o.qty.0,
-            entry,
             next: NIL,
             prev: NIL,
             acct_next: NIL,
             acct_prev: NIL,
             account: o.account.0,
-            group,
             side: o.side,
             state: State::Taking,
             tif: o.tif,
-            stp: o.stp,
-            ord_type: o.ord_type,
-            flags,
+            flags: Node::pack(flags, o.stp, o.ord_type),
         };
-        if flags != 0 {
-            self.slab.ext[s as usize] = Ext {
+        if self.slab.is_special(s) {
+            *self.slab.ext_mut(s) = Ext {
                 hidden: 0,
                 display: o.display_qty.0,
                 stop_price: 0,
+                entry,
+                group,
             };
         }
         self.ids.insert(o.order_id.0, s);
         self.accounts.push(&mut self.slab.nodes, s);
         if flags & F_GTD != 0 {
             self.expiry.push(
-                &self.slab.nodes,
+                &self.slab,
                 Due {
                     time: o.expire_time,
                     entry,
@@ -893,9 +922,9 @@ impl Book {
         let mut t = Taker {
             id: n.id,
             account: n.account,
-            group: n.group,
+            group: self.slab.group(s),
             side: n.side,
-            stp: n.stp,
+            stp: n.stp(),
             leaves: qty,
             limit: p,
         };
@@ -952,7 +981,7 @@ impl Book {
     /// `Expired` (+ `LevelChanged` if it rested). O(1) when nothing is due; O(log n) per expiry.
     #[inline]
     pub fn expire<S: EventKindSink>(&mut self, now: u64, out: &mut S) {
-        while let Some(d) = self.expiry.pop_due(&self.slab.nodes, now) {
+        while let Some(d) = self.expiry.pop_due(&self.slab, now) {
             let s = d.slot;
             let leaves = self.slab.leaves(s);
             let (id, acct) = {
@@ -1106,17 +1135,10 @@ impl Book {
             account: AccountId(n.account),
             side: n.side,
             price: Price(n.price),
-            stop_price: Price(
-                if matches!(n.ord_type, OrdType::Stop | OrdType::StopLimit) {
-                    self.slab.ext[s as usize].stop_price
-                } else {
-                    0
-                },
-            ),
+            stop_price: Price(self.slab.stop_price(s)),
             leaves: Qty(self.slab.leaves(s)),
             visible: Qty(if is_stop { 0 } else { n.visible }),
             is_stop,
-            entry: n.entry,
         }
     }
 
@@ -1182,7 +1204,6 @@ impl Book {
                     h.write_u32(n.account);
                     h.write_u64(n.visible);
                     h.write_u64(self.slab.hidden(s));
-                    h.write_u64(n.entry);
                     s = n.next;
                 }
                 true
@@ -1194,10 +1215,9 @@ impl Book {
             let n = &self.slab.nodes[s as usize];
             h.write_u64(n.id);
             h.write_u8(n.side as u8);
-            h.write_i64(self.slab.ext[s as usize].stop_price);
+            h.write_i64(self.slab.stop_price(s));
             h.write_i64(n.price);
             h.write_u64(self.slab.leaves(s));
-            h.write_u64(n.entry);
             s = n.next;
         }
         h.finish()
@@ -1220,7 +1240,8 @@ impl Book {
     /// expiry heap). O(1).
     pub fn memory_bytes(&self) -> usize {
         core::mem::size_of::<Book>()
-            + self.slab.bytes()
+            + self.slab.bytes().0
+            + self.slab.bytes().1
             + self.ids.bytes()
             + self.accounts.bytes()
             + self.ladders[0].bytes()
@@ -1228,14 +1249,14 @@ impl Book {
             + self.expiry.bytes()
     }
 
-    /// [`Book::memory_bytes`] table by table: the hot order nodes (64-byte slab slots), their
-    /// cold part (iceberg, stop and GTD fields), the id map, the per-account order-list table,
+    /// [`Book::memory_bytes`] table by table: the hot order nodes (48-byte slab slots), the
+    /// cold part of the special slots (iceberg, stop, GTD and STP-group fields), the id map, the per-account order-list table,
     /// the GTD expiry heap, and both price ladders with the book itself. O(1).
     pub fn memory_parts(&self) -> [(&'static str, usize); 6] {
-        let nodes = self.slab.nodes.capacity() * core::mem::size_of::<crate::slab::Node>();
+        let (nodes, cold) = self.slab.bytes();
         [
             ("order nodes (hot)", nodes),
-            ("order cold data", self.slab.bytes() - nodes),
+            ("order cold data", cold),
             ("id map", self.ids.bytes()),
             ("account lists", self.accounts.bytes()),
             ("GTD expiry heap", self.expiry.bytes()),

@@ -16,6 +16,17 @@ pub struct BookConfig {
     pub max_price: Price,
     /// Maximum live orders (resting + pending stops) in this book: the slab capacity.
     pub max_orders: u32,
+    /// How many of those `max_orders` slots can hold *special* orders: icebergs, stops and
+    /// stop-limits, GTD orders, orders with an STP group other than their account. Only these
+    /// slots carry the cold per-order record (40 bytes) and an expiry-heap place (24 bytes), so
+    /// memory per order stays near the 48-byte hot node. Beyond it a special order is rejected
+    /// `BookFull` (limit and value = this capacity). Clamped to `max_orders`.
+    pub max_special_orders: u32,
+    /// Most distinct accounts with live orders in this book at once (sizes the per-account
+    /// order-list table, 12 bytes per bucket at load ≤ 1/2). An order that would rest for an
+    /// account beyond it is rejected `BookFull` (limit = this, value = accounts now). ≥ 1;
+    /// clamped to `max_orders`.
+    pub max_accounts: u32,
     /// Number of tick-spaced levels per side held in the dense ladder around the anchor; prices
     /// outside the dense window go to the sparse fallback.
     pub dense_levels: u32,
@@ -32,8 +43,9 @@ pub struct BookConfig {
 }
 
 impl Default for BookConfig {
-    /// tick 1, lot 1, prices 1..=2^53, 1,048,576 orders, 65,536 dense levels, 4,096 sparse
-    /// levels, protection 1,000 ticks, level events on.
+    /// tick 1, lot 1, prices 1..=2^53, 1,048,576 orders (32,768 of them special), 16,384
+    /// accounts, 65,536 dense levels, 4,096 sparse levels, protection 1,000 ticks, level events
+    /// on.
     fn default() -> Self {
         BookConfig {
             tick_size: 1,
@@ -41,6 +53,8 @@ impl Default for BookConfig {
             min_price: Price(1),
             max_price: Price(1 << 53),
             max_orders: 1 << 20,
+            max_special_orders: 1 << 15,
+            max_accounts: 1 << 14,
             dense_levels: 1 << 16,
             sparse_levels: 4096,
             anchor: None,

@@ -1,9 +1,10 @@
 //! GTD expiry: a preallocated binary min-heap of `(expire_time, entry, slot)` with lazy deletion.
-//! An entry is live while its slot still holds the order with that entry number (entry numbers are
-//! never reused). Push O(log n); `expire` pops only what is due, so it is O(1) when nothing is.
+//! An entry is live while its (special) slot still holds a GTD order whose `Ext::entry` is that
+//! entry number (entry numbers are never reused). GTD orders always sit in special slots, so the
+//! heap's capacity is the slab's special capacity. Push O(log n); `expire` pops only what is due, so it is O(1) when nothing is.
 //! When the heap is full of stale entries, it is compacted in place (O(n), amortised away).
 
-use crate::slab::{F_GTD, Node, State};
+use crate::slab::{F_GTD, Slab, State};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Due {
@@ -34,16 +35,19 @@ impl Expiry {
     }
 
     #[inline]
-    fn live(nodes: &[Node], d: &Due) -> bool {
-        let n = &nodes[d.slot as usize];
-        n.state != State::Free && n.entry == d.entry && n.flags & F_GTD != 0
+    pub(crate) fn live(slab: &Slab, d: &Due) -> bool {
+        let n = &slab.nodes[d.slot as usize];
+        n.state != State::Free
+            && n.flags & F_GTD != 0
+            && slab.is_special(d.slot)
+            && slab.ext(d.slot).entry == d.entry
     }
 
     /// Adds an order. Never allocates: when full, stale entries are dropped first (there are at
-    /// most as many live GTD orders as slab slots, and the heap has that many places).
-    pub fn push(&mut self, nodes: &[Node], d: Due) {
+    /// most as many live GTD orders as special slots, and the heap has that many places).
+    pub fn push(&mut self, slab: &Slab, d: Due) {
         if self.h.len() == self.h.capacity() {
-            self.h.retain(|x| Self::live(nodes, x));
+            self.h.retain(|x| Self::live(slab, x));
             for i in (0..self.h.len() / 2).rev() {
                 self.sift_down(i);
             }
@@ -89,9 +93,9 @@ impl Expiry {
 
     /// Drops stale entries from the top so `peek` is exact.
     #[inline]
-    pub fn clean_top(&mut self, nodes: &[Node]) {
+    pub fn clean_top(&mut self, slab: &Slab) {
         while let Some(d) = self.h.first() {
-            if Self::live(nodes, d) {
+            if Self::live(slab, d) {
                 return;
             }
             self.pop();
@@ -106,14 +110,14 @@ impl Expiry {
 
     /// Pops the earliest entry if it is live and due at `now`; drops stale ones on the way.
     #[inline]
-    pub fn pop_due(&mut self, nodes: &[Node], now: u64) -> Option<Due> {
+    pub fn pop_due(&mut self, slab: &Slab, now: u64) -> Option<Due> {
         loop {
             let d = *self.h.first()?;
             if d.time > now {
                 return None;
             }
             self.pop();
-            if Self::live(nodes, &d) {
+            if Self::live(slab, &d) {
                 return Some(d);
             }
         }

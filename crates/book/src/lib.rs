@@ -7,8 +7,9 @@
 //!
 //! Performance model (see [`Book`]):
 //! - everything is preallocated by [`Book::new`]; no operation allocates afterwards;
-//! - orders live in a slab of 64-byte nodes (one cache line) linked into intrusive FIFOs per level;
-//! - `OrderId → slot` is an open-addressing map with 8-byte buckets at load ≤ 1/2;
+//! - orders live in a slab of 48-byte nodes linked into intrusive FIFOs per level; icebergs,
+//!   stops, GTD orders and explicit STP groups use *special* slots that also carry a cold record;
+//! - `OrderId → slot` is an open-addressing map with 8-byte buckets at load ≤ 0.8;
 //! - each side is a dense ladder of levels around the anchor with a two-level occupancy bitmap, and
 //!   a small sorted sparse fallback for outlying prices;
 //! - add at an existing level, cancel by id, execute at the top and best bid/offer are O(1).

@@ -2,7 +2,7 @@
 //! fillable-quantity walk, executions against one resting order, and stop triggering.
 
 use crate::book::Book;
-use crate::slab::{F_GTD, F_ICEBERG, NIL, Queue, State};
+use crate::slab::{F_GROUP, F_GTD, F_ICEBERG, NIL, Queue, State, ext_at};
 use ferrex_types::{
     AccountId, CancelReason, EventKind, EventKindSink, OrdType, OrderId, Price, Qty, Side, StpMode,
     TimeInForce,
@@ -69,7 +69,14 @@ impl Book {
                 let Some(n) = self.slab.nodes.get_mut(head as usize) else {
                     break 'level;
                 };
-                if stp != StpMode::None && n.group == group {
+                // Effective group: the account, unless the order has an explicit one (rare,
+                // kept in its cold record).
+                let ng = if n.flags & F_GROUP == 0 {
+                    n.account
+                } else {
+                    ext_at(&self.slab.ext, self.slab.base, head).group
+                };
+                if stp != StpMode::None && ng == group {
                     t.leaves = leaves;
                     self.self_match(t, head, out);
                     leaves = t.leaves;
@@ -122,7 +129,7 @@ impl Book {
                 self.accounts.unlink(&mut self.slab.nodes, head);
                 self.slab.release(head);
                 if gtd {
-                    self.expiry.clean_top(&self.slab.nodes);
+                    self.expiry.clean_top(&self.slab);
                 }
                 if level_events {
                     // `level_changed` (an emptied level reports qty 0).
@@ -226,7 +233,7 @@ impl Book {
         lvl.qty = lvl.qty.wrapping_sub(q);
         let vis = n.visible;
         let hidden = if n.flags & F_ICEBERG != 0 {
-            self.slab.ext[s as usize].hidden
+            ext_at(&self.slab.ext, self.slab.base, s).hidden
         } else {
             0
         };
@@ -245,8 +252,9 @@ impl Book {
         let mut gone = false;
         if vis == 0 {
             if hidden > 0 {
-                let r = self.slab.ext[s as usize].display.min(hidden);
-                self.slab.ext[s as usize].hidden = hidden - r;
+                let e = &mut self.slab.ext[s.wrapping_sub(self.slab.base) as usize];
+                let r = e.display.min(hidden);
+                e.hidden = hidden - r;
                 nodes[s as usize].visible = r;
                 lvl.qty = lvl.qty.wrapping_add(r);
                 if lvl.count > 1 {
@@ -282,7 +290,7 @@ impl Book {
             let mut s = l.q.head;
             while s != NIL {
                 let n = &self.slab.nodes[s as usize];
-                if t.stp != StpMode::None && n.group == t.group {
+                if t.stp != StpMode::None && self.slab.group(s) == t.group {
                     if t.stp != StpMode::CancelResting {
                         return sum;
                     }
@@ -334,8 +342,7 @@ impl Book {
     #[cold]
     fn trigger_batch<S: EventKindSink>(&mut self, l: i64, out: &mut S) {
         let mut batch = Queue::EMPTY;
-        self.stops
-            .collect(&mut self.slab.nodes, &self.slab.ext, l, &mut batch);
+        self.stops.collect(&mut self.slab, l, &mut batch);
         self.batch = batch;
         while self.batch.head != NIL {
             let s = self.batch.head;
@@ -348,7 +355,7 @@ impl Book {
     /// order with its own tif, without Accepted and without validation.
     fn process_triggered<S: EventKindSink>(&mut self, s: u32, l: i64, out: &mut S) {
         let n = self.slab.nodes[s as usize];
-        let sp = self.slab.ext[s as usize].stop_price;
+        let sp = self.slab.ext(s).stop_price;
         out.emit(EventKind::Triggered {
             order_id: OrderId(n.id),
             account: AccountId(n.account),
@@ -358,13 +365,13 @@ impl Book {
         });
         let leaves = self.slab.leaves(s);
         let opp_best = self.ladders[n.side.opposite().index()].best;
-        let is_market = n.ord_type == OrdType::Stop;
+        let is_market = n.ord_type() == OrdType::Stop;
         let mut t = Taker {
             id: n.id,
             account: n.account,
-            group: n.group,
+            group: self.slab.group(s),
             side: n.side,
-            stp: n.stp,
+            stp: n.stp(),
             leaves,
             limit: n.price,
         };

@@ -852,7 +852,6 @@ fn modify_keeps_or_loses_priority() {
         }
     ));
     assert!(b.is_head_of_level(OrderId(2)));
-    assert_eq!(b.order(OrderId(1)).unwrap().entry, 1);
     // re-price through the book trades
     run(&mut b, lim(3, Side::Sell, 105, 4, 3));
     ev.clear();
@@ -1023,6 +1022,124 @@ fn book_full_rejects_before_trading() {
         reject_of(&run(&mut b, stop(5, Side::Buy, 200, 1, 1))).map(|r| r.0),
         Some(RejectReason::BookFull)
     );
+}
+
+/// Special slots (icebergs, stops, GTD, explicit STP groups) have their own capacity; plain
+/// orders overflow into free special slots; the account capacity refuses a new account only;
+/// a snapshot of a book with overflowed plain orders restores to the same state and the same
+/// account-list (mass cancel) order.
+#[test]
+fn special_slots_and_account_capacity() {
+    let cfg = BookConfig {
+        max_orders: 6,
+        max_special_orders: 2,
+        max_accounts: 2,
+        ..BookConfig::default()
+    };
+    let mut b = Book::new(I, cfg).unwrap();
+    let ice = |id, px| NewOrder {
+        display_qty: Qty(1),
+        ..lim(id, Side::Buy, px, 5, 1)
+    };
+    // two special orders fill the special region
+    assert!(matches!(
+        run(&mut b, ice(1, 90))[0],
+        EventKind::Accepted { .. }
+    ));
+    assert!(matches!(
+        run(&mut b, stop(2, Side::Buy, 200, 1, 1))[0],
+        EventKind::Accepted { .. }
+    ));
+    let gtd = NewOrder {
+        tif: TimeInForce::Gtd,
+        expire_time: 1_000,
+        ..lim(3, Side::Buy, 91, 1, 1)
+    };
+    assert_eq!(
+        reject_of(&run(&mut b, gtd)),
+        Some((RejectReason::BookFull, 2, 2))
+    );
+    let grouped = NewOrder {
+        stp_group: 77,
+        ..lim(3, Side::Buy, 91, 1, 1)
+    };
+    assert_eq!(
+        reject_of(&run(&mut b, grouped)),
+        Some((RejectReason::BookFull, 2, 2))
+    );
+    // an STP group equal to the account is no group: plain
+    let own = NewOrder {
+        stp_group: 1,
+        ..lim(3, Side::Buy, 91, 1, 1)
+    };
+    assert!(matches!(run(&mut b, own)[0], EventKind::Accepted { .. }));
+    // a third account is refused while two have live orders, even for an order that would trade
+    run(&mut b, lim(4, Side::Sell, 120, 1, 2));
+    assert_eq!(
+        reject_of(&run(&mut b, lim(5, Side::Sell, 91, 1, 3))),
+        Some((RejectReason::BookFull, 2, 2))
+    );
+    // ...but not an IOC, which needs no slot
+    let ioc = NewOrder {
+        tif: TimeInForce::Ioc,
+        ..lim(5, Side::Sell, 91, 1, 3)
+    };
+    assert_eq!(trades(&run(&mut b, ioc)), vec![(3, 91, 1)]);
+    // free the special slot of the stop, then fill the plain region (4 plain slots: 4, 6, 7, 8)
+    let mut ev = Vec::new();
+    b.cancel(
+        &CancelOrder {
+            order_id: OrderId(2),
+            account: AccountId(1),
+            instrument: I,
+        },
+        1,
+        &mut ev,
+    );
+    for id in 6..=8 {
+        assert!(matches!(
+            run(&mut b, lim(id, Side::Sell, 130 + id as i64, 1, 2))[0],
+            EventKind::Accepted { .. }
+        ));
+    }
+    // the plain region is full: a plain order takes the free special slot...
+    assert!(matches!(
+        run(&mut b, lim(9, Side::Buy, 80, 1, 1))[0],
+        EventKind::Accepted { .. }
+    ));
+    assert_eq!(b.live_orders(), 6);
+    check(&b);
+    let mut snap = Vec::new();
+    b.snapshot(&mut snap);
+    let mut r = Book::restore(I, cfg, &snap).unwrap();
+    assert_eq!(r.state_hash(), b.state_hash());
+    let mut again = Vec::new();
+    r.snapshot(&mut again);
+    assert_eq!(again, snap);
+    for acct in [1, 2] {
+        let (mut e1, mut e2) = (Vec::new(), Vec::new());
+        b.mass_cancel(AccountId(acct), 2, &mut e1);
+        r.mass_cancel(AccountId(acct), 2, &mut e2);
+        assert_eq!(e1, e2);
+    }
+    assert_eq!(b.live_orders(), 0);
+    // a restore into a book with fewer special slots than the snapshot's special orders fails
+    let mut c = Book::new(I, cfg).unwrap();
+    run(&mut c, ice(1, 90));
+    run(&mut c, ice(2, 89));
+    let mut snap = Vec::new();
+    c.snapshot(&mut snap);
+    let small = BookConfig {
+        max_special_orders: 1,
+        ..cfg
+    };
+    assert!(matches!(
+        Book::restore(I, small, &snap),
+        Err(crate::BookSnapshotError::Capacity {
+            what: "max_special_orders",
+            ..
+        })
+    ));
 }
 
 #[test]

@@ -3,19 +3,21 @@
 //! The format is logical, not a memory dump, so it survives changes to the slab, id map, ladder
 //! and heap layouts: the resting orders per level in queue order, the pending stops in entry
 //! order, each order with every field that drives later behaviour (iceberg hidden and display
-//! quantities, stop price, GTD expire time, STP group and mode, entry number), plus the dense
-//! window's anchor, the entry counter and the last trade price. Slot numbers are not stored: a
-//! restored book places the same orders in different slots, which no event or hash can observe.
+//! quantities, stop price, GTD expire time, STP group and mode, its place in its account's list,
+//! and for special orders the entry number that breaks GTD expiry ties), plus the dense window's
+//! anchor, the entry counter and the last trade price. Slot numbers are not stored: a restored
+//! book places the same orders in different slots, which no event or hash can observe.
 //!
-//! Layout (little-endian; version 1, owned by the engine's snapshot header):
+//! Layout (little-endian; version 2, owned by the engine's snapshot header):
 //!
 //! ```text
 //! instrument u32 | anchored u8 | base i64 | entry_seq u64 | has_last u8 | last_trade i64
 //! for bids then asks: levels u32, then per level (best first): price i64 | orders u32 | order × orders
 //! stops u32 | order × stops                       (entry order)
 //! order: id u64 | account u32 | group u32 | side u8 | tif u8 | stp u8 | ord_type u8 | flags u8
-//!        | price i64 | visible u64 | hidden u64 | display u64 | stop_price i64 | entry u64
-//!        | expire_time u64 (0 unless GTD)
+//!        | price i64 | visible u64 | hidden u64 | display u64 | stop_price i64
+//!        | rank u32 (0-based place in its account's list, which is in entry order)
+//!        | entry u64 (special orders: entry number; 0 otherwise) | expire_time u64 (0 unless GTD)
 //! ```
 //!
 //! Declared as a child of the `book` module (see `book.rs`) so it reads the book's private
@@ -24,11 +26,11 @@
 use super::Book;
 use crate::config::BookConfig;
 use crate::expiry::Due;
-use crate::slab::{Ext, F_GTD, F_ICEBERG, NIL, Node, State};
-use ferrex_types::{InstrumentId, OrdType, Side, StpMode, TimeInForce};
+use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, F_MASK, NIL, Node, State, ord_type_of, stp_of};
+use ferrex_types::{InstrumentId, OrdType, Side, TimeInForce};
 
 /// Bytes of one encoded order.
-const ORDER_BYTES: usize = 8 + 4 + 4 + 5 + 8 * 7;
+const ORDER_BYTES: usize = 8 + 4 + 4 + 5 + 8 * 7 + 4;
 
 /// Why a book section could not be restored. Offsets are bytes from the start of the section.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,27 +174,7 @@ fn tif_of(v: u8) -> Option<TimeInForce> {
     })
 }
 
-fn stp_of(v: u8) -> Option<StpMode> {
-    Some(match v {
-        0 => StpMode::CancelResting,
-        1 => StpMode::CancelAggressor,
-        2 => StpMode::CancelBoth,
-        3 => StpMode::DecrementAndCancel,
-        4 => StpMode::None,
-        _ => return None,
-    })
-}
-
-fn ord_type_of(v: u8) -> Option<OrdType> {
-    Some(match v {
-        0 => OrdType::Limit,
-        1 => OrdType::Market,
-        2 => OrdType::Stop,
-        3 => OrdType::StopLimit,
-        _ => return None,
-    })
-}
-
+/// The flag bits a snapshot may carry (`F_GROUP` is derived from the group on restore).
 fn flags_of(v: u8) -> Option<u8> {
     (v & !(F_ICEBERG | F_GTD) == 0).then_some(v)
 }
@@ -203,6 +185,7 @@ struct Rec {
     node: Node,
     ext: Ext,
     expire: u64,
+    rank: u32,
 }
 
 impl Book {
@@ -216,16 +199,27 @@ impl Book {
         if !heap.is_empty() {
             expire = vec![0; self.slab.nodes.len()];
             for d in heap {
-                if let Some(n) = self.slab.nodes.get(d.slot as usize)
-                    && n.state != State::Free
-                    && n.entry == d.entry
-                    && n.flags & F_GTD != 0
-                {
+                if crate::expiry::Expiry::live(&self.slab, d) {
                     expire[d.slot as usize] = d.time;
                 }
             }
         }
-        let expire_of = |s: u32| expire.get(s as usize).copied().unwrap_or(0);
+        // Each order's place in its account's list.
+        let mut rank = vec![0u32; self.slab.nodes.len()];
+        for head in self.accounts.heads() {
+            let (mut s, mut k) = (head, 0u32);
+            while s != NIL {
+                rank[s as usize] = k;
+                k += 1;
+                s = self.slab.nodes[s as usize].acct_next;
+            }
+        }
+        let expire_of = |s: u32| {
+            (
+                expire.get(s as usize).copied().unwrap_or(0),
+                rank[s as usize],
+            )
+        };
         out.reserve(64 + self.slab.live() as usize * ORDER_BYTES);
         out.extend_from_slice(&self.instrument.0.to_le_bytes());
         let base = self.ladders[0].anchor_base();
@@ -241,7 +235,8 @@ impl Book {
                 out.extend_from_slice(&lvl.count.to_le_bytes());
                 let mut s = lvl.q.head;
                 while s != NIL {
-                    self.write_order(s, expire_of(s), out);
+                    let (e, k) = expire_of(s);
+                    self.write_order(s, e, k, out);
                     s = self.slab.nodes[s as usize].next;
                 }
                 true
@@ -250,39 +245,47 @@ impl Book {
         out.extend_from_slice(&self.stops.len.to_le_bytes());
         let mut s = self.stops.list.head;
         while s != NIL {
-            self.write_order(s, expire_of(s), out);
+            let (e, k) = expire_of(s);
+            self.write_order(s, e, k, out);
             s = self.slab.nodes[s as usize].next;
         }
     }
 
-    fn write_order(&self, s: u32, expire: u64, out: &mut Vec<u8>) {
+    fn write_order(&self, s: u32, expire: u64, rank: u32, out: &mut Vec<u8>) {
         let n = &self.slab.nodes[s as usize];
-        let e = &self.slab.ext[s as usize];
+        // A plain order may sit in a special slot (plain region full): its `Ext` is stale.
+        let special = n.flags & F_MASK != 0 || n.is_stop_type();
+        let e = if special {
+            *self.slab.ext(s)
+        } else {
+            Ext::default()
+        };
         let iceberg = n.flags & F_ICEBERG != 0;
-        let stop = matches!(n.ord_type, OrdType::Stop | OrdType::StopLimit);
         out.extend_from_slice(&n.id.to_le_bytes());
         out.extend_from_slice(&n.account.to_le_bytes());
-        out.extend_from_slice(&n.group.to_le_bytes());
+        out.extend_from_slice(&self.slab.group(s).to_le_bytes());
         out.extend_from_slice(&[
             n.side as u8,
             n.tif as u8,
-            n.stp as u8,
-            n.ord_type as u8,
-            n.flags,
+            n.stp() as u8,
+            n.ord_type() as u8,
+            n.flags & (F_ICEBERG | F_GTD),
         ]);
         out.extend_from_slice(&n.price.to_le_bytes());
         out.extend_from_slice(&n.visible.to_le_bytes());
         out.extend_from_slice(&(if iceberg { e.hidden } else { 0 }).to_le_bytes());
         out.extend_from_slice(&(if iceberg { e.display } else { 0 }).to_le_bytes());
-        out.extend_from_slice(&(if stop { e.stop_price } else { 0 }).to_le_bytes());
-        out.extend_from_slice(&n.entry.to_le_bytes());
+        out.extend_from_slice(&self.slab.stop_price(s).to_le_bytes());
+        out.extend_from_slice(&rank.to_le_bytes());
+        out.extend_from_slice(&e.entry.to_le_bytes());
         let gtd = n.flags & F_GTD != 0;
         out.extend_from_slice(&(if gtd { expire } else { 0 }).to_le_bytes());
     }
 
     /// Builds a book for `instrument` with `cfg` holding the state of a [`Book::snapshot`]
     /// section. Every field is validated (enum codes, prices against the configured range and
-    /// tick, quantities, unique ids and entry numbers, level counts, capacities); a bad section
+    /// tick, quantities, unique ids, account-list ranks and entry numbers, level counts,
+    /// capacities); a bad section
     /// is an error, never a panic. Allocates the book like [`Book::new`]; O(orders).
     pub fn restore(
         instrument: InstrumentId,
@@ -313,7 +316,8 @@ impl Book {
         let last = r.i64("last_trade")?;
         b.last_trade = has_last.then_some(last);
 
-        let mut entries: Vec<(u64, u32)> = Vec::new();
+        // (account, rank, entry, slot, offset) of every order, to rebuild the account lists.
+        let mut entries: Vec<(u32, u32, u64, u32, usize)> = Vec::new();
         for side in [Side::Buy, Side::Sell] {
             let at = r.pos;
             let levels = r.u32("levels")?;
@@ -360,8 +364,8 @@ impl Book {
         let stops = r.u32("stops")?;
         for _ in 0..stops {
             let rec = b.read_order(&mut r)?;
-            if !matches!(rec.node.ord_type, OrdType::Stop | OrdType::StopLimit) {
-                return Err(invalid(rec.at, "stop ord_type", rec.node.ord_type as u8));
+            if !rec.node.is_stop_type() {
+                return Err(invalid(rec.at, "stop ord_type", rec.node.ord_type() as u8));
             }
             let s = b.insert_rec(&rec, State::Stop, &mut entries)?;
             b.stops.push(&mut b.slab.nodes, rec.ext.stop_price, s);
@@ -372,19 +376,34 @@ impl Book {
                 len: bytes.len() - r.pos,
             });
         }
-        // Account lists are in entry order (every order joins its list once, at entry).
+        // Account lists: each account's orders by rank, which must be 0, 1, 2, … .
         entries.sort_unstable();
-        for w in entries.windows(2) {
-            if w[0].0 == w[1].0 {
-                return Err(invalid(0, "duplicate entry number", w[0].0));
+        let mut prev: Option<(u32, u32)> = None;
+        for &(account, rank, entry, _, at) in &entries {
+            let want = match prev {
+                Some((a, r)) if a == account => r + 1,
+                _ => 0,
+            };
+            if rank != want {
+                return Err(invalid(at, "rank in its account's list", rank));
             }
+            if entry > b.entry_seq {
+                return Err(invalid(at, "entry above entry_seq", entry));
+            }
+            prev = Some((account, rank));
         }
-        if let Some(&(e, _)) = entries.last()
-            && e > b.entry_seq
-        {
-            return Err(invalid(0, "entry above entry_seq", e));
+        let mut specials: Vec<u64> = entries.iter().filter(|e| e.2 != 0).map(|e| e.2).collect();
+        specials.sort_unstable();
+        if let Some(w) = specials.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(0, "duplicate entry number", w[0]));
         }
-        for &(_, s) in &entries {
+        for &(account, _, _, s, at) in &entries {
+            if b.accounts.at_limit() && !b.accounts.contains(account) {
+                return Err(BookSnapshotError::Capacity {
+                    offset: at,
+                    what: "max_accounts",
+                });
+            }
             b.accounts.push(&mut b.slab.nodes, s);
         }
         Ok(b)
@@ -419,6 +438,7 @@ impl Book {
         let display = r.u64("display")?;
         let at_stop = r.pos;
         let stop_price = r.i64("stop_price")?;
+        let rank = r.u32("rank")?;
         let entry = r.u64("entry")?;
         let expire = r.u64("expire_time")?;
         let iceberg = flags & F_ICEBERG != 0;
@@ -455,61 +475,89 @@ impl Book {
         if matches!(ord_type, OrdType::Market) {
             return Err(invalid(at, "ord_type of a live order", ord_type as u8));
         }
+        if !is_stop && stop_price != 0 {
+            return Err(invalid(
+                at_stop,
+                "stop_price of a non-stop order",
+                stop_price,
+            ));
+        }
+        let flags = flags | if group != account { F_GROUP } else { 0 };
         Ok(Rec {
             at,
             node: Node {
                 id,
                 price,
                 visible,
-                entry,
                 next: NIL,
                 prev: NIL,
                 acct_next: NIL,
                 acct_prev: NIL,
                 account,
-                group,
                 side,
                 state: State::Taking,
                 tif,
-                stp,
-                ord_type,
-                flags,
+                flags: Node::pack(flags & F_MASK, stp, ord_type),
             },
             ext: Ext {
                 hidden,
                 display,
                 stop_price: if is_stop { stop_price } else { 0 },
+                entry,
+                group,
             },
             expire,
+            rank,
         })
     }
 
     /// Allocates a slot for `rec` in `state`, registering its id and expiry entry; the caller
     /// links it into a level or the stop list, account lists follow at the end.
-    fn insert_rec(&mut self, rec: &Rec, state: State, entries: &mut Vec<(u64, u32)>) -> Res<u32> {
+    fn insert_rec(
+        &mut self,
+        rec: &Rec,
+        state: State,
+        entries: &mut Vec<(u32, u32, u64, u32, usize)>,
+    ) -> Res<u32> {
         if self.ids.get(rec.node.id, &self.slab.nodes).is_some() {
             return Err(invalid(rec.at, "duplicate order id", rec.node.id));
         }
-        let Some(s) = self.slab.alloc() else {
+        let n = &rec.node;
+        let special = n.flags & F_MASK != 0 || n.is_stop_type();
+        if !special && rec.ext.entry != 0 {
+            return Err(invalid(rec.at, "entry of a plain order", rec.ext.entry));
+        }
+        let slot = if special {
+            self.slab.alloc_special()
+        } else {
+            self.slab.alloc()
+        };
+        let Some(s) = slot else {
             return Err(BookSnapshotError::Capacity {
                 offset: rec.at,
-                what: "max_orders",
+                what: if special && self.slab.live() < self.cfg.max_orders {
+                    "max_special_orders"
+                } else {
+                    "max_orders"
+                },
             });
         };
         self.slab.nodes[s as usize] = Node { state, ..rec.node };
-        self.slab.ext[s as usize] = rec.ext;
+        if self.slab.is_special(s) {
+            *self.slab.ext_mut(s) = rec.ext;
+        }
         self.ids.insert(rec.node.id, s);
         if rec.node.flags & F_GTD != 0 {
             self.expiry.push(
-                &self.slab.nodes,
+                &self.slab,
                 Due {
                     time: rec.expire,
-                    entry: rec.node.entry,
+                    entry: rec.ext.entry,
                     slot: s,
                 },
             );
         }
-        entries.push((rec.node.entry, s));
+        entries.push((n.account, rec.rank, rec.ext.entry, s, rec.at));
         Ok(s)
     }
 }

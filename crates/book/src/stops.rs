@@ -3,7 +3,7 @@
 //! when nothing can trigger. When a bound says something may trigger, the list is scanned once:
 //! the triggered orders move, in entry order, into a batch queue, and the bounds are recomputed.
 
-use crate::slab::{Ext, NIL, Node, Queue, State};
+use crate::slab::{NIL, Node, Queue, Slab, State};
 use ferrex_types::Side;
 
 /// The pending-stop list.
@@ -58,19 +58,20 @@ impl Stops {
 
     /// Moves every stop that triggers at `l` into `batch` (entry order, state `Taking`), and
     /// recomputes the bounds. O(pending stops).
-    pub fn collect(&mut self, nodes: &mut [Node], ext: &[Ext], l: i64, batch: &mut Queue) {
+    pub fn collect(&mut self, slab: &mut Slab, l: i64, batch: &mut Queue) {
         let mut min_buy = i64::MAX;
         let mut max_sell = i64::MIN;
         let mut s = self.list.head;
         while s != NIL {
-            let next = nodes[s as usize].next;
-            let sp = ext[s as usize].stop_price;
-            let side = nodes[s as usize].side;
+            let next = slab.nodes[s as usize].next;
+            let sp = slab.ext(s).stop_price;
+            let side = slab.nodes[s as usize].side;
             let fires = match side {
                 Side::Buy => l >= sp,
                 Side::Sell => l <= sp,
             };
             if fires {
+                let nodes = &mut slab.nodes;
                 self.list.unlink(nodes, s);
                 self.len -= 1;
                 batch.push_back(nodes, s);

@@ -32,6 +32,4 @@ pub struct OrderView {
     pub visible: Qty,
     /// True while it is a pending (untriggered) stop.
     pub is_stop: bool,
-    /// Entry number (per-book counter of accepted new orders; modify keeps it).
-    pub entry: u64,
 }

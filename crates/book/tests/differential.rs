@@ -278,6 +278,18 @@ fn generator_coverage() {
             }
             for e in &ev {
                 let k = match e {
+                    // Which capacity: max_orders, the special slots, or the accounts.
+                    EventKind::Rejected {
+                        reason: ferrex_types::RejectReason::BookFull,
+                        limit,
+                        ..
+                    } if *limit != i64::from(cfg.max_orders) => {
+                        if *limit == i64::from(cfg.max_special_orders.min(cfg.max_orders)) {
+                            "rejected BookFull special".into()
+                        } else {
+                            "rejected BookFull accounts".into()
+                        }
+                    }
                     EventKind::Rejected { reason, .. } => format!("rejected {reason:?}"),
                     EventKind::Cancelled { reason, .. } => format!("cancelled {reason:?}"),
                     EventKind::Replaced { kept_priority, .. } => {
@@ -321,6 +333,8 @@ fn generator_coverage() {
         "rejected PostOnlyWouldTake",
         "rejected FokNotFillable",
         "rejected BookFull",
+        "rejected BookFull special",
+        "rejected BookFull accounts",
         "rejected NotOwner",
         "rejected UnknownOrder",
         "rejected InvalidModify",

@@ -22,6 +22,8 @@ fn cfg() -> BookConfig {
         min_price: Price(1),
         max_price: Price(10_000),
         max_orders: 256,
+        max_special_orders: 1 << 15,
+        max_accounts: 1 << 14,
         dense_levels: 32,
         sparse_levels: 256,
         anchor: Some(Price(1000)),

@@ -32,8 +32,10 @@ use ferrex_types::{FnvHasher, InstrumentId};
 /// The 8 bytes every engine snapshot starts with.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"FRXSNAP\0";
 
-/// Version of the snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+/// Version of the snapshot format this build writes and reads. Version 2: book orders carry
+/// their rank in their account's list, and the entry number only for special orders (see
+/// `ferrex_book`'s snapshot module); version 1 snapshots are refused.
+pub const SNAPSHOT_VERSION: u32 = 2;
 
 /// Bytes of the fixed header.
 const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 5 + 4 + 4;

@@ -503,13 +503,14 @@ impl SimMarket {
     /// price or better, in price-time priority, each fill `min(visible, remaining − ahead)` where
     /// `ahead` is the visible quantity queued before it at its level.
     fn passive_fills(&mut self, side: Side, price: i64, qty: u64) -> Vec<(u64, u64)> {
-        let mut mine: Vec<(i64, u64, u64)> = Vec::new(); // price, entry, id
+        // price, visible lots queued ahead (strictly increasing along a level's queue), id
+        let mut mine: Vec<(i64, u64, u64)> = Vec::new();
         for (&id, o) in &self.ours {
             if o.side == side
                 && better_or_equal(side, o.price, price)
-                && let Some(v) = self.book.order(OrderId(id))
+                && let Some(ahead) = self.book.queue_ahead(OrderId(id))
             {
-                mine.push((o.price, v.entry, id));
+                mine.push((o.price, ahead.0, id));
             }
         }
         mine.sort_by(|a, b| match side {

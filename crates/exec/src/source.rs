@@ -192,6 +192,8 @@ fn binance_book_config() -> BookConfig {
         min_price: Price(1),
         max_price: Price(1 << 53),
         max_orders: 1 << 18,
+        max_special_orders: 1 << 15,
+        max_accounts: 1 << 14,
         dense_levels: 1 << 16,
         sparse_levels: 1 << 14,
         anchor: None,

@@ -37,6 +37,8 @@ fn book_config() -> BookConfig {
         min_price: Price(1),
         max_price: Price(1_000_000),
         max_orders: 1 << 14,
+        max_special_orders: 1 << 15,
+        max_accounts: 1 << 14,
         dense_levels: 1 << 12,
         sparse_levels: 1024,
         anchor: None,

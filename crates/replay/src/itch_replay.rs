@@ -52,6 +52,8 @@ impl Default for ItchReplayConfig {
                 min_price: Price(100),
                 max_price: Price(i64::from(u32::MAX)),
                 max_orders: 1 << 17,
+                max_special_orders: 1 << 15,
+                max_accounts: 1 << 14,
                 dense_levels: 1 << 15,
                 sparse_levels: 4096,
                 anchor: None,

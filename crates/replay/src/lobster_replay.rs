@@ -77,6 +77,8 @@ impl Default for LobsterReplayConfig {
                 min_price: Price(100),
                 max_price: Price(9_999_999_900),
                 max_orders: 1 << 17,
+                max_special_orders: 1 << 15,
+                max_accounts: 1 << 14,
                 dense_levels: 1 << 15,
                 sparse_levels: 4096,
                 anchor: None,

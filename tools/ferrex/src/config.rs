@@ -8,6 +8,8 @@
 //! min_price = 1          # valid price range, inclusive
 //! max_price = 1000000
 //! max_orders = 100000    # live orders (optional, default 1,048,576)
+//! max_special_orders = 32768  # of those, icebergs/stops/GTD/STP groups (optional, default 32,768)
+//! max_accounts = 16384   # accounts with live orders at once (optional, default 16,384)
 //! market_protection_ticks = 100   # optional, default 1,000
 //! ```
 
@@ -32,6 +34,8 @@ struct InstrumentToml {
     min_price: Option<i64>,
     max_price: Option<i64>,
     max_orders: Option<u32>,
+    max_special_orders: Option<u32>,
+    max_accounts: Option<u32>,
     market_protection_ticks: Option<i64>,
     dense_levels: Option<u32>,
 }
@@ -64,6 +68,8 @@ pub fn load(path: &Path) -> anyhow::Result<Instruments> {
                 min_price: ins.min_price,
                 max_price: ins.max_price,
                 max_orders: ins.max_orders,
+                max_special_orders: ins.max_special_orders,
+                max_accounts: ins.max_accounts,
                 market_protection_ticks: ins.market_protection_ticks,
                 dense_levels: ins.dense_levels,
             },
@@ -95,6 +101,10 @@ pub struct BookKeys {
     pub max_price: Option<i64>,
     /// Live orders.
     pub max_orders: Option<u32>,
+    /// Of those, slots for icebergs, stops, GTD orders and explicit STP groups.
+    pub max_special_orders: Option<u32>,
+    /// Accounts with live orders at once.
+    pub max_accounts: Option<u32>,
     /// Market-order protection, in ticks.
     pub market_protection_ticks: Option<i64>,
     /// Dense ladder levels.
@@ -142,6 +152,15 @@ pub fn book_config(
             bail!("{}: must be >= 1", key("max_orders"));
         }
         b.max_orders = m;
+    }
+    if let Some(m) = k.max_special_orders {
+        b.max_special_orders = m;
+    }
+    if let Some(m) = k.max_accounts {
+        if m < 1 {
+            bail!("{}: must be >= 1", key("max_accounts"));
+        }
+        b.max_accounts = m;
     }
     if let Some(m) = k.market_protection_ticks {
         if m < 0 {

@@ -3,8 +3,9 @@
 //! file format; the server itself is `ferrex_gateway::server`.
 //!
 //! Instruments take the keys of `ferrex run --config` (name, tick_size, lot_size, min_price,
-//! max_price, max_orders, market_protection_ticks, dense_levels) plus `price_increment`, the
-//! currency value of one price unit as a decimal string. Paths (`risk`) are relative to the
+//! max_price, max_orders, max_special_orders, max_accounts, market_protection_ticks,
+//! dense_levels) plus `price_increment`, the currency value of one price unit as a decimal
+//! string. Paths (`risk`) are relative to the
 //! config file. Unknown keys are refused; errors name the file and the key.
 //!
 //! `[md]` (optional) turns on the ITCH 5.0 / MoldUDP64 market-data feed: `udp` (where packets
@@ -121,6 +122,8 @@ struct InstrumentToml {
     min_price: Option<i64>,
     max_price: Option<i64>,
     max_orders: Option<u32>,
+    max_special_orders: Option<u32>,
+    max_accounts: Option<u32>,
     market_protection_ticks: Option<i64>,
     dense_levels: Option<u32>,
 }
@@ -191,6 +194,8 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
                 min_price: ins.min_price,
                 max_price: ins.max_price,
                 max_orders: ins.max_orders,
+                max_special_orders: ins.max_special_orders,
+                max_accounts: ins.max_accounts,
                 market_protection_ticks: ins.market_protection_ticks,
                 dense_levels: ins.dense_levels,
             },

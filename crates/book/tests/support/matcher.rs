@@ -142,7 +142,6 @@ impl Matcher for Book {
             leaves: o.leaves,
             visible: o.visible,
             is_stop: o.is_stop,
-            entry: o.entry,
         })
     }
     fn is_head_of_level(&self, id: OrderId) -> bool {

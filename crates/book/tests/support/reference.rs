@@ -34,7 +34,6 @@ pub struct RefOrderView {
     pub leaves: Qty,
     pub visible: Qty,
     pub is_stop: bool,
-    pub entry: u64,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +54,11 @@ struct ROrder {
     entry: u64,
     prio: u64,
     pending_stop: bool,
+    /// Which slab region holds it once it has a slot: `Some(true)` special, `Some(false)`
+    /// plain, `None` not yet placed. Special orders (icebergs, stops, GTD, an STP group other
+    /// than the account) take special slots only; plain orders take a plain slot while one is
+    /// free, else a special one. An order keeps its slot until it leaves the book.
+    slot_special: Option<bool>,
 }
 
 impl ROrder {
@@ -192,7 +196,6 @@ impl ReferenceBook {
             leaves: Qty(o.leaves()),
             visible: Qty(if o.pending_stop { 0 } else { o.visible }),
             is_stop: o.pending_stop,
-            entry: o.entry,
         }
     }
 
@@ -418,6 +421,30 @@ impl ReferenceBook {
                 i64::from(c.max_orders),
             ));
         }
+        let special = o.display_qty.0 != 0
+            || o.tif == TimeInForce::Gtd
+            || is_stop
+            || (o.stp_group != 0 && o.stp_group != o.account.0);
+        let cap = self.slot_caps().0;
+        let used = self
+            .orders
+            .iter()
+            .filter(|r| r.slot_special == Some(true))
+            .count();
+        if needs_slot && special && used >= cap {
+            return Some((RejectReason::BookFull, cap as i64, cap as i64));
+        }
+        let mut accounts: Vec<u32> = self.orders.iter().map(|r| r.account.0).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let limit = c.max_accounts.min(c.max_orders);
+        if needs_slot && accounts.len() >= limit as usize && !accounts.contains(&o.account.0) {
+            return Some((
+                RejectReason::BookFull,
+                i64::from(limit),
+                accounts.len() as i64,
+            ));
+        }
         None
     }
 
@@ -451,7 +478,28 @@ impl ReferenceBook {
             entry,
             prio: 0,
             pending_stop: false,
+            slot_special: None,
         }
+    }
+
+    /// Special slots in the book's configuration, and plain ones.
+    fn slot_caps(&self) -> (usize, usize) {
+        let special = self.cfg.max_special_orders.min(self.cfg.max_orders) as usize;
+        (special, self.cfg.max_orders as usize - special)
+    }
+
+    /// Picks the slab region for an order entering the book now.
+    fn place_in(&self, r: &ROrder) -> bool {
+        let special = r.display != 0
+            || r.tif == TimeInForce::Gtd
+            || matches!(r.ord_type, OrdType::Stop | OrdType::StopLimit)
+            || r.group != r.account.0;
+        let plain_used = self
+            .orders
+            .iter()
+            .filter(|o| o.slot_special == Some(false))
+            .count();
+        special || plain_used >= self.slot_caps().1
     }
 
     // ---------------------------------------------------------------- commands
@@ -486,6 +534,7 @@ impl ReferenceBook {
         let mut r = self.make(o, entry);
         if matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit) {
             r.pending_stop = true;
+            r.slot_special = Some(true);
             self.orders.push(r);
             return;
         }
@@ -607,6 +656,9 @@ impl ReferenceBook {
                 t.hidden = leaves - t.visible;
                 t.prio = self.next_prio();
                 t.pending_stop = false;
+                if t.slot_special.is_none() {
+                    t.slot_special = Some(self.place_in(&t));
+                }
                 self.orders.push(t);
                 self.emit_level(t.side, t.price, sink);
             }

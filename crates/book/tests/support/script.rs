@@ -22,6 +22,8 @@ pub fn small_cfg() -> BookConfig {
         min_price: Price(1),
         max_price: Price(1000),
         max_orders: 16,
+        max_special_orders: 16,
+        max_accounts: 16,
         dense_levels: 64,
         sparse_levels: 16,
         anchor: None,
