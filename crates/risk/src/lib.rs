@@ -102,4 +102,4 @@ pub use config::{
 };
 pub use risk::Risk;
 pub use risk::snapshot::{RiskImage, RiskSnapshotError};
-pub use types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject};
+pub use types::{BookParams, Market, MarketView, OrderSnapshot, RiskAction, RiskReject};

@@ -4,7 +4,9 @@ use crate::config::{AccountConfig, ConfigError, RiskConfig};
 use crate::mmp::{Mmp, MmpTrip};
 use crate::orders::{NIL, OrderRec, OrderTable};
 use crate::throttle::{Bucket, Throttle};
-use crate::types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i};
+use crate::types::{
+    BookParams, Market, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i,
+};
 use crate::velocity::Velocity;
 // Snapshot export/import: a child module so it reads the risk layer's private state.
 #[path = "snapshot.rs"]
@@ -387,11 +389,11 @@ impl Risk {
     /// halt → max order qty → reduce-only / reducing states → max open orders → position limit →
     /// price band → max order notional → credit limit.
     #[inline(always)]
-    pub fn check_new(
+    pub fn check_new<M: Market>(
         &mut self,
         o: &NewOrder,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         if self.check_new_ok(o, now, mkt) {
             Ok(())
@@ -404,7 +406,7 @@ impl Risk {
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
     #[inline(never)]
-    fn check_new_ok(&mut self, o: &NewOrder, now: u64, mkt: &MarketView) -> bool {
+    fn check_new_ok<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
         match self.check_new_inner(o, now, mkt) {
             Ok(()) => true,
             Err(r) => {
@@ -417,11 +419,11 @@ impl Risk {
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
     /// precise sequence.
     #[inline(always)]
-    fn check_new_inner(
+    fn check_new_inner<M: Market>(
         &mut self,
         o: &NewOrder,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
         self.pending.valid = false;
@@ -450,13 +452,13 @@ impl Risk {
     /// the message in the throttle), then the precise sequence.
     #[cold]
     #[inline(never)]
-    fn check_new_gated(
+    fn check_new_gated<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         self.gate(a, i, now)?;
         self.check_new_rest(o, a, i, now, mkt, true)
@@ -468,13 +470,13 @@ impl Risk {
     /// table, a position beyond i64) goes to `check_new_rest`, which has no side effect before
     /// its end, so the answer is the same either way.
     #[inline(always)]
-    fn check_new_limit(
+    fn check_new_limit<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
         let si = a * self.n_instr + i;
@@ -577,13 +579,13 @@ impl Risk {
     /// reduce-only and reducing states, open orders, position, band, notional, credit. No side
     /// effect before it passes (then the band cache and the pending order are set).
     #[inline(never)]
-    fn check_new_rest(
+    fn check_new_rest<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
         gated: bool,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
@@ -684,13 +686,13 @@ impl Risk {
     /// stop price, volatility halt, max order qty. Cold: only orders that fail the fast
     /// compares, non-limit orders and orders while a state gate is set come here.
     #[inline(never)]
-    fn check_static(
+    fn check_static<M: Market>(
         &self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         let ins = &self.instruments[i];
         let qty = o.qty.0;
@@ -1824,11 +1826,11 @@ fn check_volatility(
     t: OrdType,
     side: Side,
     price: i64,
-    mkt: &MarketView,
+    mkt: &impl Market,
 ) -> Result<(), RiskReject> {
     let opp = match side {
-        Side::Buy => mkt.best_ask,
-        Side::Sell => mkt.best_bid,
+        Side::Buy => mkt.best_ask(),
+        Side::Sell => mkt.best_bid(),
     };
     let crosses = match t {
         OrdType::Market => true,
@@ -1889,14 +1891,14 @@ fn position_sum_wide(s: &Slot, side: Side, same_open: i128, qty: i128) -> (i128,
 /// Band reference: the last trade, else the mid (both sides present), else the configured /
 /// commanded reference price.
 #[inline(always)]
-fn band_reference(ins: &Instr, mkt: &MarketView) -> Option<i64> {
-    if let Some(l) = mkt.last_trade {
+fn band_reference(ins: &Instr, mkt: &impl Market) -> Option<i64> {
+    if let Some(l) = mkt.last_trade() {
         return Some(l.0);
     }
     if let Some(l) = ins.last_trade {
         return Some(l);
     }
-    if let (Some(b), Some(a)) = (mkt.best_bid, mkt.best_ask) {
+    if let (Some(b), Some(a)) = (mkt.best_bid(), mkt.best_ask()) {
         return Some(((b.0 as i128 + a.0 as i128) >> 1) as i64);
     }
     ins.reference
@@ -1986,14 +1988,14 @@ fn check_band_edges(lo: i64, hi: i64, price: i64) -> Result<(), RiskReject> {
 /// a sell is valued at the best bid (the most it can receive). Without an opposite side the
 /// book rejects it `NoLiquidity`; the reference/last price is used meanwhile.
 #[inline(always)]
-fn market_reserve(ins: &Instr, side: Side, mkt: &MarketView) -> i64 {
+fn market_reserve(ins: &Instr, side: Side, mkt: &impl Market) -> i64 {
     let prot = ins.protection.saturating_mul(ins.tick);
     match side {
-        Side::Buy => match mkt.best_ask {
+        Side::Buy => match mkt.best_ask() {
             Some(a) => a.0.saturating_add(prot).min(ins.max_price),
             None => ins.last_trade.or(ins.reference).unwrap_or(0),
         },
-        Side::Sell => match mkt.best_bid {
+        Side::Sell => match mkt.best_bid() {
             Some(b) => b.0,
             None => ins.last_trade.or(ins.reference).unwrap_or(0),
         },
