@@ -219,7 +219,7 @@ impl Engine {
         match cmd.kind {
             CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
                 Some(book) => {
-                    let res = tap.risk.check_new(o, time, &BookMarket(book));
+                    let res = tap.risk.check_new_with(o, time, BookMarket(book));
                     if verdict(tap.risk, res, o.order_id, o.account, o.instrument, tap.out) {
                         book.new_order(o, time, &mut tap);
                         if let Some(t) = book.next_expiry() {
@@ -323,6 +323,7 @@ impl Engine {
 
 /// The book as the market a new-order check reads: each value is read from the book only when
 /// the check needs it (a plain limit order reads the last trade for its price band, or nothing).
+#[derive(Clone, Copy)]
 struct BookMarket<'a>(&'a Book);
 
 impl Market for BookMarket<'_> {

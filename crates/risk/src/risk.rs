@@ -395,7 +395,19 @@ impl Risk {
         now: u64,
         mkt: &M,
     ) -> Result<(), RiskReject> {
-        if self.check_new_ok(o, now, mkt) {
+        self.check_new_with(o, now, mkt)
+    }
+
+    /// [`Risk::check_new`] with the market given by value: a `Copy` handle such as the engine's
+    /// reference to the book, so the caller passes it in a register.
+    #[inline(always)]
+    pub fn check_new_with<M: Market + Copy>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> Result<(), RiskReject> {
+        if self.check_new_ok(o, now, &mkt) {
             Ok(())
         } else {
             Err(self.reject)
@@ -410,6 +422,8 @@ impl Risk {
         match self.check_new_inner(o, now, mkt) {
             Ok(()) => true,
             Err(r) => {
+                // A failed check leaves no order pending (a passed one has just set it).
+                self.pending.valid = false;
                 self.reject = r;
                 false
             }
@@ -426,7 +440,6 @@ impl Risk {
         mkt: &M,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
-        self.pending.valid = false;
         let Some(a) = self.acct_idx(o.account) else {
             return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
         };
@@ -1239,7 +1252,7 @@ impl Risk {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
         if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
             let leaves = self.orders.get(k).leaves;

@@ -28,6 +28,21 @@ pub trait Market {
     fn last_trade(&self) -> Option<Price>;
 }
 
+impl<T: Market + ?Sized> Market for &T {
+    #[inline(always)]
+    fn best_bid(&self) -> Option<Price> {
+        (**self).best_bid()
+    }
+    #[inline(always)]
+    fn best_ask(&self) -> Option<Price> {
+        (**self).best_ask()
+    }
+    #[inline(always)]
+    fn last_trade(&self) -> Option<Price> {
+        (**self).last_trade()
+    }
+}
+
 impl Market for MarketView {
     #[inline(always)]
     fn best_bid(&self) -> Option<Price> {
