@@ -498,7 +498,7 @@ impl Risk {
             self.instruments.get(i),
             self.slots.get(si),
         ) else {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         };
         let qty = o.qty.0;
         let p = o.price.0;
@@ -509,7 +509,7 @@ impl Risk {
             && p <= ins.max_price
             && (ins.tick == 1 || p % ins.tick == 0);
         if !statics_pass {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         }
         if !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
             if acct.open_orders >= acct.max_open_orders {
@@ -528,11 +528,11 @@ impl Risk {
             }
         }
         if self.orders.is_full() {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         }
         let same_open = slot.open_qty[side_idx(o.side)];
         let Ok(pos) = i64::try_from(slot.position) else {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         };
         // |pos| < 2^63, same_open and qty < 2^64: exact in i128.
         let (v, max) = match o.side {
@@ -586,6 +586,31 @@ impl Risk {
             slot: si as u32,
         };
         Ok(())
+    }
+
+    /// The plain-limit path's way out to [`Risk::check_new_rest`], out of line: the account and
+    /// instrument are looked up again (known: the fast path found both), so the fast path keeps
+    /// neither alive for it.
+    #[cold]
+    #[inline(never)]
+    fn check_new_slow<M: Market>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: &M,
+    ) -> Result<(), RiskReject> {
+        use RejectReason as R;
+        let Some(a) = self.acct_idx(o.account) else {
+            return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+        };
+        let Some(i) = self.instr_idx(o.instrument) else {
+            return Err(RiskReject::new(
+                R::UnknownInstrument,
+                0,
+                o.instrument.0 as i64,
+            ));
+        };
+        self.check_new_rest(o, a, i, now, mkt, false)
     }
 
     /// The precise sequence of `check_new` after the gates / throttle: static checks,
