@@ -419,45 +419,54 @@ impl Risk {
     /// memory on the common path.
     #[inline(never)]
     fn check_new_ok<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
-        match self.check_new_inner(o, now, mkt) {
+        self.check_new_inner(o, now, mkt)
+    }
+
+    /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
+    /// pending (a passed check has just set it). Returns false.
+    #[inline(always)]
+    fn fail(&mut self, r: RiskReject) -> bool {
+        self.pending.valid = false;
+        self.reject = r;
+        false
+    }
+
+    /// The answer of a check written as a `Result`, in `check_new_ok`'s form.
+    #[inline(always)]
+    fn done(&mut self, r: Result<(), RiskReject>) -> bool {
+        match r {
             Ok(()) => true,
-            Err(r) => {
-                // A failed check leaves no order pending (a passed one has just set it).
-                self.pending.valid = false;
-                self.reject = r;
-                false
-            }
+            Err(r) => self.fail(r),
         }
     }
 
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
     /// precise sequence.
     #[inline(always)]
-    fn check_new_inner<M: Market>(
-        &mut self,
-        o: &NewOrder,
-        now: u64,
-        mkt: &M,
-    ) -> Result<(), RiskReject> {
+    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
         use RejectReason as R;
         let Some(a) = self.acct_idx(o.account) else {
-            return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            return Err(RiskReject::new(
+            return self.fail(RiskReject::new(
                 R::UnknownInstrument,
                 0,
                 o.instrument.0 as i64,
             ));
         };
         if self.accounts[a].gated | self.instruments[i].gated {
-            return self.check_new_gated(o, a, i, now, mkt);
+            let r = self.check_new_gated(o, a, i, now, mkt);
+            return self.done(r);
         }
-        self.throttle(a, now)?;
+        if let Err(r) = self.throttle(a, now) {
+            return self.fail(r);
+        }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
             self.check_new_limit(o, a, i, now, mkt)
         } else {
-            self.check_new_rest(o, a, i, now, mkt, false)
+            let r = self.check_new_rest(o, a, i, now, mkt, false);
+            self.done(r)
         }
     }
 
@@ -490,7 +499,7 @@ impl Risk {
         i: usize,
         now: u64,
         mkt: &M,
-    ) -> Result<(), RiskReject> {
+    ) -> bool {
         use RejectReason as R;
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
@@ -513,14 +522,14 @@ impl Risk {
         }
         if !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
             if acct.open_orders >= acct.max_open_orders {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_orders as i64,
                     acct.open_orders as i64 + 1,
                 ));
             }
             if slot.open_orders >= acct.max_open_per_instr {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_per_instr as i64,
                     slot.open_orders as i64 + 1,
@@ -543,16 +552,20 @@ impl Risk {
             ),
         };
         if v > max as i128 {
-            return Err(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
+            return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
         }
         let mut band_miss = None;
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
         {
-            check_band(ins, r, p, &mut band_miss)?;
+            if let Err(e) = check_band(ins, r, p, &mut band_miss) {
+                return self.fail(e);
+            }
         }
         let notional = p as i128 * qty as i128;
-        check_order_notional(notional, slot.max_order_notional)?;
+        if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
+            return self.fail(e);
+        }
         if acct.credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand.
@@ -565,7 +578,7 @@ impl Risk {
             };
             let e = add128(exposure, notional);
             if e > acct.credit_limit as i128 {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::CreditLimit,
                     acct.credit_limit,
                     sat_i64(e),
@@ -585,7 +598,7 @@ impl Risk {
             acct: a as u32,
             slot: si as u32,
         };
-        Ok(())
+        true
     }
 
     /// The plain-limit path's way out to [`Risk::check_new_rest`], out of line: the account and
@@ -593,24 +606,20 @@ impl Risk {
     /// neither alive for it.
     #[cold]
     #[inline(never)]
-    fn check_new_slow<M: Market>(
-        &mut self,
-        o: &NewOrder,
-        now: u64,
-        mkt: &M,
-    ) -> Result<(), RiskReject> {
+    fn check_new_slow<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
         use RejectReason as R;
         let Some(a) = self.acct_idx(o.account) else {
-            return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            return Err(RiskReject::new(
+            return self.fail(RiskReject::new(
                 R::UnknownInstrument,
                 0,
                 o.instrument.0 as i64,
             ));
         };
-        self.check_new_rest(o, a, i, now, mkt, false)
+        let r = self.check_new_rest(o, a, i, now, mkt, false);
+        self.done(r)
     }
 
     /// The precise sequence of `check_new` after the gates / throttle: static checks,
