@@ -557,10 +557,9 @@ impl Risk {
         let mut band_miss = None;
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
+            && let Err(e) = check_band(ins, r, p, &mut band_miss)
         {
-            if let Err(e) = check_band(ins, r, p, &mut band_miss) {
-                return self.fail(e);
-            }
+            return self.fail(e);
         }
         let notional = p as i128 * qty as i128;
         if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
