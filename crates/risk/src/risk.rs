@@ -1097,22 +1097,10 @@ impl Risk {
         {
             (p.acct as usize, p.slot as usize, p.reserve, p.flags)
         } else {
-            let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            let Some(v) = self.accepted_cold(order_id, account, instrument, price) else {
                 return;
             };
-            let (reserve, flags) =
-                if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0 {
-                    (p.reserve, p.flags)
-                } else if price.0 > 0 {
-                    (price.0, OrderFlags::NONE)
-                } else {
-                    let ins = &self.instruments[i];
-                    (
-                        ins.last_trade.or(ins.reference).unwrap_or(0),
-                        OrderFlags::NONE,
-                    )
-                };
-            (a, self.slot_idx(a, i), reserve, flags)
+            v
         };
         self.pending.valid = false;
         let mmp = flags.contains(OrderFlags::MMP);
@@ -1144,6 +1132,37 @@ impl Risk {
         let acct = &mut self.accounts[a];
         acct.open_orders = acct.open_orders.saturating_add(1);
         acct.open_notional = add128(acct.open_notional, reserve as i128 * qty as i128);
+    }
+
+    /// `on_accepted` of an order other than the one the last check passed (a restored pending
+    /// order, or an order the engine did not check): account, slot, reserve price and flags
+    /// looked up; `None` for an unknown account or instrument.
+    #[cold]
+    #[inline(never)]
+    fn accepted_cold(
+        &self,
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        price: Price,
+    ) -> Option<(usize, usize, i64, OrderFlags)> {
+        let p = self.pending;
+        let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            return None;
+        };
+        let (reserve, flags) =
+            if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0 {
+                (p.reserve, p.flags)
+            } else if price.0 > 0 {
+                (price.0, OrderFlags::NONE)
+            } else {
+                let ins = &self.instruments[i];
+                (
+                    ins.last_trade.or(ins.reference).unwrap_or(0),
+                    OrderFlags::NONE,
+                )
+            };
+        Some((a, self.slot_idx(a, i), reserve, flags))
     }
 
     /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
