@@ -573,7 +573,7 @@ impl Risk {
                 1 if self.held.get(a * self.n_instr) == Some(&(i as u32)) => {
                     add128(acct.open_notional, position_value(slot.position, ins.mark))
                 }
-                _ => self.exposure_idx(a),
+                _ => self.exposure_cold(a),
             };
             let e = add128(exposure, notional);
             if e > acct.credit_limit as i128 {
@@ -1724,6 +1724,14 @@ impl Risk {
             Some(a) => self.exposure_idx(a),
             None => 0,
         }
+    }
+
+    /// [`Risk::exposure_idx`] out of line (the plain-limit path with positions in two or more
+    /// instruments).
+    #[cold]
+    #[inline(never)]
+    fn exposure_cold(&self, a: usize) -> i128 {
+        self.exposure_idx(a)
     }
 
     #[inline(always)]
