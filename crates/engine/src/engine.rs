@@ -1,10 +1,10 @@
 //! `Engine`: sequencer + routing to books + event stamping.
 
 use ferrex_book::{Book, BookConfig, BookConfigError};
-use ferrex_risk::{MarketView, OrderSnapshot, Risk, RiskAction, RiskReject};
+use ferrex_risk::{Market, MarketView, OrderSnapshot, Risk, RiskAction, RiskReject};
 use ferrex_types::{
     AccountId, CancelOrder, CancelReason, Command, CommandKind, Event, EventKind, EventKindSink,
-    EventSink, FnvHasher, InstrumentId, ModifyOrder, OrderId, RejectReason,
+    EventSink, FnvHasher, InstrumentId, ModifyOrder, OrderId, Price, RejectReason,
 };
 use std::hash::Hasher;
 
@@ -219,12 +219,7 @@ impl Engine {
         match cmd.kind {
             CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
                 Some(book) => {
-                    let mkt = MarketView {
-                        best_bid: book.best_bid(),
-                        best_ask: book.best_ask(),
-                        last_trade: book.last_trade_price(),
-                    };
-                    let res = tap.risk.check_new(o, time, &mkt);
+                    let res = tap.risk.check_new_with(o, time, BookMarket(book));
                     if verdict(tap.risk, res, o.order_id, o.account, o.instrument, tap.out) {
                         book.new_order(o, time, &mut tap);
                         if let Some(t) = book.next_expiry() {
@@ -323,6 +318,26 @@ impl Engine {
     /// Bytes preallocated by all books.
     pub fn memory_bytes(&self) -> usize {
         self.books.iter().map(Book::memory_bytes).sum()
+    }
+}
+
+/// The book as the market a new-order check reads: each value is read from the book only when
+/// the check needs it (a plain limit order reads the last trade for its price band, or nothing).
+#[derive(Clone, Copy)]
+struct BookMarket<'a>(&'a Book);
+
+impl Market for BookMarket<'_> {
+    #[inline(always)]
+    fn best_bid(&self) -> Option<Price> {
+        self.0.best_bid()
+    }
+    #[inline(always)]
+    fn best_ask(&self) -> Option<Price> {
+        self.0.best_ask()
+    }
+    #[inline(always)]
+    fn last_trade(&self) -> Option<Price> {
+        self.0.last_trade_price()
     }
 }
 

@@ -74,18 +74,38 @@
 //! order-table lookups per event; it is inlined into the caller as a bare dispatch (events that
 //! cannot change risk state cost a compare), a removal reuses the index position its lookup
 //! found, the `Accepted` of the order the last check passed reuses that check's account and
-//! slot, and a fill updates its slot once. Measured with `examples/cost.rs` (callgrind,
-//! instructions per check including the harness loop's ~9): about 290 with every control of
-//! `config/risk.toml` on (was 335), about 205 with no limits configured (was 215).
+//! slot, and a fill updates its slot once.
+//!
+//! Register pressure decides much of the count: every value the straight path keeps alive for
+//! a rare exit is a spill and a reload on the common one. So the plain-limit path leaves for
+//! the precise sequence through one cold function that looks the account and instrument up
+//! again (`check_new_slow`), sums the exposure of two or more held instruments out of line
+//! (`exposure_cold`), and writes each reject straight where `check_new` reads it (the check
+//! path answers in a `bool` throughout, no `Result` joined through the stack); `Accepted`
+//! upkeep for an order other than the one just checked is out of line too (`accepted_cold`).
+//! New-order checks read the market through [`Market`]: the engine hands over its book, so a
+//! plain limit order reads the book's last trade (for its band) instead of the engine building
+//! a [`MarketView`] per order. Measured with `examples/cost.rs` (callgrind, instructions per
+//! check including the harness loop's ~9): about 264 with every control of `config/risk.toml`
+//! on (was 290, and 335 before that), about 185 with no limits configured (was 205, and 215).
 //!
 //! In the engine, on the mixed stream of `benches/risk.rs` (`crates/engine/examples/risk_cost.rs`
-//! under callgrind), the whole risk layer (checks, event upkeep, engine glue) adds about 180
-//! instructions per command over the engine with risk off (was about 254, 270 and 345 before;
-//! part of the last step is the engine inlining its risk path into the caller's loop).
-//! Per operation on that stream: `check_new` about 210 instructions on average (about 270 for
-//! an order that passes every check, about 145 for a `MaxOpenOrders` reject, about 95 for a
-//! `Throttled` one), `Accepted` upkeep about 125, a trade about 405 (both sides, velocity), a
-//! cancel's upkeep about 136.
+//! under callgrind: 27,195,820 Ir off, 41,750,195 Ir on per 100,000 commands), the whole risk
+//! layer (checks, event upkeep, engine glue) adds about 146 instructions per command over the
+//! engine with risk off (was about 180, and 254, 270 and 345 before that). Per operation on
+//! that stream: `check_new` about 187 instructions on average (was 210), `Accepted` upkeep
+//! about 119 (was 125), a trade about 405 (both sides, velocity); a cancel's upkeep is now
+//! inlined into the engine's event dispatch.
+//!
+//! Tried and not kept (risk_cost, Ir per 100,000 commands with risk on, against the kept state
+//! it was tried on): IOC/FOK/market orders as a "solo" order-table record outside the index
+//! (+763,505: the branch on every insert and lookup costs more than the probes it saves);
+//! `on_accepted` inlined into the engine (+359,000) and `on_fill` or the order removal out of
+//! line (+843,000, +961,000); `check_cancel` out of line (+715,000); the throttle's reject or
+//! halt arm out of line (+825,000, +740,000: the throttle is inlined into the engine's cancel
+//! path too); the engine's tap owning its stamper (+247,000); the band cache miss, the band
+//! reference without a last trade, the volatility halt or the wide-value rejects out of line
+//! (+196,000, +48,000, +48,000, +3,000); trade fields read per side (+57,000).
 #![forbid(unsafe_code)]
 
 mod config;
@@ -102,4 +122,4 @@ pub use config::{
 };
 pub use risk::Risk;
 pub use risk::snapshot::{RiskImage, RiskSnapshotError};
-pub use types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject};
+pub use types::{BookParams, Market, MarketView, OrderSnapshot, RiskAction, RiskReject};

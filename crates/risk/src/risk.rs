@@ -4,7 +4,9 @@ use crate::config::{AccountConfig, ConfigError, RiskConfig};
 use crate::mmp::{Mmp, MmpTrip};
 use crate::orders::{NIL, OrderRec, OrderTable};
 use crate::throttle::{Bucket, Throttle};
-use crate::types::{BookParams, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i};
+use crate::types::{
+    BookParams, Market, MarketView, OrderSnapshot, RiskAction, RiskReject, sat_i64, u2i,
+};
 use crate::velocity::Velocity;
 // Snapshot export/import: a child module so it reads the risk layer's private state.
 #[path = "snapshot.rs"]
@@ -380,20 +382,33 @@ impl Risk {
     /// returned. On `Ok` the order's reserve price and flags are remembered for its `Accepted`
     /// event. Costs a few dozen compares, one or two i128 multiplies and (with more than one
     /// instrument held) one pass over the instruments the account holds a position in; never
-    /// allocates. About 270 instructions for a plain limit order that passes every check.
+    /// allocates. About 255 instructions for a plain limit order that passes every check
+    /// (`examples/cost.rs`: about 264 per check with its harness loop).
     ///
     /// Order: unknown account/instrument → account halted → throttle → instrument halted →
     /// MMP freeze → qty (zero, lot, min/max) → price and stop price (min/max, tick) → volatility
     /// halt → max order qty → reduce-only / reducing states → max open orders → position limit →
     /// price band → max order notional → credit limit.
     #[inline(always)]
-    pub fn check_new(
+    pub fn check_new<M: Market>(
         &mut self,
         o: &NewOrder,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
-        if self.check_new_ok(o, now, mkt) {
+        self.check_new_with(o, now, mkt)
+    }
+
+    /// [`Risk::check_new`] with the market given by value: a `Copy` handle such as the engine's
+    /// reference to the book, so the caller passes it in a register.
+    #[inline(always)]
+    pub fn check_new_with<M: Market + Copy>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> Result<(), RiskReject> {
+        if self.check_new_ok(o, now, &mkt) {
             Ok(())
         } else {
             Err(self.reject)
@@ -404,45 +419,55 @@ impl Risk {
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
     #[inline(never)]
-    fn check_new_ok(&mut self, o: &NewOrder, now: u64, mkt: &MarketView) -> bool {
-        match self.check_new_inner(o, now, mkt) {
+    fn check_new_ok<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+        self.check_new_inner(o, now, mkt)
+    }
+
+    /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
+    /// pending (a passed check has just set it). Returns false.
+    #[inline(always)]
+    fn fail(&mut self, r: RiskReject) -> bool {
+        self.pending.valid = false;
+        self.reject = r;
+        false
+    }
+
+    /// The answer of a check written as a `Result`, in `check_new_ok`'s form.
+    #[inline(always)]
+    fn done(&mut self, r: Result<(), RiskReject>) -> bool {
+        match r {
             Ok(()) => true,
-            Err(r) => {
-                self.reject = r;
-                false
-            }
+            Err(r) => self.fail(r),
         }
     }
 
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
     /// precise sequence.
     #[inline(always)]
-    fn check_new_inner(
-        &mut self,
-        o: &NewOrder,
-        now: u64,
-        mkt: &MarketView,
-    ) -> Result<(), RiskReject> {
+    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
         use RejectReason as R;
-        self.pending.valid = false;
         let Some(a) = self.acct_idx(o.account) else {
-            return Err(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            return Err(RiskReject::new(
+            return self.fail(RiskReject::new(
                 R::UnknownInstrument,
                 0,
                 o.instrument.0 as i64,
             ));
         };
         if self.accounts[a].gated | self.instruments[i].gated {
-            return self.check_new_gated(o, a, i, now, mkt);
+            let r = self.check_new_gated(o, a, i, now, mkt);
+            return self.done(r);
         }
-        self.throttle(a, now)?;
+        if let Err(r) = self.throttle(a, now) {
+            return self.fail(r);
+        }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
             self.check_new_limit(o, a, i, now, mkt)
         } else {
-            self.check_new_rest(o, a, i, now, mkt, false)
+            let r = self.check_new_rest(o, a, i, now, mkt, false);
+            self.done(r)
         }
     }
 
@@ -450,13 +475,13 @@ impl Risk {
     /// the message in the throttle), then the precise sequence.
     #[cold]
     #[inline(never)]
-    fn check_new_gated(
+    fn check_new_gated<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         self.gate(a, i, now)?;
         self.check_new_rest(o, a, i, now, mkt, true)
@@ -468,14 +493,14 @@ impl Risk {
     /// table, a position beyond i64) goes to `check_new_rest`, which has no side effect before
     /// its end, so the answer is the same either way.
     #[inline(always)]
-    fn check_new_limit(
+    fn check_new_limit<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
-    ) -> Result<(), RiskReject> {
+        mkt: &M,
+    ) -> bool {
         use RejectReason as R;
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
@@ -483,7 +508,7 @@ impl Risk {
             self.instruments.get(i),
             self.slots.get(si),
         ) else {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         };
         let qty = o.qty.0;
         let p = o.price.0;
@@ -494,18 +519,18 @@ impl Risk {
             && p <= ins.max_price
             && (ins.tick == 1 || p % ins.tick == 0);
         if !statics_pass {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         }
         if !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
             if acct.open_orders >= acct.max_open_orders {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_orders as i64,
                     acct.open_orders as i64 + 1,
                 ));
             }
             if slot.open_orders >= acct.max_open_per_instr {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_per_instr as i64,
                     slot.open_orders as i64 + 1,
@@ -513,11 +538,11 @@ impl Risk {
             }
         }
         if self.orders.is_full() {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         }
         let same_open = slot.open_qty[side_idx(o.side)];
         let Ok(pos) = i64::try_from(slot.position) else {
-            return self.check_new_rest(o, a, i, now, mkt, false);
+            return self.check_new_slow(o, now, mkt);
         };
         // |pos| < 2^63, same_open and qty < 2^64: exact in i128.
         let (v, max) = match o.side {
@@ -528,16 +553,19 @@ impl Risk {
             ),
         };
         if v > max as i128 {
-            return Err(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
+            return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
         }
         let mut band_miss = None;
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
+            && let Err(e) = check_band(ins, r, p, &mut band_miss)
         {
-            check_band(ins, r, p, &mut band_miss)?;
+            return self.fail(e);
         }
         let notional = p as i128 * qty as i128;
-        check_order_notional(notional, slot.max_order_notional)?;
+        if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
+            return self.fail(e);
+        }
         if acct.credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand.
@@ -546,11 +574,11 @@ impl Risk {
                 1 if self.held.get(a * self.n_instr) == Some(&(i as u32)) => {
                     add128(acct.open_notional, position_value(slot.position, ins.mark))
                 }
-                _ => self.exposure_idx(a),
+                _ => self.exposure_cold(a),
             };
             let e = add128(exposure, notional);
             if e > acct.credit_limit as i128 {
-                return Err(RiskReject::new(
+                return self.fail(RiskReject::new(
                     R::CreditLimit,
                     acct.credit_limit,
                     sat_i64(e),
@@ -570,20 +598,41 @@ impl Risk {
             acct: a as u32,
             slot: si as u32,
         };
-        Ok(())
+        true
+    }
+
+    /// The plain-limit path's way out to [`Risk::check_new_rest`], out of line: the account and
+    /// instrument are looked up again (known: the fast path found both), so the fast path keeps
+    /// neither alive for it.
+    #[cold]
+    #[inline(never)]
+    fn check_new_slow<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+        use RejectReason as R;
+        let Some(a) = self.acct_idx(o.account) else {
+            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+        };
+        let Some(i) = self.instr_idx(o.instrument) else {
+            return self.fail(RiskReject::new(
+                R::UnknownInstrument,
+                0,
+                o.instrument.0 as i64,
+            ));
+        };
+        let r = self.check_new_rest(o, a, i, now, mkt, false);
+        self.done(r)
     }
 
     /// The precise sequence of `check_new` after the gates / throttle: static checks,
     /// reduce-only and reducing states, open orders, position, band, notional, credit. No side
     /// effect before it passes (then the band cache and the pending order are set).
     #[inline(never)]
-    fn check_new_rest(
+    fn check_new_rest<M: Market>(
         &mut self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
         gated: bool,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
@@ -684,13 +733,13 @@ impl Risk {
     /// stop price, volatility halt, max order qty. Cold: only orders that fail the fast
     /// compares, non-limit orders and orders while a state gate is set come here.
     #[inline(never)]
-    fn check_static(
+    fn check_static<M: Market>(
         &self,
         o: &NewOrder,
         a: usize,
         i: usize,
         now: u64,
-        mkt: &MarketView,
+        mkt: &M,
     ) -> Result<(), RiskReject> {
         let ins = &self.instruments[i];
         let qty = o.qty.0;
@@ -1049,22 +1098,10 @@ impl Risk {
         {
             (p.acct as usize, p.slot as usize, p.reserve, p.flags)
         } else {
-            let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            let Some(v) = self.accepted_cold(order_id, account, instrument, price) else {
                 return;
             };
-            let (reserve, flags) =
-                if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0 {
-                    (p.reserve, p.flags)
-                } else if price.0 > 0 {
-                    (price.0, OrderFlags::NONE)
-                } else {
-                    let ins = &self.instruments[i];
-                    (
-                        ins.last_trade.or(ins.reference).unwrap_or(0),
-                        OrderFlags::NONE,
-                    )
-                };
-            (a, self.slot_idx(a, i), reserve, flags)
+            v
         };
         self.pending.valid = false;
         let mmp = flags.contains(OrderFlags::MMP);
@@ -1096,6 +1133,37 @@ impl Risk {
         let acct = &mut self.accounts[a];
         acct.open_orders = acct.open_orders.saturating_add(1);
         acct.open_notional = add128(acct.open_notional, reserve as i128 * qty as i128);
+    }
+
+    /// `on_accepted` of an order other than the one the last check passed (a restored pending
+    /// order, or an order the engine did not check): account, slot, reserve price and flags
+    /// looked up; `None` for an unknown account or instrument.
+    #[cold]
+    #[inline(never)]
+    fn accepted_cold(
+        &self,
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        price: Price,
+    ) -> Option<(usize, usize, i64, OrderFlags)> {
+        let p = self.pending;
+        let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            return None;
+        };
+        let (reserve, flags) =
+            if p.valid && p.order_id == order_id.0 && p.instrument == instrument.0 {
+                (p.reserve, p.flags)
+            } else if price.0 > 0 {
+                (price.0, OrderFlags::NONE)
+            } else {
+                let ins = &self.instruments[i];
+                (
+                    ins.last_trade.or(ins.reference).unwrap_or(0),
+                    OrderFlags::NONE,
+                )
+            };
+        Some((a, self.slot_idx(a, i), reserve, flags))
     }
 
     /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
@@ -1237,7 +1305,7 @@ impl Risk {
         }
     }
 
-    #[inline(never)]
+    #[inline(always)]
     fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
         if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
             let leaves = self.orders.get(k).leaves;
@@ -1659,6 +1727,14 @@ impl Risk {
         }
     }
 
+    /// [`Risk::exposure_idx`] out of line (the plain-limit path with positions in two or more
+    /// instruments).
+    #[cold]
+    #[inline(never)]
+    fn exposure_cold(&self, a: usize) -> i128 {
+        self.exposure_idx(a)
+    }
+
     #[inline(always)]
     fn exposure_idx(&self, a: usize) -> i128 {
         let acct = &self.accounts[a];
@@ -1824,11 +1900,11 @@ fn check_volatility(
     t: OrdType,
     side: Side,
     price: i64,
-    mkt: &MarketView,
+    mkt: &impl Market,
 ) -> Result<(), RiskReject> {
     let opp = match side {
-        Side::Buy => mkt.best_ask,
-        Side::Sell => mkt.best_bid,
+        Side::Buy => mkt.best_ask(),
+        Side::Sell => mkt.best_bid(),
     };
     let crosses = match t {
         OrdType::Market => true,
@@ -1889,14 +1965,14 @@ fn position_sum_wide(s: &Slot, side: Side, same_open: i128, qty: i128) -> (i128,
 /// Band reference: the last trade, else the mid (both sides present), else the configured /
 /// commanded reference price.
 #[inline(always)]
-fn band_reference(ins: &Instr, mkt: &MarketView) -> Option<i64> {
-    if let Some(l) = mkt.last_trade {
+fn band_reference(ins: &Instr, mkt: &impl Market) -> Option<i64> {
+    if let Some(l) = mkt.last_trade() {
         return Some(l.0);
     }
     if let Some(l) = ins.last_trade {
         return Some(l);
     }
-    if let (Some(b), Some(a)) = (mkt.best_bid, mkt.best_ask) {
+    if let (Some(b), Some(a)) = (mkt.best_bid(), mkt.best_ask()) {
         return Some(((b.0 as i128 + a.0 as i128) >> 1) as i64);
     }
     ins.reference
@@ -1986,14 +2062,14 @@ fn check_band_edges(lo: i64, hi: i64, price: i64) -> Result<(), RiskReject> {
 /// a sell is valued at the best bid (the most it can receive). Without an opposite side the
 /// book rejects it `NoLiquidity`; the reference/last price is used meanwhile.
 #[inline(always)]
-fn market_reserve(ins: &Instr, side: Side, mkt: &MarketView) -> i64 {
+fn market_reserve(ins: &Instr, side: Side, mkt: &impl Market) -> i64 {
     let prot = ins.protection.saturating_mul(ins.tick);
     match side {
-        Side::Buy => match mkt.best_ask {
+        Side::Buy => match mkt.best_ask() {
             Some(a) => a.0.saturating_add(prot).min(ins.max_price),
             None => ins.last_trade.or(ins.reference).unwrap_or(0),
         },
-        Side::Sell => match mkt.best_bid {
+        Side::Sell => match mkt.best_bid() {
             Some(b) => b.0,
             None => ins.last_trade.or(ins.reference).unwrap_or(0),
         },

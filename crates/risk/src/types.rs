@@ -3,8 +3,9 @@
 use ferrex_types::{AccountId, Price, Qty, RejectReason, Side};
 
 /// What the risk layer reads from the book for one check: the best prices and the last trade.
-/// The engine fills it from `Book::best_bid()/best_ask()/last_trade_price()` before each check
-/// (three loads), so this crate neither depends on nor borrows the book.
+/// A [`Market`] given by value (tests, modify checks). For new orders the engine passes the
+/// book itself through [`Market`], so a check reads only the values it needs; this crate
+/// neither depends on nor borrows the book.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MarketView {
     /// Best bid, if any.
@@ -13,6 +14,48 @@ pub struct MarketView {
     pub best_ask: Option<Price>,
     /// Last trade price of the book, if it has traded.
     pub last_trade: Option<Price>,
+}
+
+/// Where a new-order check reads the market: a [`MarketView`], or (the engine) the book itself,
+/// so that a check reads only what it needs (a plain limit order with a price band reads the
+/// last trade only; an order without a band reads nothing).
+pub trait Market {
+    /// Best bid, if any.
+    fn best_bid(&self) -> Option<Price>;
+    /// Best ask, if any.
+    fn best_ask(&self) -> Option<Price>;
+    /// Last trade price of the book, if it has traded.
+    fn last_trade(&self) -> Option<Price>;
+}
+
+impl<T: Market + ?Sized> Market for &T {
+    #[inline(always)]
+    fn best_bid(&self) -> Option<Price> {
+        (**self).best_bid()
+    }
+    #[inline(always)]
+    fn best_ask(&self) -> Option<Price> {
+        (**self).best_ask()
+    }
+    #[inline(always)]
+    fn last_trade(&self) -> Option<Price> {
+        (**self).last_trade()
+    }
+}
+
+impl Market for MarketView {
+    #[inline(always)]
+    fn best_bid(&self) -> Option<Price> {
+        self.best_bid
+    }
+    #[inline(always)]
+    fn best_ask(&self) -> Option<Price> {
+        self.best_ask
+    }
+    #[inline(always)]
+    fn last_trade(&self) -> Option<Price> {
+        self.last_trade
+    }
 }
 
 /// The order a modify applies to, as the book has it now.
