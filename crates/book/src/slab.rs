@@ -245,10 +245,7 @@ impl Slab {
     /// full. O(1).
     #[inline]
     pub fn alloc(&mut self) -> Option<u32> {
-        match self.take(0) {
-            Some(s) => Some(s),
-            None => self.take(1),
-        }
+        self.take(usize::from(self.free[0] == NIL))
     }
 
     /// Takes a free special slot, or `None` when none is left. O(1).
