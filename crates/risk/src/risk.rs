@@ -441,20 +441,32 @@ impl Risk {
         }
     }
 
-    /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
-    /// precise sequence.
+    /// The account and instrument indices of a new order, or `None` with the reject set
+    /// (`UnknownAccount`, then `UnknownInstrument`).
     #[inline(always)]
-    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+    fn lookup_new(&mut self, o: &NewOrder) -> Option<(usize, usize)> {
         use RejectReason as R;
         let Some(a) = self.acct_idx(o.account) else {
-            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+            self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
+            return None;
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            return self.fail(RiskReject::new(
+            self.fail(RiskReject::new(
                 R::UnknownInstrument,
                 0,
                 o.instrument.0 as i64,
             ));
+            return None;
+        };
+        Some((a, i))
+    }
+
+    /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
+    /// precise sequence.
+    #[inline(always)]
+    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+        let Some((a, i)) = self.lookup_new(o) else {
+            return false;
         };
         if self.accounts[a].gated | self.instruments[i].gated {
             let r = self.check_new_gated(o, a, i, now, mkt);
@@ -607,16 +619,8 @@ impl Risk {
     #[cold]
     #[inline(never)]
     fn check_new_slow<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
-        use RejectReason as R;
-        let Some(a) = self.acct_idx(o.account) else {
-            return self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
-        };
-        let Some(i) = self.instr_idx(o.instrument) else {
-            return self.fail(RiskReject::new(
-                R::UnknownInstrument,
-                0,
-                o.instrument.0 as i64,
-            ));
+        let Some((a, i)) = self.lookup_new(o) else {
+            return false;
         };
         let r = self.check_new_rest(o, a, i, now, mkt, false);
         self.done(r)
