@@ -204,15 +204,19 @@ impl Book {
                 }
             }
         }
-        // Each order's place in its account's list.
+        // Each order's place in its account's list. The lists are walked side by side, one step
+        // of each per round, so the node loads of different lists overlap instead of each list
+        // being one chain of dependent cache misses.
         let mut rank = vec![0u32; self.slab.nodes.len()];
-        for head in self.accounts.heads() {
-            let (mut s, mut k) = (head, 0u32);
-            while s != NIL {
-                rank[s as usize] = k;
-                k += 1;
-                s = self.slab.nodes[s as usize].acct_next;
-            }
+        let mut cursors: Vec<u32> = self.accounts.heads().collect();
+        let mut k = 0u32;
+        while !cursors.is_empty() {
+            cursors.retain_mut(|s| {
+                rank[*s as usize] = k;
+                *s = self.slab.nodes[*s as usize].acct_next;
+                *s != NIL
+            });
+            k += 1;
         }
         let expire_of = |s: u32| {
             (

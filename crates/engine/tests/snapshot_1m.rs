@@ -16,6 +16,8 @@ const ORDERS: u64 = 1_000_000;
 fn snapshot_of_a_million_resting_orders() {
     let cfg = EngineConfig::single(BookConfig {
         max_orders: 1 << 20,
+        // About 23% of the orders below are icebergs or GTD: special slots for all of them.
+        max_special_orders: 1 << 18,
         dense_levels: 1 << 14,
         level_events: false,
         ..BookConfig::default()
