@@ -265,32 +265,40 @@ impl Book {
             Ext::default()
         };
         let iceberg = n.flags & F_ICEBERG != 0;
-        out.extend_from_slice(&n.id.to_le_bytes());
-        out.extend_from_slice(&n.account.to_le_bytes());
-        out.extend_from_slice(&self.slab.group(s).to_le_bytes());
-        out.extend_from_slice(&[
+        let gtd = n.flags & F_GTD != 0;
+        // The record is assembled in a fixed array and appended once (one capacity check per
+        // order instead of one per field).
+        let mut rec = [0u8; ORDER_BYTES];
+        let mut at = 0;
+        let mut put = |b: &[u8]| {
+            rec[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        };
+        put(&n.id.to_le_bytes());
+        put(&n.account.to_le_bytes());
+        put(&self.slab.group(s).to_le_bytes());
+        put(&[
             n.side as u8,
             n.tif as u8,
             n.stp() as u8,
             n.ord_type() as u8,
             n.flags & (F_ICEBERG | F_GTD),
         ]);
-        out.extend_from_slice(&n.price.to_le_bytes());
-        out.extend_from_slice(&n.visible.to_le_bytes());
-        out.extend_from_slice(&(if iceberg { e.hidden } else { 0 }).to_le_bytes());
-        out.extend_from_slice(&(if iceberg { e.display } else { 0 }).to_le_bytes());
-        out.extend_from_slice(&self.slab.stop_price(s).to_le_bytes());
-        out.extend_from_slice(&rank.to_le_bytes());
-        out.extend_from_slice(&e.entry.to_le_bytes());
-        let gtd = n.flags & F_GTD != 0;
-        out.extend_from_slice(&(if gtd { expire } else { 0 }).to_le_bytes());
+        put(&n.price.to_le_bytes());
+        put(&n.visible.to_le_bytes());
+        put(&(if iceberg { e.hidden } else { 0 }).to_le_bytes());
+        put(&(if iceberg { e.display } else { 0 }).to_le_bytes());
+        put(&self.slab.stop_price(s).to_le_bytes());
+        put(&rank.to_le_bytes());
+        put(&e.entry.to_le_bytes());
+        put(&(if gtd { expire } else { 0 }).to_le_bytes());
+        out.extend_from_slice(&rec);
     }
 
     /// Builds a book for `instrument` with `cfg` holding the state of a [`Book::snapshot`]
     /// section. Every field is validated (enum codes, prices against the configured range and
     /// tick, quantities, unique ids, account-list ranks and entry numbers, level counts,
-    /// capacities); a bad section
-    /// is an error, never a panic. Allocates the book like [`Book::new`]; O(orders).
+    /// capacities); a bad section is an error, never a panic. Allocates the book like [`Book::new`]; O(orders).
     pub fn restore(
         instrument: InstrumentId,
         cfg: BookConfig,

@@ -223,18 +223,23 @@ fn generator_coverage() {
     use ferrex_types::EventKind;
     use std::collections::BTreeMap;
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
-    let mut runner = TestRunner::new(Config {
-        cases: 48,
-        failure_persistence: None,
-        ..Config::default()
-    });
-    let strat = (
-        prop::collection::vec(step(GenOpts::ALL), 200..=300),
-        0usize..5,
+    // A fixed seed, and every configuration in turn: the coverage is the same on every run
+    // (a random configuration draw once left the tick-5 book out nearly entirely, and with it
+    // the only source of `TickSize` and `LotSize` rejects).
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 48,
+            failure_persistence: None,
+            ..Config::default()
+        },
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
     );
-    for _ in 0..48 {
-        let (steps, which) = strat.new_tree(&mut runner).unwrap().current();
-        let cfg = configs()[which];
+    let strat = prop::collection::vec(step(GenOpts::ALL), 200..=300);
+    for k in 0..48 {
+        let steps = strat.new_tree(&mut runner).unwrap().current();
+        let cfg = configs()[k % configs().len()];
         let mut h = harness::Harness::new(cfg);
         for s in &steps {
             h.now += u64::from(s.dt);
