@@ -136,6 +136,13 @@ impl Node {
     pub fn is_stop_type(&self) -> bool {
         self.flags >> TYPE_SHIFT >= OrdType::Stop as u8
     }
+
+    /// True when the order needs a special slot's [`Ext`] (iceberg, GTD, explicit STP group,
+    /// stop or stop-limit): the node form of the book's `needs_special`.
+    #[inline(always)]
+    pub fn needs_ext(&self) -> bool {
+        self.flags & F_MASK != 0 || self.is_stop_type()
+    }
 }
 
 /// The cold part of an order, kept for special slots only (see the module docs).

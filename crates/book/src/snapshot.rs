@@ -258,7 +258,7 @@ impl Book {
     fn write_order(&self, s: u32, expire: u64, rank: u32, out: &mut Vec<u8>) {
         let n = &self.slab.nodes[s as usize];
         // A plain order may sit in a special slot (plain region full): its `Ext` is stale.
-        let special = n.flags & F_MASK != 0 || n.is_stop_type();
+        let special = n.needs_ext();
         let e = if special {
             *self.slab.ext(s)
         } else {
@@ -535,7 +535,7 @@ impl Book {
             return Err(invalid(rec.at, "duplicate order id", rec.node.id));
         }
         let n = &rec.node;
-        let special = n.flags & F_MASK != 0 || n.is_stop_type();
+        let special = n.needs_ext();
         if !special && rec.ext.entry != 0 {
             return Err(invalid(rec.at, "entry of a plain order", rec.ext.entry));
         }
