@@ -99,7 +99,9 @@ impl Accounts {
 
     /// Appends slot `s` to its account's list (entry order). O(1) expected. The probe masks
     /// with `len − 1` of the table slice, so the compiler proves every bucket index in bounds.
-    #[inline]
+    /// Inlined: every order that rests comes here, and the call's register saves were a
+    /// quarter of its instructions.
+    #[inline(always)]
     pub fn push(&mut self, nodes: &mut [Node], s: u32) {
         let Some(n) = nodes.get_mut(s as usize) else {
             return;

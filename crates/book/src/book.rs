@@ -353,6 +353,13 @@ impl Book {
     #[inline(always)]
     pub(crate) fn free_slot(&mut self, s: u32, id: u64, gtd: bool) {
         self.ids.remove(id, s);
+        self.unlist(s, gtd);
+    }
+
+    /// The rest of freeing slot `s` once its id-map entry is gone: account list, slab, and the
+    /// expiry heap's top if it was a GTD order.
+    #[inline(always)]
+    fn unlist(&mut self, s: u32, gtd: bool) {
         self.accounts.unlink(&mut self.slab.nodes, s);
         self.slab.release(s);
         if gtd {
@@ -380,9 +387,16 @@ impl Book {
     /// `kill_resting`, then `LevelChanged` for the level it left (without a second lookup).
     #[inline]
     pub(crate) fn kill_resting_emit<S: EventKindSink>(&mut self, s: u32, out: &mut S) {
-        let (side, price, vis) = {
+        self.kill_resting_at(s, None, out);
+    }
+
+    /// [`Book::kill_resting_emit`]; with `bucket` = the id-map bucket of the order (a cancel
+    /// found it), its entry is removed there rather than probed for again.
+    #[inline(always)]
+    fn kill_resting_at<S: EventKindSink>(&mut self, s: u32, bucket: Option<usize>, out: &mut S) {
+        let (side, price, vis, id, gtd) = {
             let n = &self.slab.nodes[s as usize];
-            (n.side, n.price, n.visible)
+            (n.side, n.price, n.visible, n.id, n.flags & F_GTD != 0)
         };
         let l = &mut self.ladders[side.index()];
         let (mut qty, mut orders) = (0, 0);
@@ -394,7 +408,13 @@ impl Book {
                 l.remove_if_empty(price);
             }
         }
-        self.release(s);
+        match bucket {
+            Some(i) => {
+                self.ids.remove_at(i);
+                self.unlist(s, gtd);
+            }
+            None => self.free_slot(s, id, gtd),
+        }
         self.level_changed(side, price, qty, orders, out);
     }
 
@@ -832,7 +852,7 @@ impl Book {
     /// `LevelChanged` if it rested; `UnknownOrder` / `NotOwner` rejects. O(1).
     #[inline]
     pub fn cancel<S: EventKindSink>(&mut self, c: &CancelOrder, _now: u64, out: &mut S) {
-        let Some(s) = self.ids.get(c.order_id.0, &self.slab.nodes) else {
+        let Some(bucket) = self.ids.find(c.order_id.0, &self.slab.nodes) else {
             self.reject(
                 c.order_id,
                 c.account,
@@ -841,6 +861,7 @@ impl Book {
             );
             return;
         };
+        let s = self.ids.slot_at(bucket);
         let owner = self.slab.nodes[s as usize].account;
         if owner != c.account.0 {
             self.reject(
@@ -857,7 +878,11 @@ impl Book {
         }
         let leaves = self.slab.leaves(s);
         self.emit_cancel(c.order_id.0, owner, CancelReason::Requested, leaves, out);
-        self.remove_live(s, out);
+        if self.slab.nodes[s as usize].state == State::Resting {
+            self.kill_resting_at(s, Some(bucket), out);
+        } else {
+            self.remove_live(s, out);
+        }
     }
 
     /// Modify (cancel/replace), `qty` = new leaves. Same price and `qty ≤ leaves` reduces in place

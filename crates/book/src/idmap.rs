@@ -70,8 +70,9 @@ impl IdMap {
     fn at(&self, i: usize) -> Bucket {
         debug_assert!(i < self.b.len());
         // SAFETY: every caller passes an index from `home` (tag >> 3 < 2^29 gives block < blocks, so
-        // `block · 8 + low bits < blocks · 8 = len`) or one advanced by 1 and wrapped to 0 at
-        // `len`; the table never changes length after `new`.
+        // `block · 8 + low bits < blocks · 8 = len`), one checked `< len` (`remove_at`), or one
+        // advanced by 1 from such an index and wrapped to 0 at `len`; the table never changes
+        // length after `new`.
         unsafe { *self.b.get_unchecked(i) }
     }
 
@@ -95,24 +96,8 @@ impl IdMap {
     /// Slot of `id`, if live. O(1) expected.
     #[inline]
     pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {
-        let tag = tag_of(id);
-        let len = self.b.len();
-        let mut i = self.home(tag);
-        loop {
-            let e = self.at(i);
-            if e.slot == NIL {
-                return None;
-            }
-            if e.tag == tag && nodes[e.slot as usize].id == id {
-                return Some(e.slot);
-            }
-            i += 1;
-            if i == len {
-                i = 0;
-            }
-        }
+        self.find(id, nodes).map(|i| self.slot_at(i))
     }
-
     /// One probe for a new id: `Err(slot)` when `id` is live, else `Ok(bucket)` = the first empty
     /// bucket of its probe run, where [`IdMap::insert_at`] may put it as long as the map is not
     /// changed in between. O(1) expected.
@@ -162,6 +147,34 @@ impl IdMap {
         b[i] = Bucket { tag, slot };
     }
 
+    /// Bucket holding `id`, if live (for [`IdMap::slot_at`] and [`IdMap::remove_at`]: a cancel
+    /// finds the order and later removes it without a second probe). O(1) expected.
+    #[inline(always)]
+    pub fn find(&self, id: u64, nodes: &[Node]) -> Option<usize> {
+        let tag = tag_of(id);
+        let len = self.b.len();
+        let mut i = self.home(tag);
+        loop {
+            let e = self.at(i);
+            if e.slot == NIL {
+                return None;
+            }
+            if e.tag == tag && nodes[e.slot as usize].id == id {
+                return Some(i);
+            }
+            i += 1;
+            if i == len {
+                i = 0;
+            }
+        }
+    }
+
+    /// The slot in bucket `i` (from [`IdMap::find`]).
+    #[inline(always)]
+    pub fn slot_at(&self, i: usize) -> u32 {
+        self.b.get(i).map_or(NIL, |e| e.slot)
+    }
+
     /// Removes the entry of `id` that maps to `slot` (if present). O(1) expected.
     #[inline(always)]
     pub fn remove(&mut self, id: u64, slot: u32) {
@@ -181,8 +194,17 @@ impl IdMap {
                 i = 0;
             }
         }
-        // Backward shift: pull later members of the probe run into the hole when their home
-        // allows it.
+        self.remove_at(i);
+    }
+
+    /// Empties bucket `i` (from [`IdMap::find`], map unchanged since), pulling later members of
+    /// its probe run into the hole when their home allows it (backward shift). O(1) expected.
+    #[inline(always)]
+    pub fn remove_at(&mut self, i: usize) {
+        let len = self.b.len();
+        if i >= len {
+            return;
+        }
         let mut hole = i;
         let mut j = if i + 1 == len { 0 } else { i + 1 };
         loop {

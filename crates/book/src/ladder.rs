@@ -141,6 +141,10 @@ pub(crate) struct Ladder {
     pub side: Side,
     anchored: bool,
     base: i64,
+    /// Dense slots usable: `dense.len()` once anchored, 0 before (so `idx` needs no flag test).
+    win: u64,
+    /// `win · tick` (saturating): the price span of the window.
+    span: u64,
     tick: i64,
     dense: Vec<Level>,
     bits: Bitmap,
@@ -166,6 +170,8 @@ impl Ladder {
             side,
             anchored: false,
             base: 0,
+            win: 0,
+            span: 0,
             tick,
             dense: vec![Level::EMPTY; dense as usize],
             bits: Bitmap::new(dense as usize),
@@ -180,6 +186,8 @@ impl Ladder {
     pub fn anchor(&mut self, base: i64) {
         self.anchored = true;
         self.base = base;
+        self.win = self.dense.len() as u64;
+        self.span = self.win.saturating_mul(self.tick.unsigned_abs());
     }
 
     /// The dense window's base price once anchored (snapshots).
@@ -190,26 +198,16 @@ impl Ladder {
     /// Dense slot of `p`, if inside the window (and on the tick grid).
     #[inline(always)]
     fn idx(&self, p: i64) -> Option<usize> {
-        if !self.anchored {
+        // A price below the base gives a negative difference, ≥ 2^63 as u64: past the window.
+        let d = p.checked_sub(self.base)? as u64;
+        if self.tick == 1 {
+            return if d < self.win { Some(d as usize) } else { None };
+        }
+        let t = self.tick as u64;
+        if d >= self.span || !d.is_multiple_of(t) {
             return None;
         }
-        let d = p.checked_sub(self.base)?;
-        if d < 0 {
-            return None;
-        }
-        let i = if self.tick == 1 {
-            d as u64
-        } else {
-            if d % self.tick != 0 {
-                return None;
-            }
-            (d / self.tick) as u64
-        };
-        if i < self.dense.len() as u64 {
-            Some(i as usize)
-        } else {
-            None
-        }
+        Some((d / t) as usize)
     }
 
     #[inline(always)]
@@ -231,17 +229,25 @@ impl Ladder {
     }
 
     /// The (non-empty) level at `p`, mutably.
-    #[inline]
+    /// Inline for a dense price (the matching loop takes a level per price it trades through);
+    /// the sparse search is out of line.
+    #[inline(always)]
     pub fn get_mut(&mut self, p: i64) -> Option<&mut Level> {
         match self.idx(p) {
             Some(i) => {
-                let l = &mut self.dense[i];
+                let l = self.dense.get_mut(i)?;
                 if l.count > 0 { Some(l) } else { None }
             }
-            None => match self.sparse_find(p) {
-                Ok(k) => Some(&mut self.sparse[k].level),
-                Err(_) => None,
-            },
+            None => self.sparse_get_mut(p),
+        }
+    }
+
+    /// [`Ladder::get_mut`] of a price outside the dense window.
+    #[inline(never)]
+    fn sparse_get_mut(&mut self, p: i64) -> Option<&mut Level> {
+        match self.sparse_find(p) {
+            Ok(k) => Some(&mut self.sparse[k].level),
+            Err(_) => None,
         }
     }
 

@@ -65,6 +65,23 @@ impl Msg for Ev88 {
     }
 }
 
+/// 56 bytes: the largest payload whose seq-ring slot (payload + stamp) is one cache line.
+#[derive(Clone, Copy)]
+struct Ev56([u64; 7]);
+impl Msg for Ev56 {
+    const NAME: &'static str = "56 B";
+    fn make(v: u64) -> Self {
+        Self([v; 7])
+    }
+    fn id(&self) -> u64 {
+        if self.0[0] == self.0[6] {
+            self.0[0]
+        } else {
+            u64::MAX
+        }
+    }
+}
+
 /// One direction of the ping-pong.
 trait Link<P: Msg> {
     const NAME: &'static str;
@@ -358,7 +375,7 @@ fn main() {
     }
 
     type Run = fn(Option<usize>) -> Vec<f64>;
-    let kinds: [(&str, &str, Run); 5] = [
+    let kinds: [(&str, &str, Run); 6] = [
         ("AtomicU64 floor", "u64", measure::<u64, Floor>),
         (
             <Index as Link<u64>>::NAME,
@@ -375,6 +392,7 @@ fn main() {
             Ev88::NAME,
             measure::<Ev88, Index>,
         ),
+        (<Seq as Link<Ev56>>::NAME, Ev56::NAME, measure::<Ev56, Seq>),
         (<Seq as Link<Ev88>>::NAME, Ev88::NAME, measure::<Ev88, Seq>),
     ];
     let mut all: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
