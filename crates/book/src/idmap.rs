@@ -103,6 +103,12 @@ impl IdMap {
     /// changed in between. O(1) expected.
     #[inline(always)]
     pub fn find_free(&self, id: u64, nodes: &[Node]) -> Result<usize, u32> {
+        self.probe(id, nodes).map_err(|i| self.at(i).slot)
+    }
+
+    /// The probe run of `id`: `Err(bucket holding id)` if live, else `Ok(first empty bucket)`.
+    #[inline(always)]
+    fn probe(&self, id: u64, nodes: &[Node]) -> Result<usize, usize> {
         let tag = tag_of(id);
         let len = self.b.len();
         let mut i = self.home(tag);
@@ -112,7 +118,7 @@ impl IdMap {
                 return Ok(i);
             }
             if e.tag == tag && nodes[e.slot as usize].id == id {
-                return Err(e.slot);
+                return Err(i);
             }
             i += 1;
             if i == len {
@@ -151,22 +157,7 @@ impl IdMap {
     /// finds the order and later removes it without a second probe). O(1) expected.
     #[inline(always)]
     pub fn find(&self, id: u64, nodes: &[Node]) -> Option<usize> {
-        let tag = tag_of(id);
-        let len = self.b.len();
-        let mut i = self.home(tag);
-        loop {
-            let e = self.at(i);
-            if e.slot == NIL {
-                return None;
-            }
-            if e.tag == tag && nodes[e.slot as usize].id == id {
-                return Some(i);
-            }
-            i += 1;
-            if i == len {
-                i = 0;
-            }
-        }
+        self.probe(id, nodes).err()
     }
 
     /// The slot in bucket `i` (from [`IdMap::find`]).
