@@ -147,6 +147,14 @@ impl Reader<'_> {
     }
 }
 
+/// Writes `b` at `*at` in `out` (already sized) and moves `*at` past it.
+fn put_at(out: &mut [u8], at: &mut usize, b: &[u8]) {
+    if let Some(dst) = out.get_mut(*at..*at + b.len()) {
+        dst.copy_from_slice(b);
+    }
+    *at += b.len();
+}
+
 fn invalid(offset: usize, field: &'static str, value: impl Into<i128>) -> BookSnapshotError {
     BookSnapshotError::Invalid {
         offset,
@@ -232,18 +240,44 @@ impl Book {
         out.extend_from_slice(&self.entry_seq.to_le_bytes());
         out.push(u8::from(self.last_trade.is_some()));
         out.extend_from_slice(&self.last_trade.unwrap_or(0).to_le_bytes());
+        // The levels: each side's level count, then per level its price, its order count and
+        // its orders front to back. Every record's place is known from the counts, so the
+        // queues are walked side by side (one step of each per round, the node loads of
+        // different levels overlapping) and each record is written straight to its place; a
+        // queue walked alone is one chain of dependent cache misses.
+        let mut cursors: Vec<(u32, usize)> = Vec::new();
+        let levels = self
+            .ladders
+            .iter()
+            .map(|l| l.levels as usize)
+            .sum::<usize>();
+        let resting = self.slab.live() as usize - self.stops.len as usize;
+        let mut at = out.len();
+        let ladders_end = at + 8 + 12 * levels + ORDER_BYTES * resting;
+        out.resize(ladders_end, 0);
         for ladder in &self.ladders {
-            out.extend_from_slice(&ladder.levels.to_le_bytes());
+            put_at(out, &mut at, &ladder.levels.to_le_bytes());
             ladder.for_each(|price, lvl| {
-                out.extend_from_slice(&price.to_le_bytes());
-                out.extend_from_slice(&lvl.count.to_le_bytes());
-                let mut s = lvl.q.head;
-                while s != NIL {
-                    let (e, k) = expire_of(s);
-                    self.write_order(s, e, k, out);
-                    s = self.slab.nodes[s as usize].next;
+                put_at(out, &mut at, &price.to_le_bytes());
+                put_at(out, &mut at, &lvl.count.to_le_bytes());
+                if lvl.q.head != NIL {
+                    cursors.push((lvl.q.head, at));
                 }
+                at += lvl.count as usize * ORDER_BYTES;
                 true
+            });
+        }
+        debug_assert_eq!(at, ladders_end);
+        while !cursors.is_empty() {
+            cursors.retain_mut(|(s, pos)| {
+                let (e, k) = expire_of(*s);
+                let rec = self.order_record(*s, e, k);
+                if let Some(dst) = out.get_mut(*pos..*pos + ORDER_BYTES) {
+                    dst.copy_from_slice(&rec);
+                }
+                *pos += ORDER_BYTES;
+                *s = self.slab.nodes[*s as usize].next;
+                *s != NIL
             });
         }
         out.extend_from_slice(&self.stops.len.to_le_bytes());
@@ -256,6 +290,11 @@ impl Book {
     }
 
     fn write_order(&self, s: u32, expire: u64, rank: u32, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.order_record(s, expire, rank));
+    }
+
+    /// The record of the order in slot `s` (layout in the module docs).
+    fn order_record(&self, s: u32, expire: u64, rank: u32) -> [u8; ORDER_BYTES] {
         let n = &self.slab.nodes[s as usize];
         // A plain order may sit in a special slot (plain region full): its `Ext` is stale.
         let special = n.needs_ext();
@@ -292,7 +331,7 @@ impl Book {
         put(&rank.to_le_bytes());
         put(&e.entry.to_le_bytes());
         put(&(if gtd { expire } else { 0 }).to_le_bytes());
-        out.extend_from_slice(&rec);
+        rec
     }
 
     /// Builds a book for `instrument` with `cfg` holding the state of a [`Book::snapshot`]
