@@ -332,7 +332,10 @@ impl Risk {
             w.u64(s.max_long);
             w.u64(s.max_short);
         }
+        // The solo order is written as the table record it stands for.
+        let solo = (self.solo.tag != 0).then(|| self.solo.rec());
         let mut recs: Vec<&OrderRec> = self.orders.live_records().map(|(_, r)| r).collect();
+        recs.extend(solo.as_ref());
         recs.sort_unstable_by_key(|r| (r.instrument, r.order_id));
         w.u32(recs.len() as u32);
         for r in recs {
@@ -704,6 +707,7 @@ impl Risk {
         self.slots = img.slots;
         self.held = img.held;
         self.orders = img.orders;
+        self.solo = Default::default();
         self.pending = img.pending;
         self.queued = img.queued;
         self.next_deadline = img.next_deadline;
