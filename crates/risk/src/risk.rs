@@ -71,6 +71,9 @@ struct Instr {
     vol_until: u64,
     tick: i64,
     lot: u64,
+    /// `tick == 1 && lot == 1` (derived, not serialized): every price and quantity is on the
+    /// grid, so the plain-limit path skips both step tests with one compare.
+    unit_steps: bool,
     min_qty: u64,
     max_qty: u64,
     min_price: i64,
@@ -209,6 +212,9 @@ pub struct Risk {
     reject: RiskReject,
     /// Earliest time a halt or freeze lifts by itself (FOREVER = none).
     next_deadline: u64,
+    /// `tick` has work at or after this time: `next_deadline`, or 0 while an event is queued
+    /// (derived, not serialized; 0 after a restore), so `tick` is one compare.
+    tick_at: u64,
 }
 
 #[inline(always)]
@@ -319,6 +325,7 @@ impl Risk {
                 vol_until: 0,
                 tick: ic.tick_size,
                 lot: ic.lot_size,
+                unit_steps: ic.tick_size == 1 && ic.lot_size == 1,
                 min_qty: ic.min_qty,
                 max_qty: opt_u64(ic.max_qty),
                 min_price: ic.min_price,
@@ -355,6 +362,7 @@ impl Risk {
             queued: None,
             reject: RiskReject::new(RejectReason::Malformed, 0, 0),
             next_deadline: FOREVER,
+            tick_at: FOREVER,
         };
         if let Some(d) = &cfg.default_account {
             for a in 1..n_acct {
@@ -585,10 +593,11 @@ impl Risk {
         let p = o.price.0;
         let statics_pass = qty >= ins.min_qty
             && qty <= slot.qty_hi
-            && (ins.lot == 1 || qty.is_multiple_of(ins.lot))
             && p >= ins.min_price
             && p <= ins.max_price
-            && (ins.tick == 1 || p % ins.tick == 0);
+            && (ins.unit_steps
+                || ((ins.lot == 1 || qty.is_multiple_of(ins.lot))
+                    && (ins.tick == 1 || p % ins.tick == 0)));
         if !statics_pass {
             return self.check_new_slow(o, now, mkt);
         }
@@ -893,6 +902,7 @@ impl Risk {
                     until: until_field(until),
                 });
                 self.next_deadline = self.next_deadline.min(until);
+                self.tick_at = 0;
                 Err(RiskReject::new(
                     RejectReason::Throttled,
                     u2i(halt),
@@ -1334,6 +1344,7 @@ impl Risk {
         acct.mmp_until = until;
         acct.gated = true;
         self.next_deadline = self.next_deadline.min(until);
+        self.tick_at = self.tick_at.min(until);
         out.emit(EventKind::AccountState {
             account: AccountId(a as u32),
             state: TradingState::Halted,
@@ -1356,6 +1367,7 @@ impl Risk {
             ins.gated = true;
             ins.velocity.reset();
             self.next_deadline = self.next_deadline.min(until);
+            self.tick_at = self.tick_at.min(until);
             out.emit(EventKind::InstrumentState {
                 instrument: InstrumentId(i as u32),
                 state: TradingState::Halted,
@@ -1775,11 +1787,20 @@ impl Risk {
     /// time: costs one compare unless a deadline has passed (then one pass over the tables).
     #[inline]
     pub fn tick(&mut self, now: u64, out: &mut impl EventKindSink) {
-        self.flush(out);
-        if now < self.next_deadline {
-            return;
+        if now >= self.tick_at {
+            self.tick_cold(now, out);
         }
-        self.tick_slow(now, out);
+    }
+
+    /// `tick` with an event queued or a deadline passed.
+    #[cold]
+    #[inline(never)]
+    fn tick_cold(&mut self, now: u64, out: &mut impl EventKindSink) {
+        self.flush(out);
+        if now >= self.next_deadline {
+            self.tick_slow(now, out);
+        }
+        self.tick_at = self.next_deadline;
     }
 
     #[cold]

@@ -540,6 +540,7 @@ impl Risk {
                 vol_until,
                 tick,
                 lot,
+                unit_steps: tick == 1 && lot == 1,
                 min_qty,
                 max_qty,
                 min_price,
@@ -711,5 +712,7 @@ impl Risk {
         self.pending = img.pending;
         self.queued = img.queued;
         self.next_deadline = img.next_deadline;
+        // The first tick re-derives it (and flushes a restored queued event).
+        self.tick_at = 0;
     }
 }
