@@ -128,7 +128,8 @@ struct Pending {
     flags: OrderFlags,
     valid: bool,
     /// Not part of snapshots (a restored pending order has `hot` false): the account and the
-    /// slot index the check resolved, so the order's `Accepted` skips both lookups.
+    /// slot index the check resolved, so the order's `Accepted` skips both lookups. Implies
+    /// `valid` (cleared with it), so that `Accepted` tests one flag.
     hot: bool,
     /// Not part of snapshots either: IOC or FOK when the order never rests (a limit IOC/FOK,
     /// or a market order, written as IOC: the book always cancels what it leaves), so its
@@ -495,6 +496,7 @@ impl Risk {
     #[inline(always)]
     fn fail(&mut self, r: RiskReject) -> bool {
         self.pending.valid = false;
+        self.pending.hot = false;
         self.reject = r;
         false
     }
@@ -1172,8 +1174,7 @@ impl Risk {
     ) {
         let p = self.pending;
         // The order the last check passed (the usual case): its account and slot are known.
-        let (a, si, reserve, flags, transient) = if p.valid
-            && p.hot
+        let (a, si, reserve, flags, transient) = if p.hot
             && p.order_id == order_id.0
             && p.instrument == instrument.0
             && p.acct == account.0
@@ -1196,6 +1197,7 @@ impl Risk {
             (a, si, reserve, flags, false)
         };
         self.pending.valid = false;
+        self.pending.hot = false;
         if transient && self.solo.tag == 0 {
             // A transient order: kept as the solo order, out of the table's index.
             let Some(idx) = self.orders.reserve() else {
@@ -1424,7 +1426,8 @@ impl Risk {
     /// True when (order id, instrument) is the live solo order.
     #[inline(always)]
     fn is_solo(&self, order_id: u64, instrument: u32) -> bool {
-        self.solo.tag == (instrument as u64 | SOLO_LIVE) && self.solo.order_id == order_id
+        // The id first: it tells the solo from a maker trading against it.
+        self.solo.order_id == order_id && self.solo.tag == (instrument as u64 | SOLO_LIVE)
     }
 
     /// [`Risk::set_leaves_at`] of the live solo order: at 0 it ends and gives its slab index
