@@ -62,12 +62,12 @@
 //! (`bool`; the reject, if any, is read back from the risk layer), so the engine's command
 //! loop keeps its registers and no result goes through memory. After the throttle, a plain
 //! limit order (no reduce-only flag, no state set) takes a straight path: the static checks as
-//! range compares, open orders, position (exact in i128 from an i64 position, no saturation
+//! range compares, open orders, position (one checked i128 add or subtract, no saturation
 //! needed), band edges cached per reference price, notional, and credit with the exposure taken
 //! from the records already at hand when the account holds no position or one in this
 //! instrument only (else one pass over the instruments held). Anything unusual (a static check
-//! failing, a position beyond i64, a full order table, a gate or a non-limit order) goes to the
-//! precise, ordered sequence, which has no side effect before its end, so the first failing
+//! failing, a position sum beyond i128, a full order table, a gate or a non-limit order) goes to
+//! the precise, ordered sequence, which has no side effect before its end, so the first failing
 //! check is always the one reported. Saturating i128 sums keep their saturating meaning with
 //! the overflow case out of line. The throttle refills both token buckets without branches
 //! within a window (a whole window or more goes to a cold path). `on_event` is O(1): one or two
@@ -94,23 +94,23 @@
 //! plain limit order reads the book's last trade (for its band) instead of the engine building
 //! a [`MarketView`] per order. Measured with `examples/cost.rs` (callgrind, instructions per
 //! check including the harness loop's ~9; `valgrind --tool=callgrind target/release/examples/cost
-//! N on|off` for N = 100,000 and 200,000, difference / 100,000): about 262 with every control of
-//! `config/risk.toml` on (was 264, 290, and 335 before that), about 183 with no limits
+//! N on|off` for N = 100,000 and 200,000, difference / 100,000): about 261 with every control of
+//! `config/risk.toml` on (was 264, 290, and 335 before that), about 177 with no limits
 //! configured (was 185, 205, and 215).
 //!
 //! In the engine, on the mixed stream of `benches/risk.rs` (`crates/engine/examples/risk_cost.rs`
 //! under callgrind, `valgrind --tool=callgrind --toggle-collect='*run_stream*'
-//! target/release/examples/risk_cost off|on`: 28,315,575 Ir off, 41,343,185 Ir on per 100,000
+//! target/release/examples/risk_cost off|on`: 28,315,575 Ir off, 41,282,354 Ir on per 100,000
 //! commands), the whole risk layer (checks, event upkeep, engine glue) adds about 130
 //! instructions per command over the engine with risk off (was about 145: 28,699,447 off,
 //! 43,168,754 on; and 180, 254, 270 and 345 before that). Risk on alone went from 431.7 to
-//! 413.4 Ir per command: the solo transient order (-390,000 Ir), the plain-limit step tests
+//! 412.8 Ir per command: the solo transient order (-390,000 Ir), the plain-limit step tests
 //! as one flag (-318,000), `tick` as one compare (-200,000), the engine building its risk tap
 //! only where a book is called, with modify, mass cancel and risk commands in one out-of-line
-//! helper (-843,000; risk off -384,000 too: the command loop it shares is smaller), and two
-//! smaller ones (-74,000). With `--cache-sim=yes`, risk on: L1d misses 306,441 -> 303,001,
-//! last-level misses 9,819 -> 7,361 (a transient order no longer touches the 8 MB index);
-//! risk off 344,947 and 182.
+//! helper (-843,000; risk off -384,000 too: the command loop it shares is smaller), two
+//! smaller ones (-74,000) and the position sum as one checked i128 operation (-61,000). With
+//! `--cache-sim=yes`, risk on: L1d misses 306,441 -> 303,124, last-level misses 9,819 -> 7,362
+//! (a transient order no longer touches the 8 MB index); risk off 344,947 and 182.
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now
@@ -120,7 +120,7 @@
 //! (callgrind `--cache-sim=yes`), and in `cargo bench -p ferrex --bench risk` (alternating
 //! builds, same minutes) risk on went from 10.3-10.6 ms to 7.0-7.7 ms per 100,000 commands
 //! against 4.5-4.7 ms off: about +25 ns per command instead of about +55. Per operation on
-//! that stream (callgrind, inclusive): `check_new` about 183 instructions on average (was 187,
+//! that stream (callgrind, inclusive): `check_new` about 182 instructions on average (was 187,
 //! and 210), `Accepted` upkeep about 127 (unchanged: the solo record is written instead of a
 //! table insert), a trade about 399 (was 444; both sides, velocity); a cancel's upkeep is
 //! inlined into the engine's event dispatch.

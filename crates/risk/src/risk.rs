@@ -571,8 +571,8 @@ impl Risk {
     /// `check_new` of a plain limit order (no reduce-only flag, no gate) after the throttle:
     /// the same checks in the same order as [`Risk::check_new_rest`], on values read once.
     /// Anything it cannot decide cheaply (an order that fails a static check, a full order
-    /// table, a position beyond i64) goes to `check_new_rest`, which has no side effect before
-    /// its end, so the answer is the same either way.
+    /// table, a position sum beyond i128) goes to `check_new_rest`, which has no side effect
+    /// before its end, so the answer is the same either way.
     #[inline(always)]
     fn check_new_limit<M: Market>(
         &mut self,
@@ -622,17 +622,16 @@ impl Risk {
         if self.orders.is_full() {
             return self.check_new_slow(o, now, mkt);
         }
-        let same_open = slot.open_qty[side_idx(o.side)];
-        let Ok(pos) = i64::try_from(slot.position) else {
-            return self.check_new_slow(o, now, mkt);
-        };
-        // |pos| < 2^63, same_open and qty < 2^64: exact in i128.
+        // same_open and qty < 2^64: their sum is exact in i128. The position term is one
+        // checked add or subtract (no i64 range test first); on overflow the precise path
+        // (`check_position`, saturating) decides, as for any value it cannot hold exactly.
+        let add = slot.open_qty[side_idx(o.side)] as i128 + qty as i128;
         let (v, max) = match o.side {
-            Side::Buy => (pos as i128 + same_open as i128 + qty as i128, slot.max_long),
-            Side::Sell => (
-                -(pos as i128) + same_open as i128 + qty as i128,
-                slot.max_short,
-            ),
+            Side::Buy => (slot.position.checked_add(add), slot.max_long),
+            Side::Sell => (add.checked_sub(slot.position), slot.max_short),
+        };
+        let Some(v) = v else {
+            return self.check_new_slow(o, now, mkt);
         };
         if v > max as i128 {
             return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));

@@ -1373,3 +1373,37 @@ fn live_transient_orders_are_tracked_like_any_order() {
     assert_eq!(r.position(A1, I0), 5);
     assert_eq!(r.exposure(A1), 200 + 500);
 }
+
+/// A position beyond i64 (two fills of u64::MAX lots): the position limit still compares the
+/// exact sum, and a sell (which reduces it) passes.
+#[test]
+fn position_limit_beyond_i64() {
+    let mut cfg = base();
+    cfg.accounts[0].max_long = Some(u64::MAX);
+    cfg.accounts[0].max_short = Some(5);
+    let mut r = risk(&cfg);
+    let mut out = Vec::new();
+    for id in [1, 2] {
+        r.on_event(
+            &trade(100, u64::MAX, (9, A2, 0), (id, A1, 0), Side::Buy),
+            0,
+            &mut out,
+        );
+    }
+    assert_eq!(r.position(A1, I0), i64::MAX);
+    assert_eq!(
+        reason(r.check_new(&buy(10, 100, 1), 0, &NOMKT)),
+        Some((R::PositionLimit, i64::MAX, i64::MAX))
+    );
+    assert_eq!(r.check_new(&sell(11, 100, 7), 0, &NOMKT), Ok(()));
+    // Account 2 is short beyond i64 with no short limit (u64::MAX): a buy reduces; a sell's
+    // exact sum is past even that limit.
+    assert_eq!(
+        r.check_new(&order(12, A2, Side::Buy, 100, 3), 0, &NOMKT),
+        Ok(())
+    );
+    assert_eq!(
+        reason(r.check_new(&order(13, A2, Side::Sell, 100, 1), 0, &NOMKT)),
+        Some((R::PositionLimit, i64::MAX, i64::MAX))
+    );
+}
