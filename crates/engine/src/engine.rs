@@ -192,7 +192,10 @@ impl Engine {
 
     /// `process` with the pre-trade risk layer (already sequenced: `time` and `cmd_seq` set):
     /// one dispatch on the command (its check, then its book); the check of a new order is one
-    /// out-of-line call in the risk layer answering in a register.
+    /// out-of-line call in the risk layer answering in a register. The tap that feeds book
+    /// events back to the risk layer is built only where a book is called: more than half the
+    /// commands of a busy stream are refused by their check, and for those its fields were
+    /// stores and its action count a compare for nothing.
     #[inline(always)]
     fn process_risk<S: EventSink>(&mut self, cmd: &Command, time: u64, sink: &mut S) {
         let mut out = Stamper {
@@ -205,54 +208,69 @@ impl Engine {
             return;
         };
         risk.tick(time, &mut out);
-        let mut tap = RiskTap {
-            risk,
-            out: &mut out,
-            now: time,
-            actions: &mut self.risk_actions,
-            n_actions: 0,
-        };
+        // Actions asked for by the events of this command (expiry first, then the command).
+        let mut n_actions = 0;
         if time >= self.next_expiry {
+            let mut tap = RiskTap::new(risk, &mut out, time, &mut self.risk_actions, 0);
             self.next_expiry = expire_all(&mut self.books, time, &mut tap);
+            n_actions = tap.n_actions;
         }
         // One dispatch on the command: its pre-trade check, then its book.
         match cmd.kind {
             CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
                 Some(book) => {
-                    let res = tap.risk.check_new_with(o, time, BookMarket(book));
-                    if verdict(tap.risk, res, o.order_id, o.account, o.instrument, tap.out) {
+                    let res = risk.check_new_with(o, time, BookMarket(book));
+                    if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
+                        let mut tap =
+                            RiskTap::new(risk, &mut out, time, &mut self.risk_actions, n_actions);
                         book.new_order(o, time, &mut tap);
+                        n_actions = tap.n_actions;
                         if let Some(t) = book.next_expiry() {
                             self.next_expiry = self.next_expiry.min(t);
                         }
                     }
                 }
-                // The book step rejects the unknown instrument (no risk check).
-                None => reject_unknown_instrument(o.order_id, o.account, o.instrument, &mut tap),
+                // The book step rejects the unknown instrument (no risk check; the risk layer
+                // ignores rejects).
+                None => reject_unknown_instrument(o.order_id, o.account, o.instrument, &mut out),
             },
             CommandKind::Cancel(ref c) => {
-                let res = tap.risk.check_cancel(c, time);
-                if verdict(tap.risk, res, c.order_id, c.account, c.instrument, tap.out) {
+                let res = risk.check_cancel(c, time);
+                if verdict(risk, res, c.order_id, c.account, c.instrument, &mut out) {
                     match self.books.get_mut(c.instrument.0 as usize) {
-                        Some(book) => book.cancel(c, time, &mut tap),
+                        Some(book) => {
+                            let mut tap = RiskTap::new(
+                                risk,
+                                &mut out,
+                                time,
+                                &mut self.risk_actions,
+                                n_actions,
+                            );
+                            book.cancel(c, time, &mut tap);
+                            n_actions = tap.n_actions;
+                        }
                         None => {
-                            reject_unknown_instrument(c.order_id, c.account, c.instrument, &mut tap)
+                            reject_unknown_instrument(c.order_id, c.account, c.instrument, &mut out)
                         }
                     }
                 }
             }
-            CommandKind::Modify(ref m) => modify_risk(&mut self.books, &mut tap, m, time),
-            CommandKind::MassCancel(_) => {
-                apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut tap);
-            }
-            CommandKind::Risk(ref c) => {
-                let a = tap.risk.control(c, time, tap.out);
-                tap.push(a);
+            CommandKind::Modify(_) | CommandKind::MassCancel(_) | CommandKind::Risk(_) => {
+                n_actions = risk_rare(
+                    &mut self.books,
+                    &mut self.next_expiry,
+                    risk,
+                    &mut out,
+                    &mut self.risk_actions,
+                    n_actions,
+                    cmd,
+                    time,
+                );
             }
         }
-        if tap.n_actions != 0 {
-            let (actions, n) = (*tap.actions, tap.n_actions);
-            for a in &actions[..n] {
+        if n_actions != 0 {
+            let actions = self.risk_actions;
+            for a in &actions[..n_actions] {
                 risk_action(&mut self.books, risk, &mut self.mmp_buf, *a, time, &mut out);
             }
         }
@@ -339,6 +357,34 @@ impl Market for BookMarket<'_> {
     fn last_trade(&self) -> Option<Price> {
         self.0.last_trade_price()
     }
+}
+
+/// The commands of `process_risk` other than new orders and cancels (modify, mass cancel,
+/// risk commands), out of line so the hot arms keep the command loop's registers. Returns the
+/// action count.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+fn risk_rare<K: EventKindSink>(
+    books: &mut [Book],
+    next_expiry: &mut u64,
+    risk: &mut Risk,
+    out: &mut K,
+    actions: &mut [RiskAction; 4],
+    n_actions: usize,
+    cmd: &Command,
+    time: u64,
+) -> usize {
+    let mut tap = RiskTap::new(risk, out, time, actions, n_actions);
+    match cmd.kind {
+        CommandKind::Modify(ref m) => modify_risk(books, &mut tap, m, time),
+        CommandKind::MassCancel(_) => apply(books, next_expiry, cmd, time, &mut tap),
+        CommandKind::Risk(ref c) => {
+            let a = tap.risk.control(c, time, tap.out);
+            tap.push(a);
+        }
+        CommandKind::New(_) | CommandKind::Cancel(_) => {}
+    }
+    tap.n_actions
 }
 
 /// Carry out what the risk layer asked for: kill-switch and MMP cancels (cold path).
@@ -552,7 +598,24 @@ struct RiskTap<'a, K: EventKindSink> {
     n_actions: usize,
 }
 
-impl<K: EventKindSink> RiskTap<'_, K> {
+impl<'a, K: EventKindSink> RiskTap<'a, K> {
+    #[inline(always)]
+    fn new(
+        risk: &'a mut Risk,
+        out: &'a mut K,
+        now: u64,
+        actions: &'a mut [RiskAction; 4],
+        n_actions: usize,
+    ) -> Self {
+        RiskTap {
+            risk,
+            out,
+            now,
+            actions,
+            n_actions,
+        }
+    }
+
     #[inline(always)]
     fn push(&mut self, a: RiskAction) {
         if a != RiskAction::None && self.n_actions < self.actions.len() {

@@ -62,19 +62,26 @@
 //! (`bool`; the reject, if any, is read back from the risk layer), so the engine's command
 //! loop keeps its registers and no result goes through memory. After the throttle, a plain
 //! limit order (no reduce-only flag, no state set) takes a straight path: the static checks as
-//! range compares, open orders, position (exact in i128 from an i64 position, no saturation
+//! range compares, open orders, position (one checked i128 add or subtract, no saturation
 //! needed), band edges cached per reference price, notional, and credit with the exposure taken
 //! from the records already at hand when the account holds no position or one in this
 //! instrument only (else one pass over the instruments held). Anything unusual (a static check
-//! failing, a position beyond i64, a full order table, a gate or a non-limit order) goes to the
-//! precise, ordered sequence, which has no side effect before its end, so the first failing
+//! failing, a position sum beyond i128, a full order table, a gate or a non-limit order) goes to
+//! the precise, ordered sequence, which has no side effect before its end, so the first failing
 //! check is always the one reported. Saturating i128 sums keep their saturating meaning with
 //! the overflow case out of line. The throttle refills both token buckets without branches
 //! within a window (a whole window or more goes to a cold path). `on_event` is O(1): one or two
 //! order-table lookups per event; it is inlined into the caller as a bare dispatch (events that
 //! cannot change risk state cost a compare), a removal reuses the index position its lookup
 //! found, the `Accepted` of the order the last check passed reuses that check's account and
-//! slot, and a fill updates its slot once.
+//! slot, and a fill updates its slot once. A transient order (a limit IOC/FOK or a market
+//! order, not MMP-flagged: the book never rests it and always ends it within its command) is
+//! kept from its `Accepted` to its end as the one "solo" order outside the table's index: its
+//! fills and its cancel match it with one compare of its id instead of a hash probe, and it
+//! needs no insert or backward-shift removal. It still holds a slab index (capacity and the
+//! free list evolve as with an insert) and counts in open orders and exposure; snapshots write
+//! it as a record, and a modify or replace of it settles it into the table first. `tick` is one
+//! compare against the earlier of the next deadline and "an event is queued".
 //!
 //! Register pressure decides much of the count: every value the straight path keeps alive for
 //! a rare exit is a spill and a reload on the common one. So the plain-limit path leaves for
@@ -86,13 +93,24 @@
 //! New-order checks read the market through [`Market`]: the engine hands over its book, so a
 //! plain limit order reads the book's last trade (for its band) instead of the engine building
 //! a [`MarketView`] per order. Measured with `examples/cost.rs` (callgrind, instructions per
-//! check including the harness loop's ~9): about 264 with every control of `config/risk.toml`
-//! on (was 290, and 335 before that), about 185 with no limits configured (was 205, and 215).
+//! check including the harness loop's ~9; `valgrind --tool=callgrind target/release/examples/cost
+//! N on|off` for N = 100,000 and 200,000, difference / 100,000): about 261 with every control of
+//! `config/risk.toml` on (was 264, 290, and 335 before that), about 177 with no limits
+//! configured (was 185, 205, and 215).
 //!
 //! In the engine, on the mixed stream of `benches/risk.rs` (`crates/engine/examples/risk_cost.rs`
-//! under callgrind: 27,195,820 Ir off, 41,750,195 Ir on per 100,000 commands), the whole risk
-//! layer (checks, event upkeep, engine glue) adds about 146 instructions per command over the
-//! engine with risk off (was about 180, and 254, 270 and 345 before that).
+//! under callgrind, `valgrind --tool=callgrind --toggle-collect='*run_stream*'
+//! target/release/examples/risk_cost off|on`: 28,315,575 Ir off, 41,282,354 Ir on per 100,000
+//! commands), the whole risk layer (checks, event upkeep, engine glue) adds about 130
+//! instructions per command over the engine with risk off (was about 145: 28,699,447 off,
+//! 43,168,754 on; and 180, 254, 270 and 345 before that). Risk on alone went from 431.7 to
+//! 412.8 Ir per command: the solo transient order (-390,000 Ir), the plain-limit step tests
+//! as one flag (-318,000), `tick` as one compare (-200,000), the engine building its risk tap
+//! only where a book is called, with modify, mass cancel and risk commands in one out-of-line
+//! helper (-843,000; risk off -384,000 too: the command loop it shares is smaller), two
+//! smaller ones (-74,000) and the position sum as one checked i128 operation (-61,000). With
+//! `--cache-sim=yes`, risk on: L1d misses 306,441 -> 303,124, last-level misses 9,819 -> 7,362
+//! (a transient order no longer touches the 8 MB index); risk off 344,947 and 182.
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now
@@ -102,8 +120,9 @@
 //! (callgrind `--cache-sim=yes`), and in `cargo bench -p ferrex --bench risk` (alternating
 //! builds, same minutes) risk on went from 10.3-10.6 ms to 7.0-7.7 ms per 100,000 commands
 //! against 4.5-4.7 ms off: about +25 ns per command instead of about +55. Per operation on
-//! that stream: `check_new` about 187 instructions on average (was 210), `Accepted` upkeep
-//! about 119 (was 125), a trade about 405 (both sides, velocity); a cancel's upkeep is now
+//! that stream (callgrind, inclusive): `check_new` about 182 instructions on average (was 187,
+//! and 210), `Accepted` upkeep about 127 (unchanged: the solo record is written instead of a
+//! table insert), a trade about 399 (was 444; both sides, velocity); a cancel's upkeep is
 //! inlined into the engine's event dispatch.
 //!
 //! Tried and not kept (risk_cost, Ir per 100,000 commands with risk on, against the kept state
@@ -114,7 +133,11 @@
 //! halt arm out of line (+825,000, +740,000: the throttle is inlined into the engine's cancel
 //! path too); the engine's tap owning its stamper (+247,000); the band cache miss, the band
 //! reference without a last trade, the volatility halt or the wide-value rejects out of line
-//! (+196,000, +48,000, +48,000, +3,000); trade fields read per side (+57,000).
+//! (+196,000, +48,000, +48,000, +3,000); trade fields read per side (+57,000). Since: the
+//! order table's home groups widened from 8 to 16 ids (a full cache line of the index:
+//! +268,700 Ir, last-level misses 7,366 -> 5,306, but instruction-cache misses 321 -> 5,652
+//! from the new layout); `gated` set for unconfigured ids too so a new order's check reads one
+//! flag per table (+141,300: the cold exit then kept the arguments in callee-saved registers).
 #![forbid(unsafe_code)]
 
 mod config;

@@ -134,6 +134,31 @@ impl OrderTable {
         Some(idx)
     }
 
+    /// Take a free slab index without filling it or entering it in the index (the risk layer's
+    /// one-order side record, [`crate::risk`]'s `Solo`, holds it so the table's capacity and free
+    /// list evolve exactly as if the order were inserted). `None` when the table is full.
+    #[inline(always)]
+    pub(crate) fn reserve(&mut self) -> Option<u32> {
+        self.free.pop()
+    }
+
+    /// Give back a slab index taken by [`OrderTable::reserve`] and never inserted.
+    #[inline(always)]
+    pub(crate) fn release(&mut self, idx: u32) {
+        self.free.push(idx);
+    }
+
+    /// Insert a record at a slab index taken by [`OrderTable::reserve`] (its key must not be
+    /// live).
+    pub(crate) fn insert_reserved(&mut self, idx: u32, rec: OrderRec) {
+        let mut pos = self.home(rec.order_id, rec.instrument);
+        while self.index[pos] != 0 {
+            pos = (pos + 1) & self.mask;
+        }
+        self.index[pos] = idx + 1;
+        self.slab[idx as usize] = OrderRec { live: true, ..rec };
+    }
+
     /// Remove a live record by slab index (backward-shift deletion, no tombstones). The hot
     /// path uses [`OrderTable::remove_at`] with the position `find_at` returned.
     #[cfg(test)]

@@ -71,6 +71,9 @@ struct Instr {
     vol_until: u64,
     tick: i64,
     lot: u64,
+    /// `tick == 1 && lot == 1` (derived, not serialized): every price and quantity is on the
+    /// grid, so the plain-limit path skips both step tests with one compare.
+    unit_steps: bool,
     min_qty: u64,
     max_qty: u64,
     min_price: i64,
@@ -125,10 +128,67 @@ struct Pending {
     flags: OrderFlags,
     valid: bool,
     /// Not part of snapshots (a restored pending order has `hot` false): the account and the
-    /// slot index the check resolved, so the order's `Accepted` skips both lookups.
+    /// slot index the check resolved, so the order's `Accepted` skips both lookups. Implies
+    /// `valid` (cleared with it), so that `Accepted` tests one flag.
     hot: bool,
+    /// Not part of snapshots either: IOC or FOK when the order never rests (a limit IOC/FOK,
+    /// or a market order, written as IOC: the book always cancels what it leaves), so its
+    /// `Accepted` may make it the [`Solo`] order (unless MMP-flagged). A plain copy of the
+    /// order's field on the limit path, the cheapest thing to write there.
+    tif: TimeInForce,
     acct: u32,
     slot: u32,
+}
+
+/// `Solo::tag` bit: the solo order is live.
+const SOLO_LIVE: u64 = 1 << 32;
+
+/// The one order the risk layer tracks outside its order table's index: a transient order
+/// (limit IOC/FOK or market, not MMP-flagged) the last check passed, from its `Accepted` to the
+/// trade or cancel that ends it, which the book always emits within the command that entered
+/// it (such an order never rests). A marketable IOC is accepted, fills and ends within a few
+/// events; in the table it cost a hash insert, a probe per event and a backward-shift removal.
+/// Here its events match it with one compare of its key instead.
+///
+/// It holds a slab index of the table taken at its `Accepted` and given back at its end, so
+/// the table's capacity (`MaxOpenOrders` at `max_orders`) and free list evolve exactly as if
+/// it had been inserted; open orders, open quantity and exposure count it as any order. Every
+/// lookup by key checks it before the table; the rare uses of a record beyond fills and cancels
+/// (a replace or modify of it) first settle it into the table, and snapshots write it with the
+/// table's records, so nothing outside sees the difference.
+#[derive(Clone, Copy, Debug, Default)]
+struct Solo {
+    order_id: u64,
+    /// Instrument | `SOLO_LIVE` while live, 0 otherwise: one compare matches key and liveness.
+    tag: u64,
+    reserve: i64,
+    leaves: u64,
+    /// The slab index it holds.
+    idx: u32,
+    acct: u32,
+    slot: u32,
+    /// 0 buy, 1 sell.
+    side: u8,
+    reduce_only: bool,
+}
+
+impl Solo {
+    /// The table record it stands for.
+    fn rec(&self) -> OrderRec {
+        OrderRec {
+            order_id: self.order_id,
+            reserve: self.reserve,
+            leaves: self.leaves,
+            instrument: self.tag as u32,
+            account: self.acct,
+            side: self.side,
+            mmp: false,
+            reduce_only: self.reduce_only,
+            live: true,
+            mmp_prev: NIL,
+            mmp_next: NIL,
+        }
+    }
 }
 
 /// The inline pre-trade risk layer. All state is preallocated by [`Risk::new`] from the config:
@@ -144,6 +204,8 @@ pub struct Risk {
     held: Vec<u32>,
     n_instr: usize,
     orders: OrderTable,
+    /// The live transient order kept outside the table's index (see [`Solo`]).
+    solo: Solo,
     pending: Pending,
     /// A state event produced inside a check (throttle halt), waiting for `flush`/`tick`.
     queued: Option<EventKind>,
@@ -151,6 +213,9 @@ pub struct Risk {
     reject: RiskReject,
     /// Earliest time a halt or freeze lifts by itself (FOREVER = none).
     next_deadline: u64,
+    /// `tick` has work at or after this time: `next_deadline`, or 0 while an event is queued
+    /// (derived, not serialized; 0 after a restore), so `tick` is one compare.
+    tick_at: u64,
 }
 
 #[inline(always)]
@@ -261,6 +326,7 @@ impl Risk {
                 vol_until: 0,
                 tick: ic.tick_size,
                 lot: ic.lot_size,
+                unit_steps: ic.tick_size == 1 && ic.lot_size == 1,
                 min_qty: ic.min_qty,
                 max_qty: opt_u64(ic.max_qty),
                 min_price: ic.min_price,
@@ -292,10 +358,12 @@ impl Risk {
             held: vec![0; n_acct * n_instr],
             n_instr,
             orders: OrderTable::new(cfg.max_orders),
+            solo: Solo::default(),
             pending: Pending::default(),
             queued: None,
             reject: RiskReject::new(RejectReason::Malformed, 0, 0),
             next_deadline: FOREVER,
+            tick_at: FOREVER,
         };
         if let Some(d) = &cfg.default_account {
             for a in 1..n_acct {
@@ -428,6 +496,7 @@ impl Risk {
     #[inline(always)]
     fn fail(&mut self, r: RiskReject) -> bool {
         self.pending.valid = false;
+        self.pending.hot = false;
         self.reject = r;
         false
     }
@@ -502,8 +571,8 @@ impl Risk {
     /// `check_new` of a plain limit order (no reduce-only flag, no gate) after the throttle:
     /// the same checks in the same order as [`Risk::check_new_rest`], on values read once.
     /// Anything it cannot decide cheaply (an order that fails a static check, a full order
-    /// table, a position beyond i64) goes to `check_new_rest`, which has no side effect before
-    /// its end, so the answer is the same either way.
+    /// table, a position sum beyond i128) goes to `check_new_rest`, which has no side effect
+    /// before its end, so the answer is the same either way.
     #[inline(always)]
     fn check_new_limit<M: Market>(
         &mut self,
@@ -526,10 +595,11 @@ impl Risk {
         let p = o.price.0;
         let statics_pass = qty >= ins.min_qty
             && qty <= slot.qty_hi
-            && (ins.lot == 1 || qty.is_multiple_of(ins.lot))
             && p >= ins.min_price
             && p <= ins.max_price
-            && (ins.tick == 1 || p % ins.tick == 0);
+            && (ins.unit_steps
+                || ((ins.lot == 1 || qty.is_multiple_of(ins.lot))
+                    && (ins.tick == 1 || p % ins.tick == 0)));
         if !statics_pass {
             return self.check_new_slow(o, now, mkt);
         }
@@ -552,17 +622,16 @@ impl Risk {
         if self.orders.is_full() {
             return self.check_new_slow(o, now, mkt);
         }
-        let same_open = slot.open_qty[side_idx(o.side)];
-        let Ok(pos) = i64::try_from(slot.position) else {
-            return self.check_new_slow(o, now, mkt);
-        };
-        // |pos| < 2^63, same_open and qty < 2^64: exact in i128.
+        // same_open and qty < 2^64: their sum is exact in i128. The position term is one
+        // checked add or subtract (no i64 range test first); on overflow the precise path
+        // (`check_position`, saturating) decides, as for any value it cannot hold exactly.
+        let add = slot.open_qty[side_idx(o.side)] as i128 + qty as i128;
         let (v, max) = match o.side {
-            Side::Buy => (pos as i128 + same_open as i128 + qty as i128, slot.max_long),
-            Side::Sell => (
-                -(pos as i128) + same_open as i128 + qty as i128,
-                slot.max_short,
-            ),
+            Side::Buy => (slot.position.checked_add(add), slot.max_long),
+            Side::Sell => (add.checked_sub(slot.position), slot.max_short),
+        };
+        let Some(v) = v else {
+            return self.check_new_slow(o, now, mkt);
         };
         if v > max as i128 {
             return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
@@ -607,6 +676,7 @@ impl Risk {
             flags: o.flags,
             valid: true,
             hot: true,
+            tif: o.tif,
             acct: a as u32,
             slot: si as u32,
         };
@@ -727,6 +797,12 @@ impl Risk {
             flags: o.flags,
             valid: true,
             hot: true,
+            tif: match o.ord_type {
+                OrdType::Limit => o.tif,
+                OrdType::Market => TimeInForce::Ioc,
+                // A stop rests until triggered, whatever its time in force.
+                OrdType::Stop | OrdType::StopLimit => TimeInForce::Gtc,
+            },
             acct: a as u32,
             slot: si as u32,
         };
@@ -827,6 +903,7 @@ impl Risk {
                     until: until_field(until),
                 });
                 self.next_deadline = self.next_deadline.min(until);
+                self.tick_at = 0;
                 Err(RiskReject::new(
                     RejectReason::Throttled,
                     u2i(halt),
@@ -886,6 +963,8 @@ impl Risk {
         mkt: &MarketView,
     ) -> Result<(), RiskReject> {
         use RejectReason as R;
+        // A modify reads the order's record from the table (representation only: no effect).
+        self.settle_solo(m.order_id.0, m.instrument.0);
         let Some(a) = self.acct_idx(m.account) else {
             return Err(RiskReject::new(R::UnknownAccount, 0, m.account.0 as i64));
         };
@@ -1094,42 +1173,70 @@ impl Risk {
     ) {
         let p = self.pending;
         // The order the last check passed (the usual case): its account and slot are known.
-        let (a, si, reserve, flags) = if p.valid
-            && p.hot
+        let (a, si, reserve, flags, transient) = if p.hot
             && p.order_id == order_id.0
             && p.instrument == instrument.0
             && p.acct == account.0
         {
-            (p.acct as usize, p.slot as usize, p.reserve, p.flags)
+            let transient = matches!(p.tif, TimeInForce::Ioc | TimeInForce::Fok)
+                && !p.flags.contains(OrderFlags::MMP);
+            (
+                p.acct as usize,
+                p.slot as usize,
+                p.reserve,
+                p.flags,
+                transient,
+            )
         } else {
-            let Some(v) = self.accepted_cold(order_id, account, instrument, price) else {
+            let Some((a, si, reserve, flags)) =
+                self.accepted_cold(order_id, account, instrument, price)
+            else {
                 return;
             };
-            v
+            (a, si, reserve, flags, false)
         };
         self.pending.valid = false;
-        let mmp = flags.contains(OrderFlags::MMP);
-        let head = self.accounts[a].mmp_head;
-        let Some(k) = self.orders.insert(OrderRec {
-            order_id: order_id.0,
-            reserve,
-            leaves: qty,
-            instrument: instrument.0,
-            account: account.0,
-            side: side as u8,
-            mmp,
-            reduce_only: flags.contains(OrderFlags::REDUCE_ONLY),
-            live: true,
-            mmp_prev: NIL,
-            mmp_next: if mmp { head } else { NIL },
-        }) else {
-            return; // table full: check_new refuses new orders before this can happen
-        };
-        if mmp {
-            if head != NIL {
-                self.orders.get_mut(head).mmp_prev = k;
+        self.pending.hot = false;
+        if transient && self.solo.tag == 0 {
+            // A transient order: kept as the solo order, out of the table's index.
+            let Some(idx) = self.orders.reserve() else {
+                return; // table full: check_new refuses new orders before this can happen
+            };
+            self.solo = Solo {
+                order_id: order_id.0,
+                tag: instrument.0 as u64 | SOLO_LIVE,
+                reserve,
+                leaves: qty,
+                idx,
+                acct: a as u32,
+                slot: si as u32,
+                side: side as u8,
+                reduce_only: flags.contains(OrderFlags::REDUCE_ONLY),
+            };
+        } else {
+            let mmp = flags.contains(OrderFlags::MMP);
+            let head = self.accounts[a].mmp_head;
+            let Some(k) = self.orders.insert(OrderRec {
+                order_id: order_id.0,
+                reserve,
+                leaves: qty,
+                instrument: instrument.0,
+                account: account.0,
+                side: side as u8,
+                mmp,
+                reduce_only: flags.contains(OrderFlags::REDUCE_ONLY),
+                live: true,
+                mmp_prev: NIL,
+                mmp_next: if mmp { head } else { NIL },
+            }) else {
+                return; // table full: check_new refuses new orders before this can happen
+            };
+            if mmp {
+                if head != NIL {
+                    self.orders.get_mut(head).mmp_prev = k;
+                }
+                self.accounts[a].mmp_head = k;
             }
-            self.accounts[a].mmp_head = k;
         }
         let s = &mut self.slots[si];
         s.open_orders = s.open_orders.saturating_add(1);
@@ -1187,7 +1294,11 @@ impl Risk {
         let a = self.acct_idx(account)?;
         let si = self.slot_idx(a, i);
         let mut mmp = false;
-        if let Some((k, pos)) = self.orders.find_at(order_id.0, i as u32) {
+        if self.is_solo(order_id.0, i as u32) {
+            // Not MMP-flagged (MMP orders are never solo).
+            let new_leaves = leaves_after.min(self.solo.leaves);
+            self.solo_set_leaves(new_leaves);
+        } else if let Some((k, pos)) = self.orders.find_at(order_id.0, i as u32) {
             let r = self.orders.get(k);
             mmp = r.mmp;
             let new_leaves = leaves_after.min(r.leaves);
@@ -1234,6 +1345,7 @@ impl Risk {
         acct.mmp_until = until;
         acct.gated = true;
         self.next_deadline = self.next_deadline.min(until);
+        self.tick_at = self.tick_at.min(until);
         out.emit(EventKind::AccountState {
             account: AccountId(a as u32),
             state: TradingState::Halted,
@@ -1256,6 +1368,7 @@ impl Risk {
             ins.gated = true;
             ins.velocity.reset();
             self.next_deadline = self.next_deadline.min(until);
+            self.tick_at = self.tick_at.min(until);
             out.emit(EventKind::InstrumentState {
                 instrument: InstrumentId(i as u32),
                 state: TradingState::Halted,
@@ -1309,9 +1422,58 @@ impl Risk {
         }
     }
 
+    /// True when (order id, instrument) is the live solo order.
+    #[inline(always)]
+    fn is_solo(&self, order_id: u64, instrument: u32) -> bool {
+        // The id first: it tells the solo from a maker trading against it.
+        self.solo.order_id == order_id && self.solo.tag == (instrument as u64 | SOLO_LIVE)
+    }
+
+    /// [`Risk::set_leaves_at`] of the live solo order: at 0 it ends and gives its slab index
+    /// back.
+    #[inline(always)]
+    fn solo_set_leaves(&mut self, new_leaves: u64) {
+        let o = self.solo;
+        let (sd, leaves) = (o.side as usize & 1, o.leaves);
+        let d = leaves - new_leaves.min(leaves);
+        let s = &mut self.slots[o.slot as usize];
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
+        let acct = &mut self.accounts[o.acct as usize];
+        acct.open_notional = sub128(acct.open_notional, o.reserve as i128 * d as i128);
+        if new_leaves == 0 {
+            s.open_orders = s.open_orders.saturating_sub(1);
+            acct.open_orders = acct.open_orders.saturating_sub(1);
+            self.solo.tag = 0;
+            self.orders.release(o.idx);
+        } else {
+            self.solo.leaves = new_leaves;
+        }
+    }
+
+    /// Move the solo order into the table if it is (order id, instrument), so the record can
+    /// be read or changed there (a modify or replace of it: not from the engine, whose book
+    /// never rests a transient order).
+    #[inline(always)]
+    fn settle_solo(&mut self, order_id: u64, instrument: u32) {
+        if self.is_solo(order_id, instrument) {
+            self.settle_solo_cold();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_solo_cold(&mut self) {
+        let o = self.solo;
+        self.solo.tag = 0;
+        self.orders.insert_reserved(o.idx, o.rec());
+    }
+
     #[inline(always)]
     fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
-        if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
+        if self.is_solo(order_id, instrument) {
+            let leaves = self.solo.leaves;
+            self.solo_set_leaves(leaves.saturating_sub(qty));
+        } else if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
             let leaves = self.orders.get(k).leaves;
             self.set_leaves(k, pos, leaves.saturating_sub(qty));
         }
@@ -1319,6 +1481,7 @@ impl Risk {
 
     #[inline(never)]
     fn on_replaced(&mut self, order_id: u64, instrument: u32, price: i64, qty: u64) {
+        self.settle_solo(order_id, instrument);
         let Some((k, pos)) = self.orders.find_at(order_id, instrument) else {
             return;
         };
@@ -1626,11 +1789,20 @@ impl Risk {
     /// time: costs one compare unless a deadline has passed (then one pass over the tables).
     #[inline]
     pub fn tick(&mut self, now: u64, out: &mut impl EventKindSink) {
-        self.flush(out);
-        if now < self.next_deadline {
-            return;
+        if now >= self.tick_at {
+            self.tick_cold(now, out);
         }
-        self.tick_slow(now, out);
+    }
+
+    /// `tick` with an event queued or a deadline passed.
+    #[cold]
+    #[inline(never)]
+    fn tick_cold(&mut self, now: u64, out: &mut impl EventKindSink) {
+        self.flush(out);
+        if now >= self.next_deadline {
+            self.tick_slow(now, out);
+        }
+        self.tick_at = self.next_deadline;
     }
 
     #[cold]

@@ -332,7 +332,10 @@ impl Risk {
             w.u64(s.max_long);
             w.u64(s.max_short);
         }
+        // The solo order is written as the table record it stands for.
+        let solo = (self.solo.tag != 0).then(|| self.solo.rec());
         let mut recs: Vec<&OrderRec> = self.orders.live_records().map(|(_, r)| r).collect();
+        recs.extend(solo.as_ref());
         recs.sort_unstable_by_key(|r| (r.instrument, r.order_id));
         w.u32(recs.len() as u32);
         for r in recs {
@@ -537,6 +540,7 @@ impl Risk {
                 vol_until,
                 tick,
                 lot,
+                unit_steps: tick == 1 && lot == 1,
                 min_qty,
                 max_qty,
                 min_price,
@@ -704,8 +708,11 @@ impl Risk {
         self.slots = img.slots;
         self.held = img.held;
         self.orders = img.orders;
+        self.solo = Default::default();
         self.pending = img.pending;
         self.queued = img.queued;
         self.next_deadline = img.next_deadline;
+        // The first tick re-derives it (and flushes a restored queued event).
+        self.tick_at = 0;
     }
 }

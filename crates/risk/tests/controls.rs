@@ -1284,3 +1284,126 @@ fn book_params_for_the_engine() {
     );
     assert!(r.book_params(InstrumentId(1)).is_none());
 }
+
+/// A transient order (IOC, market) between its `Accepted` and the event that ends it is
+/// tracked like any order: it counts in open orders and exposure, holds a place of the order
+/// table (`max_orders`), is written by snapshots, and a replace of it reprices it. (The risk
+/// layer keeps one such order outside its table's index; nothing outside may see that.)
+#[test]
+fn live_transient_orders_are_tracked_like_any_order() {
+    let mut cfg = base();
+    cfg.max_orders = 3;
+    let mut r = risk(&cfg);
+    let mut out = Vec::new();
+    enter(&mut r, &buy(1, 100, 2), 0, &NOMKT).unwrap();
+    let mut ioc = buy(2, 100, 5);
+    ioc.tif = TimeInForce::Ioc;
+    enter(&mut r, &ioc, 0, &NOMKT).unwrap();
+    assert_eq!(r.open_orders(A1), 2);
+    assert_eq!(r.exposure(A1), 700);
+    // A second transient order while the first is live.
+    let mkt = MarketView {
+        best_bid: Some(Price(100)),
+        best_ask: None,
+        last_trade: None,
+    };
+    let mut m = sell(3, 0, 4);
+    m.ord_type = OrdType::Market;
+    enter(&mut r, &m, 0, &mkt).unwrap();
+    assert_eq!(r.open_orders(A1), 3);
+    assert_eq!(r.open_qty(A1, I0, Side::Sell), 4);
+    // The table is full (3 of 3): refused as before.
+    assert_eq!(
+        reason(r.check_new(&buy(4, 100, 1), 0, &NOMKT)),
+        Some((R::MaxOpenOrders, 3, 4))
+    );
+    // A snapshot taken now restores to the same state and the same bytes.
+    let mut snap = Vec::new();
+    r.snapshot(&mut snap);
+    let mut r2 = risk(&cfg);
+    let img = r2.stage_restore(&snap).expect("restore");
+    r2.commit_restore(img);
+    let mut snap2 = Vec::new();
+    r2.snapshot(&mut snap2);
+    assert_eq!(snap, snap2);
+    for r in [&mut r, &mut r2] {
+        // The IOC takes 3 of its 5 from account 2 (maker 9, not tracked), then is cancelled.
+        r.on_event(
+            &trade(100, 3, (9, A2, 0), (2, A1, 2), Side::Buy),
+            0,
+            &mut out,
+        );
+        assert_eq!(r.position(A1, I0), 3);
+        assert_eq!(r.exposure(A1), 200 + 200 + 3 * 100 + 4 * 100);
+        r.on_event(&cancelled(2, A1, 2), 0, &mut out);
+        assert_eq!(r.open_orders(A1), 2);
+        assert_eq!(r.open_qty(A1, I0, Side::Buy), 2);
+        assert_eq!(r.exposure(A1), 200 + 300 + 400);
+        // A place is free again.
+        assert_eq!(r.check_new(&buy(4, 100, 1), 0, &NOMKT), Ok(()));
+        // The market order is replaced (repriced) while live, then cancelled.
+        r.on_event(
+            &EventKind::Replaced {
+                order_id: OrderId(3),
+                account: A1,
+                instrument: I0,
+                price: Price(90),
+                qty: Qty(2),
+                kept_priority: false,
+            },
+            0,
+            &mut out,
+        );
+        assert_eq!(r.open_qty(A1, I0, Side::Sell), 2);
+        assert_eq!(r.exposure(A1), 200 + 300 + 180);
+        r.on_event(&cancelled(3, A1, 2), 0, &mut out);
+        assert_eq!(r.open_orders(A1), 1);
+        assert_eq!(r.exposure(A1), 200 + 300);
+    }
+    // A fresh IOC that fills completely ends with its trade.
+    let mut ioc = buy(5, 100, 2);
+    ioc.tif = TimeInForce::Fok;
+    enter(&mut r, &ioc, 0, &NOMKT).unwrap();
+    r.on_event(
+        &trade(100, 2, (9, A2, 0), (5, A1, 0), Side::Buy),
+        0,
+        &mut out,
+    );
+    assert_eq!(r.open_orders(A1), 1);
+    assert_eq!(r.position(A1, I0), 5);
+    assert_eq!(r.exposure(A1), 200 + 500);
+}
+
+/// A position beyond i64 (two fills of u64::MAX lots): the position limit still compares the
+/// exact sum, and a sell (which reduces it) passes.
+#[test]
+fn position_limit_beyond_i64() {
+    let mut cfg = base();
+    cfg.accounts[0].max_long = Some(u64::MAX);
+    cfg.accounts[0].max_short = Some(5);
+    let mut r = risk(&cfg);
+    let mut out = Vec::new();
+    for id in [1, 2] {
+        r.on_event(
+            &trade(100, u64::MAX, (9, A2, 0), (id, A1, 0), Side::Buy),
+            0,
+            &mut out,
+        );
+    }
+    assert_eq!(r.position(A1, I0), i64::MAX);
+    assert_eq!(
+        reason(r.check_new(&buy(10, 100, 1), 0, &NOMKT)),
+        Some((R::PositionLimit, i64::MAX, i64::MAX))
+    );
+    assert_eq!(r.check_new(&sell(11, 100, 7), 0, &NOMKT), Ok(()));
+    // Account 2 is short beyond i64 with no short limit (u64::MAX): a buy reduces; a sell's
+    // exact sum is past even that limit.
+    assert_eq!(
+        r.check_new(&order(12, A2, Side::Buy, 100, 3), 0, &NOMKT),
+        Ok(())
+    );
+    assert_eq!(
+        reason(r.check_new(&order(13, A2, Side::Sell, 100, 1), 0, &NOMKT)),
+        Some((R::PositionLimit, i64::MAX, i64::MAX))
+    );
+}
