@@ -48,39 +48,26 @@ impl Msg for u64 {
     }
 }
 
+/// A payload of `N` words: 88 bytes (`N = 11`, like `ferrex_types::Event`: a two-line slot) or
+/// 56 bytes (`N = 7`: the largest whose seq-ring slot, payload + stamp, is one cache line).
 #[derive(Clone, Copy)]
-struct Ev88([u64; 11]);
-impl Msg for Ev88 {
-    const NAME: &'static str = "88 B";
+struct Words<const N: usize>([u64; N]);
+impl<const N: usize> Msg for Words<N> {
+    const NAME: &'static str = if N == 11 { "88 B" } else { "56 B" };
     fn make(v: u64) -> Self {
-        Self([v; 11])
+        Self([v; N])
     }
     fn id(&self) -> u64 {
         // Read both ends so the whole payload has to arrive.
-        if self.0[0] == self.0[10] {
+        if self.0[0] == self.0[N - 1] {
             self.0[0]
         } else {
             u64::MAX
         }
     }
 }
-
-/// 56 bytes: the largest payload whose seq-ring slot (payload + stamp) is one cache line.
-#[derive(Clone, Copy)]
-struct Ev56([u64; 7]);
-impl Msg for Ev56 {
-    const NAME: &'static str = "56 B";
-    fn make(v: u64) -> Self {
-        Self([v; 7])
-    }
-    fn id(&self) -> u64 {
-        if self.0[0] == self.0[6] {
-            self.0[0]
-        } else {
-            u64::MAX
-        }
-    }
-}
+type Ev88 = Words<11>;
+type Ev56 = Words<7>;
 
 /// One direction of the ping-pong.
 trait Link<P: Msg> {
