@@ -17,7 +17,13 @@
 //!   10.0 and 10.6 vs 11.0 M/s); a 128-byte stride with one line used was no better (2.38x vs
 //!   2.25x, 9.6 vs 10.6 M/s). The slot's second line already travels together with the
 //!   stamp's (`prefetch_rest`), so one line fewer saves no measurable time, and the encoding
-//!   costs throughput.
+//!   costs throughput. Measured again with a quick codec for the bench's commands and acks,
+//!   alternating 8 runs each: p50 234-251 vs 235-300 ns on the fast placement, 660-686 vs
+//!   661-716 ns on the slow one. Yet `seq_rtt` alone gives a 56-byte item 1.04-1.24x the floor
+//!   and an 88-byte one 1.12-1.79x: in the pipeline something else sets the hop (a build that
+//!   timestamped both threads saw a command hop of 80 ns and an ack hop of 71-80 ns against a
+//!   52 ns floor hop on the fast placement, 300-310 against ~205 on the slow one; the engine
+//!   itself took 30 ns from command to ack). Polling flat out (no PAUSE) made no difference.
 //! - **Fair**: the engine takes at most `batch` commands from one ring before it moves to the
 //!   next, round-robin, so one busy producer cannot starve another.
 //! - **Back-pressure, never loss**: a full inbound ring makes [`Session::submit`] return
