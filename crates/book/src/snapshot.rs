@@ -251,7 +251,9 @@ impl Book {
             .iter()
             .map(|l| l.levels as usize)
             .sum::<usize>();
-        let resting = self.slab.live() as usize - self.stops.len as usize;
+        // Every live order rests or is a pending stop at a command boundary (no taker is
+        // live between commands), so this is the number of records in the levels.
+        let resting = (self.slab.live() as usize).saturating_sub(self.stops.len as usize);
         let mut at = out.len();
         let ladders_end = at + 8 + 12 * levels + ORDER_BYTES * resting;
         out.resize(ladders_end, 0);
