@@ -311,10 +311,7 @@ impl Book {
         // order instead of one per field).
         let mut rec = [0u8; ORDER_BYTES];
         let mut at = 0;
-        let mut put = |b: &[u8]| {
-            rec[at..at + b.len()].copy_from_slice(b);
-            at += b.len();
-        };
+        let mut put = |b: &[u8]| put_at(&mut rec, &mut at, b);
         put(&n.id.to_le_bytes());
         put(&n.account.to_le_bytes());
         put(&self.slab.group(s).to_le_bytes());
