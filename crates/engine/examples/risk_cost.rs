@@ -1,16 +1,22 @@
 //! Instruction-count harness for the cost of the pre-trade risk layer inside the engine: the
 //! mixed stream of `benches/risk.rs` (same generator, 100,000 commands) through a fresh
-//! [`Engine`] with risk off and with every control of `config/risk.toml` on.
+//! [`Engine`] with risk off, with every control of `config/risk.toml` on (`on`: over half of the
+//! stream is then rejected, and a rejected order skips the book), and with every control on at
+//! limits the stream never reaches (`pass`, `config/risk-bench-pass.toml`: every order passes the
+//! checks and does the same book work as with risk off).
 //!
 //! ```text
 //! cargo build --release -p ferrex-engine --example risk_cost
 //! valgrind --tool=callgrind --toggle-collect='*run_stream*' \
 //!     target/release/examples/risk_cost off     # Ir / 100,000 = Ir per command, risk off
 //! valgrind --tool=callgrind --toggle-collect='*run_stream*' \
-//!     target/release/examples/risk_cost on      # all controls on
-//! target/release/examples/risk_cost stats       # events and rejects by kind, both modes
+//!     target/release/examples/risk_cost on      # all controls on, sample config
+//! valgrind --tool=callgrind --toggle-collect='*run_stream*' \
+//!     target/release/examples/risk_cost pass    # all controls on, every order passes
+//! target/release/examples/risk_cost stats       # events and rejects by kind, each mode
 //! ```
-//! The difference of the two Ir/cmd figures is the risk layer's cost per command.
+//! The difference of `pass` and `off` (Ir / 100,000 each) is the full risk pass's cost per
+//! command on orders that pass; `on` minus `off` is what the sample config's rejects leave of it.
 
 use ferrex_book::BookConfig;
 use ferrex_engine::{Engine, EngineConfig};
@@ -20,6 +26,7 @@ use std::hint::black_box;
 
 const N: usize = 100_000;
 const SAMPLE: &str = include_str!("../../../config/risk.toml");
+const PASSING: &str = include_str!("../../../config/risk-bench-pass.toml");
 
 /// The mixed stream of `benches/risk.rs`, from the same file.
 #[path = "../../../benches/support/risk_flow.rs"]
@@ -34,9 +41,10 @@ fn book() -> BookConfig {
     }
 }
 
-fn engine(on: bool) -> Engine {
-    let mut e = if on {
-        let cfg = RiskConfig::from_toml_str(SAMPLE).expect("config/risk.toml");
+/// Risk off (`None`) or on with the given config text.
+fn engine(risk: Option<&str>) -> Engine {
+    let mut e = if let Some(text) = risk {
+        let cfg = RiskConfig::from_toml_str(text).expect("risk config");
         Engine::with_risk(EngineConfig::single(book()), Risk::new(&cfg).expect("risk"))
             .expect("engine")
     } else {
@@ -85,16 +93,30 @@ fn main() {
     let cmds = risk_flow::stream(N);
     match mode.as_str() {
         "stats" => {
-            for on in [false, true] {
-                let mut e = engine(on);
-                let mut s = Stats::default();
+            for (name, risk) in [
+                ("off ", None),
+                ("on  ", Some(SAMPLE)),
+                ("pass", Some(PASSING)),
+            ] {
+                let mut e = engine(risk);
+                let mut s = HashingSink::new(Stats::default());
                 e.process_all(&cmds, &mut s);
-                println!("risk {}: {:?}", if on { "on " } else { "off" }, s.kinds);
-                println!("  rejects: {:?}", s.reasons);
+                println!("risk {name}: {:?}", s.inner.kinds);
+                println!("  rejects: {:?}", s.inner.reasons);
+                println!("  event stream hash {:016x}", s.hash());
             }
         }
         m => {
-            let mut e = engine(m == "on");
+            let risk = match m {
+                "on" => Some(SAMPLE),
+                "pass" => Some(PASSING),
+                "off" => None,
+                _ => {
+                    eprintln!("usage: risk_cost off|on|pass|stats");
+                    std::process::exit(2);
+                }
+            };
+            let mut e = engine(risk);
             let mut s = CountingSink::default();
             run_stream(&mut e, &cmds, &mut s);
             println!("{m}: {} commands, {} events", cmds.len(), s.events);
