@@ -20,7 +20,8 @@ use ferrex_types::{
     ModifyOrder, NewOrder, OrdType, OrderId, Price, Qty, RejectReason, Side, TimeInForce,
 };
 
-/// Largest `max_orders` accepted (keeps the id map's hash tags exact).
+/// Largest `max_orders` accepted (the id map's direct tier, `max_orders` rounded up to a power
+/// of two, stays at most 2^30 entries).
 pub const MAX_ORDERS_LIMIT: u32 = 1 << 30;
 /// Largest `dense_levels` / `sparse_levels` accepted.
 pub const MAX_LEVELS_LIMIT: u32 = 1 << 28;
@@ -124,12 +125,13 @@ type Reject = (RejectReason, i64, i64);
 /// One instrument's order book and matching engine. Single-threaded, deterministic, allocation
 /// free after [`Book::new`]; the behaviour is `docs/semantics.md`, event for event.
 ///
-/// Memory per order slot (`max_orders`): a 48-byte hot node + 10 bytes of id map (8-byte
-/// buckets at 1.25× capacity) = 58 bytes on the add/cancel/execute paths. The cold data is sized
+/// Memory per order slot (`max_orders`): a 48-byte hot node + about 9.2 bytes of id map (a
+/// 4-byte direct entry per id slot, `max_orders` rounded up to a power of two, and 4-byte
+/// overflow buckets at 1.25× capacity) = about 57 bytes on the add/cancel/execute paths. The cold data is sized
 /// by its own capacities, not by `max_orders`: 40 bytes of iceberg/stop/GTD/STP-group fields and
 /// 24 bytes of expiry heap per *special* slot (`max_special_orders`), 24 bytes of account table
 /// per admitted account (`max_accounts`). The ladders add 24 bytes per dense level and side.
-/// With the defaults and 1,000,000 orders: about 62 bytes per order in all (`ferrex memory`).
+/// With the defaults and 1,000,000 orders: about 61 bytes per order in all (`ferrex memory`).
 /// See [`Book::memory_bytes`].
 ///
 /// ```
@@ -352,7 +354,7 @@ impl Book {
     /// [`Book::release`] of slot `s` whose order id and GTD flag the caller already read.
     #[inline(always)]
     pub(crate) fn free_slot(&mut self, s: u32, id: u64, gtd: bool) {
-        self.ids.remove(id, s);
+        self.ids.remove(id, s, &self.slab.nodes);
         self.unlist(s, gtd);
     }
 
@@ -410,7 +412,7 @@ impl Book {
         }
         match bucket {
             Some(i) => {
-                self.ids.remove_at(i);
+                self.ids.remove_at(i, &self.slab.nodes);
                 self.unlist(s, gtd);
             }
             None => self.free_slot(s, id, gtd),
@@ -689,7 +691,7 @@ impl Book {
                 };
             }
             match bucket {
-                Some(i) => self.ids.insert_at(i, o.order_id.0, s),
+                Some(i) => self.ids.insert_at(i, s),
                 None => self.ids.insert(o.order_id.0, s),
             }
             self.accounts.push(nodes, s);

@@ -1,39 +1,36 @@
-//! `OrderId → slot`: fixed-capacity open addressing (linear probing, backward-shift deletion, no
-//! tombstones). Each bucket is 8 bytes: a 32-bit hash tag and the slot; the key itself is read
-//! from the slab node only when the tag matches. Capacity is 1.25 × max_orders rounded up to a
-//! multiple of 8 (not a power of two: the home bucket comes from a multiply-shift range
-//! reduction), so the load factor stays ≤ 0.8 even with the book full, at 10 bytes per order
-//! slot; nothing allocates after `new`.
+//! `OrderId → slot` in two tiers, fixed capacity, nothing allocated after `new`:
+//!
+//! - **Direct:** a power-of-two array of slots indexed by the id's low bits. Clients number
+//!   their orders (the QuantCup feed, ITCH order references, `ferrex bench`, FIX gateways'
+//!   sequence-based ids), so the live ids mostly fall in a window narrower than the array and
+//!   never share an entry: a lookup is one load and one compare of the node's id, an insert or
+//!   removal one store, with no hashing, no probe loop and no backward shift; consecutive ids
+//!   share cache lines.
+//! - **Overflow:** an id whose direct entry is taken by another live id goes to an
+//!   open-addressing hash ([`HashIds`]: linear probing, backward-shift deletion, no tombstones;
+//!   4-byte buckets holding the slot; 1.25 × max_orders buckets, so its load factor stays ≤ 0.8
+//!   even if every live id lands there, as ids chosen to collide would). It is consulted only
+//!   while it holds an entry (a count says so), so a direct miss costs nothing more in the
+//!   common case.
+//!
+//! Memory: 4 bytes per direct entry (max_orders rounded up to a power of two) plus 5 bytes per
+//! order slot of overflow: about 9.2 bytes per order at 1,000,000 (the single tagged hash this
+//! replaced took 10).
 
 use crate::slab::{NIL, Node};
 
-#[derive(Clone, Copy, Debug)]
-struct Bucket {
-    tag: u32,
-    slot: u32,
+/// The overflow tier: an open-addressing hash of the ids whose direct entry was taken. A bucket
+/// is just the slot (`NIL` = empty): the id is read from the slab node, and so is the home
+/// bucket when deletion shifts an entry back. Collisions are the rare case, so 4-byte buckets
+/// (half the memory of tag + slot) are worth a node read per probe here.
+pub(crate) struct HashIds {
+    b: Vec<u32>,
 }
 
-const EMPTY: Bucket = Bucket { tag: 0, slot: NIL };
-
-/// The id map.
-pub(crate) struct IdMap {
-    b: Vec<Bucket>,
-    /// Blocks of `2^GROUP` buckets (`b.len() >> GROUP`).
-    blocks: u64,
-}
-
-/// Low id bits kept as-is in the bucket index, so 2^GROUP consecutive ids share one cache line of
-/// buckets (sequential ids, the common case, then cost one line fill per 8 inserts instead of
-/// one per insert); the rest of the index comes from a multiplicative mix of the higher id bits.
-const GROUP: u32 = 3;
-
-/// The bucket tag of `id`: bits 3.. are the high 29 bits of `(id >> 3) · φ` (a 64-bit odd
-/// constant, so every id bit reaches them), bits 0..3 the low id bits. The home bucket is
-/// computed from the tag alone ([`IdMap::home`]), which backward-shift deletion needs.
+/// 64-bit multiplicative mix of an id (φ · 2^64, odd, so every id bit reaches the high half).
 #[inline(always)]
-fn tag_of(id: u64) -> u32 {
-    let h = ((id >> GROUP).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 32 + GROUP)) as u32;
-    (h << GROUP) | (id as u32 & ((1 << GROUP) - 1))
+fn mix(id: u64) -> u64 {
+    id.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// Forward distance from bucket `from` to bucket `to` on a ring of `len` buckets.
@@ -46,78 +43,35 @@ fn dist(from: usize, to: usize, len: usize) -> usize {
     }
 }
 
-impl IdMap {
+impl HashIds {
     /// Touch every page of the preallocated memory (start-up only).
     pub(crate) fn prefault(&mut self) {
         ferrex_types::prefault(&mut self.b);
     }
 
-    /// Room for `max_live` ids (capacity = 1.25 × max_live + 1, rounded up to a multiple of 8,
-    /// at least 16).
-    pub fn new(max_live: u32) -> IdMap {
-        let want = max_live as usize + max_live as usize / 4 + 1;
-        let cap = want.div_ceil(1 << GROUP).max(2) << GROUP;
-        IdMap {
-            b: vec![EMPTY; cap],
-            blocks: (cap >> GROUP) as u64,
-        }
+    /// Room for `max_live` ids: 1.25 × max_live + 1 buckets (at least 16), so the load factor
+    /// stays ≤ 0.8 even if every live id is here.
+    pub fn new(max_live: u32) -> HashIds {
+        let cap = (max_live as usize + max_live as usize / 4 + 1).max(16);
+        HashIds { b: vec![NIL; cap] }
     }
 
-    /// Bucket `i`, which must be `< len` (every index here is: [`IdMap::home`] is, and probes
-    /// wrap to 0 at `len`). Unchecked: the bounds check per probe was a measurable share of an
-    /// add or cancel.
+    /// Home bucket of `id`: multiply-shift range reduction of the mix's high 32 bits, `< len`.
     #[inline(always)]
-    fn at(&self, i: usize) -> Bucket {
-        debug_assert!(i < self.b.len());
-        // SAFETY: every caller passes an index from `home` (tag >> 3 < 2^29 gives block < blocks, so
-        // `block · 8 + low bits < blocks · 8 = len`), one checked `< len` (`remove_at`), or one
-        // advanced by 1 from such an index and wrapped to 0 at `len`; the table never changes
-        // length after `new`.
-        unsafe { *self.b.get_unchecked(i) }
-    }
-
-    /// Writes bucket `i < len` (see [`IdMap::at`]).
-    #[inline(always)]
-    fn set(&mut self, i: usize, e: Bucket) {
-        debug_assert!(i < self.b.len());
-        // SAFETY: as for `at`: `i < len`, and the length never changes after `new`.
-        unsafe { *self.b.get_unchecked_mut(i) = e }
-    }
-
-    /// Home bucket of `tag`: its block by multiply-shift of the tag's 29 hashed bits (uniform
-    /// over the blocks), its place in the block by the id's low bits, so consecutive ids share
-    /// a cache line of buckets. `< blocks · 8 = len`.
-    #[inline(always)]
-    fn home(&self, tag: u32) -> usize {
-        let block = (u64::from(tag >> GROUP) * self.blocks) >> (32 - GROUP);
-        ((block as usize) << GROUP) | (tag as usize & ((1 << GROUP) - 1))
-    }
-
-    /// Slot of `id`, if live. O(1) expected.
-    #[inline]
-    pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {
-        self.find(id, nodes).map(|i| self.slot_at(i))
-    }
-    /// One probe for a new id: `Err(slot)` when `id` is live, else `Ok(bucket)` = the first empty
-    /// bucket of its probe run, where [`IdMap::insert_at`] may put it as long as the map is not
-    /// changed in between. O(1) expected.
-    #[inline(always)]
-    pub fn find_free(&self, id: u64, nodes: &[Node]) -> Result<usize, u32> {
-        self.probe(id, nodes).map_err(|i| self.at(i).slot)
+    fn home(&self, id: u64) -> usize {
+        (((mix(id) >> 32) * self.b.len() as u64) >> 32) as usize
     }
 
     /// The probe run of `id`: `Err(bucket holding id)` if live, else `Ok(first empty bucket)`.
-    #[inline(always)]
     fn probe(&self, id: u64, nodes: &[Node]) -> Result<usize, usize> {
-        let tag = tag_of(id);
         let len = self.b.len();
-        let mut i = self.home(tag);
+        let mut i = self.home(id);
         loop {
-            let e = self.at(i);
-            if e.slot == NIL {
+            let s = self.b[i];
+            if s == NIL {
                 return Ok(i);
             }
-            if e.tag == tag && nodes[e.slot as usize].id == id {
+            if nodes.get(s as usize).is_some_and(|n| n.id == id) {
                 return Err(i);
             }
             i += 1;
@@ -127,71 +81,54 @@ impl IdMap {
         }
     }
 
-    /// Inserts `id → slot` at bucket `i` from [`IdMap::find_free`] (map unchanged since). O(1).
-    #[inline(always)]
-    pub fn insert_at(&mut self, i: usize, id: u64, slot: u32) {
+    /// Inserts `slot` at bucket `i` from [`HashIds::probe`] (map unchanged since).
+    fn insert_at(&mut self, i: usize, slot: u32) {
         if let Some(b) = self.b.get_mut(i) {
-            *b = Bucket {
-                tag: tag_of(id),
-                slot,
-            };
+            *b = slot;
         }
     }
 
-    /// Inserts `id → slot`; `id` must be absent. O(1) expected.
-    #[inline]
-    pub fn insert(&mut self, id: u64, slot: u32) {
-        let tag = tag_of(id);
-        let mut i = self.home(tag);
-        let b = &mut self.b[..];
-        while b[i].slot != NIL {
+    /// Inserts `id → slot`; `id` must be absent.
+    fn insert(&mut self, id: u64, slot: u32) {
+        let len = self.b.len();
+        let mut i = self.home(id);
+        while self.b[i] != NIL {
             i += 1;
-            if i == b.len() {
+            if i == len {
                 i = 0;
             }
         }
-        b[i] = Bucket { tag, slot };
+        self.b[i] = slot;
     }
 
-    /// Bucket holding `id`, if live (for [`IdMap::slot_at`] and [`IdMap::remove_at`]: a cancel
-    /// finds the order and later removes it without a second probe). O(1) expected.
-    #[inline(always)]
-    pub fn find(&self, id: u64, nodes: &[Node]) -> Option<usize> {
-        self.probe(id, nodes).err()
+    /// The slot in bucket `i`.
+    fn slot_at(&self, i: usize) -> u32 {
+        self.b.get(i).copied().unwrap_or(NIL)
     }
 
-    /// The slot in bucket `i` (from [`IdMap::find`]).
-    #[inline(always)]
-    pub fn slot_at(&self, i: usize) -> u32 {
-        self.b.get(i).map_or(NIL, |e| e.slot)
-    }
-
-    /// Removes the entry of `id` that maps to `slot` (if present). O(1) expected.
-    #[inline(always)]
-    pub fn remove(&mut self, id: u64, slot: u32) {
-        let tag = tag_of(id);
-        let mut i = self.home(tag);
+    /// Removes the entry of `id` that maps to `slot`; false when there was none.
+    fn remove(&mut self, id: u64, slot: u32, nodes: &[Node]) -> bool {
         let len = self.b.len();
+        let mut i = self.home(id);
         loop {
-            let e = self.at(i);
-            if e.slot == NIL {
-                return;
+            let s = self.b[i];
+            if s == NIL {
+                return false;
             }
-            if e.slot == slot {
-                break;
+            if s == slot {
+                self.remove_at(i, nodes);
+                return true;
             }
             i += 1;
             if i == len {
                 i = 0;
             }
         }
-        self.remove_at(i);
     }
 
-    /// Empties bucket `i` (from [`IdMap::find`], map unchanged since), pulling later members of
-    /// its probe run into the hole when their home allows it (backward shift). O(1) expected.
-    #[inline(always)]
-    pub fn remove_at(&mut self, i: usize) {
+    /// Empties bucket `i`, pulling later members of its probe run into the hole when their home
+    /// allows it (backward shift, no tombstones).
+    fn remove_at(&mut self, i: usize, nodes: &[Node]) {
         let len = self.b.len();
         if i >= len {
             return;
@@ -199,13 +136,13 @@ impl IdMap {
         let mut hole = i;
         let mut j = if i + 1 == len { 0 } else { i + 1 };
         loop {
-            let e = self.at(j);
-            if e.slot == NIL {
+            let s = self.b[j];
+            if s == NIL {
                 break;
             }
-            let h = self.home(e.tag);
+            let h = self.home(nodes.get(s as usize).map_or(0, |n| n.id));
             if dist(h, j, len) >= dist(hole, j, len) {
-                self.set(hole, e);
+                self.b[hole] = s;
                 hole = j;
             }
             j += 1;
@@ -213,12 +150,188 @@ impl IdMap {
                 j = 0;
             }
         }
-        self.set(hole, EMPTY);
+        self.b[hole] = NIL;
+    }
+
+    /// Bytes preallocated.
+    fn bytes(&self) -> usize {
+        self.b.capacity() * core::mem::size_of::<u32>()
+    }
+}
+
+/// The id map: the direct tier, and the overflow hash for ids whose direct entry is taken.
+///
+/// A *position* (from [`IdMap::find`] / [`IdMap::find_free`], for [`IdMap::slot_at`],
+/// [`IdMap::insert_at`] and [`IdMap::remove_at`]) is a direct index (`< direct.len()`) or
+/// `direct.len()` + an overflow bucket.
+pub(crate) struct IdMap {
+    /// Slot of the live id whose low bits index the entry, or `NIL`.
+    direct: Vec<u32>,
+    /// `direct.len() - 1` (a power of two minus one).
+    mask: u64,
+    over: HashIds,
+    /// Live entries in `over`: while 0, a direct miss is the answer.
+    n_over: u32,
+}
+
+impl IdMap {
+    /// Touch every page of the preallocated memory (start-up only).
+    pub(crate) fn prefault(&mut self) {
+        ferrex_types::prefault(&mut self.direct);
+        self.over.prefault();
+    }
+
+    /// Room for `max_live` ids: `max_live` rounded up to a power of two (at least 16) direct
+    /// entries, and an overflow tier that holds all `max_live` if it must.
+    pub fn new(max_live: u32) -> IdMap {
+        let len = (max_live as usize).next_power_of_two().max(16);
+        IdMap {
+            direct: vec![NIL; len],
+            mask: len as u64 - 1,
+            over: HashIds::new(max_live),
+            n_over: 0,
+        }
+    }
+
+    /// The direct index of `id` (`< direct.len()`).
+    #[inline(always)]
+    fn home(&self, id: u64) -> usize {
+        (id & self.mask) as usize
+    }
+
+    /// Direct entry `d`, which must come from [`IdMap::home`] or be checked `< len`.
+    #[inline(always)]
+    fn direct_at(&self, d: usize) -> u32 {
+        debug_assert!(d < self.direct.len());
+        // SAFETY: `home` masks with `len - 1` (len a power of two, fixed after `new`), and
+        // `slot_at` tests `< len` before calling.
+        unsafe { *self.direct.get_unchecked(d) }
+    }
+
+    /// Slot of `id`, if live. O(1) expected.
+    #[inline]
+    pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {
+        self.find(id, nodes).map(|i| self.slot_at(i))
+    }
+
+    /// One lookup for a new id: `Err(slot)` when `id` is live, else `Ok(position)` where
+    /// [`IdMap::insert_at`] may put it as long as the map is not changed in between.
+    #[inline(always)]
+    pub fn find_free(&self, id: u64, nodes: &[Node]) -> Result<usize, u32> {
+        self.probe(id, nodes).map_err(|i| self.slot_at(i))
+    }
+
+    /// Position holding `id` if live (for [`IdMap::slot_at`] and [`IdMap::remove_at`]: a
+    /// cancel finds the order and later removes it without a second lookup). O(1) expected.
+    #[inline(always)]
+    pub fn find(&self, id: u64, nodes: &[Node]) -> Option<usize> {
+        self.probe(id, nodes).err()
+    }
+
+    /// `Err(position holding id)` if live, else `Ok(position to insert it at)`. The direct
+    /// entry decides alone when it holds `id`, or when it is free and the overflow is empty.
+    #[inline(always)]
+    fn probe(&self, id: u64, nodes: &[Node]) -> Result<usize, usize> {
+        let d = self.home(id);
+        let s = self.direct_at(d);
+        if s == NIL {
+            if self.n_over == 0 {
+                return Ok(d);
+            }
+        } else if nodes.get(s as usize).is_some_and(|n| n.id == id) {
+            return Err(d);
+        }
+        self.probe_over(id, d, s == NIL, nodes)
+    }
+
+    /// [`IdMap::probe`] past the direct entry: `id` is live in the overflow, or absent; an
+    /// absent id goes to its direct entry when that is free, else to the overflow.
+    #[inline(never)]
+    fn probe_over(
+        &self,
+        id: u64,
+        d: usize,
+        direct_free: bool,
+        nodes: &[Node],
+    ) -> Result<usize, usize> {
+        let base = self.direct.len();
+        match self.over.probe(id, nodes) {
+            Err(j) => Err(base + j),
+            Ok(_) if direct_free => Ok(d),
+            Ok(j) => Ok(base + j),
+        }
+    }
+
+    /// The slot at position `i` (from [`IdMap::find`]).
+    #[inline(always)]
+    pub fn slot_at(&self, i: usize) -> u32 {
+        if i < self.direct.len() {
+            self.direct_at(i)
+        } else {
+            self.over.slot_at(i - self.direct.len())
+        }
+    }
+
+    /// Inserts `id → slot` at position `i` from [`IdMap::find_free`] (map unchanged since).
+    #[inline(always)]
+    pub fn insert_at(&mut self, i: usize, slot: u32) {
+        if let Some(e) = self.direct.get_mut(i) {
+            *e = slot;
+        } else {
+            self.over.insert_at(i - self.direct.len(), slot);
+            self.n_over += 1;
+        }
+    }
+
+    /// Inserts `id → slot`; `id` must be absent. O(1) expected.
+    #[inline]
+    pub fn insert(&mut self, id: u64, slot: u32) {
+        let d = self.home(id);
+        if self.direct_at(d) == NIL {
+            self.direct[d] = slot;
+        } else {
+            self.over.insert(id, slot);
+            self.n_over += 1;
+        }
+    }
+
+    /// Removes the entry of `id` that maps to `slot` (if present). O(1) expected.
+    #[inline(always)]
+    pub fn remove(&mut self, id: u64, slot: u32, nodes: &[Node]) {
+        let d = self.home(id);
+        if self.direct_at(d) == slot {
+            self.direct[d] = NIL;
+        } else if self.n_over != 0 {
+            self.remove_over(id, slot, nodes);
+        }
+    }
+
+    #[inline(never)]
+    fn remove_over(&mut self, id: u64, slot: u32, nodes: &[Node]) {
+        if self.over.remove(id, slot, nodes) {
+            self.n_over -= 1;
+        }
+    }
+
+    /// Empties position `i` (from [`IdMap::find`], map unchanged since).
+    #[inline(always)]
+    pub fn remove_at(&mut self, i: usize, nodes: &[Node]) {
+        if let Some(e) = self.direct.get_mut(i) {
+            *e = NIL;
+        } else {
+            self.remove_at_over(i - self.direct.len(), nodes);
+        }
+    }
+
+    #[inline(never)]
+    fn remove_at_over(&mut self, j: usize, nodes: &[Node]) {
+        self.over.remove_at(j, nodes);
+        self.n_over = self.n_over.saturating_sub(1);
     }
 
     /// Bytes preallocated.
     pub fn bytes(&self) -> usize {
-        self.b.capacity() * core::mem::size_of::<Bucket>()
+        self.direct.capacity() * core::mem::size_of::<u32>() + self.over.bytes()
     }
 }
 
@@ -241,7 +354,7 @@ mod tests {
             assert_eq!(m.get(id, &nodes), Some(s as u32));
         }
         for (s, &id) in ids.iter().enumerate().step_by(2) {
-            m.remove(id, s as u32);
+            m.remove(id, s as u32, &nodes);
         }
         for (s, &id) in ids.iter().enumerate() {
             let want = if s % 2 == 0 { None } else { Some(s as u32) };
@@ -250,14 +363,16 @@ mod tests {
         assert_eq!(m.get(12345, &nodes), None);
     }
 
-    /// A capacity that is not a power of two (13 ids → 24 buckets), filled to the limit and
-    /// churned at random against a `HashMap`: probe runs wrap past the last bucket and
+    /// Room for 13 ids (16 direct entries, 17 overflow buckets: not a power of two), filled to
+    /// the limit and churned at random against a `HashMap` with ids that often share a direct
+    /// entry: both tiers are used, overflow probe runs wrap past the last bucket and
     /// backward-shift deletion crosses the wrap.
     #[test]
     fn churn_at_full_load_matches_a_hashmap() {
         let n = 13u32;
         let mut m = IdMap::new(n);
-        assert_eq!(m.b.len(), 24);
+        assert_eq!(m.over.b.len(), 17);
+        assert_eq!(m.direct.len(), 16);
         let mut nodes = vec![crate::slab::Slab::new(n, 0).nodes[0]; n as usize];
         let mut want: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
         let mut free: Vec<u32> = (0..n).collect();
@@ -270,17 +385,27 @@ mod tests {
             let id = (x >> 40) % 40 + ((x >> 20) & 1) * (1 << 35);
             match want.get(&id).copied() {
                 Some(s) if x & 4 == 0 => {
-                    m.remove(id, s);
+                    if x & 8 == 0 {
+                        m.remove(id, s, &nodes);
+                    } else {
+                        // A cancel's way: find the position, then empty it.
+                        let i = m.find(id, &nodes).expect("live id found");
+                        assert_eq!(m.slot_at(i), s);
+                        m.remove_at(i, &nodes);
+                    }
                     want.remove(&id);
                     free.push(s);
                 }
-                Some(s) => assert_eq!(m.get(id, &nodes), Some(s)),
+                Some(s) => {
+                    assert_eq!(m.get(id, &nodes), Some(s));
+                    assert_eq!(m.find_free(id, &nodes), Err(s));
+                }
                 None => {
                     assert_eq!(m.get(id, &nodes), None);
                     if let Some(s) = free.pop() {
                         nodes[s as usize].id = id;
                         match m.find_free(id, &nodes) {
-                            Ok(i) => m.insert_at(i, id, s),
+                            Ok(i) => m.insert_at(i, s),
                             Err(_) => panic!("{id} reported live"),
                         }
                         want.insert(id, s);
@@ -290,6 +415,10 @@ mod tests {
             for (&k, &s) in &want {
                 assert_eq!(m.get(k, &nodes), Some(s), "id {k}");
             }
+            assert_eq!(
+                m.n_over as usize,
+                want.len() - m.direct.iter().filter(|&&e| e != NIL).count()
+            );
         }
     }
 }

@@ -125,7 +125,7 @@ impl Book {
                 lvl.count -= 1;
                 let (lq, lc) = (lvl.qty, lvl.count);
                 // `release` of the filled maker, field by field (the level stays borrowed).
-                self.ids.remove(id, head);
+                self.ids.remove(id, head, &self.slab.nodes);
                 self.accounts.unlink(&mut self.slab.nodes, head);
                 self.slab.release(head);
                 if gtd {
