@@ -1,6 +1,9 @@
-//! The risk layer's own table of live orders: a preallocated slab of records plus an
-//! open-addressing index keyed by (instrument, order id). Insert, find and remove are O(1)
-//! expected; nothing allocates after `OrderTable::new`. MMP-flagged orders are also linked into a
+//! The risk layer's own table of live orders: a preallocated slab of records plus an index keyed
+//! by (instrument, order id) in two tiers, as the book's id map: a direct power-of-two table
+//! indexed by the id's low bits (offset per instrument), where a find is one load and one key
+//! compare and a removal one store, and an open-addressing overflow for the orders whose direct
+//! entry another live order holds. Insert, find and remove are O(1) expected; nothing
+//! allocates after `OrderTable::new`. MMP-flagged orders are also linked into a
 //! per-account intrusive list so the engine can enumerate them when protection trips.
 
 /// No slab index.
@@ -28,10 +31,22 @@ pub(crate) struct OrderRec {
 pub(crate) struct OrderTable {
     slab: Vec<OrderRec>,
     free: Vec<u32>,
-    /// slab index + 1; 0 = empty.
-    index: Vec<u32>,
-    mask: usize,
+    /// Direct tier: slab index + 1 of the live order whose key maps to this entry
+    /// ([`OrderTable::direct_pos`]); 0 = empty. A power of two ≥ the capacity.
+    direct: Vec<u32>,
+    /// `direct.len() - 1`.
+    dmask: u64,
+    /// Overflow tier: open addressing (linear probing, backward-shift deletion) of the orders
+    /// whose direct entry was taken; slab index + 1, 0 = empty. 1.25 × capacity + 1 entries, so
+    /// its load stays ≤ 0.8 even if every live order is here.
+    over: Vec<u32>,
+    /// Live entries in `over`: while 0, a direct miss is the answer.
+    n_over: u32,
 }
+
+/// Instrument offset of the direct position: φ · 2^64 (odd), so each instrument's run of
+/// consecutive ids starts at its own place in the direct tier.
+const INSTR_STRIDE: u64 = 0x9E37_79B9_7F4A_7C15;
 
 #[inline(always)]
 fn hash(order_id: u64, instrument: u32) -> u64 {
@@ -44,17 +59,20 @@ impl OrderTable {
     pub(crate) fn prefault(&mut self) {
         ferrex_types::prefault(&mut self.slab);
         ferrex_types::prefault(&mut self.free);
-        ferrex_types::prefault(&mut self.index);
+        ferrex_types::prefault(&mut self.direct);
+        ferrex_types::prefault(&mut self.over);
     }
 
     pub(crate) fn new(capacity: u32) -> OrderTable {
         let cap = capacity as usize;
-        let index_len = (cap * 2).next_power_of_two().max(16);
+        let direct_len = cap.next_power_of_two().max(16);
         OrderTable {
             slab: vec![OrderRec::default(); cap],
             free: (0..capacity).rev().collect(),
-            index: vec![0; index_len],
-            mask: index_len - 1,
+            direct: vec![0; direct_len],
+            dmask: direct_len as u64 - 1,
+            over: vec![0; (cap + cap / 4 + 1).max(16)],
+            n_over: 0,
         }
     }
 
@@ -68,14 +86,20 @@ impl OrderTable {
         self.slab.len()
     }
 
-    /// Home position: the hash of the id's high bits and the instrument picks a group of 8
-    /// positions, the id's low 3 bits the place in it, so 8 consecutive ids (the common case:
-    /// clients number their orders) share half a cache line of the index instead of touching 8
-    /// random lines. `mask ≥ 15`, so the low bits survive the mask.
+    /// Direct entry of a key: the id's low bits, offset per instrument. Clients number their
+    /// orders, so the live ids of an instrument mostly fall in a window narrower than the
+    /// tier and never share an entry; consecutive ids share cache lines. `< direct.len()`.
     #[inline(always)]
-    fn home(&self, order_id: u64, instrument: u32) -> usize {
-        let g = (hash(order_id >> 3, instrument) >> 32) as usize;
-        ((g << 3) | (order_id as usize & 7)) & self.mask
+    fn direct_pos(&self, order_id: u64, instrument: u32) -> usize {
+        (order_id.wrapping_add((instrument as u64).wrapping_mul(INSTR_STRIDE)) & self.dmask)
+            as usize
+    }
+
+    /// Home bucket of a key in the overflow tier (multiply-shift range reduction of the hash's
+    /// high half): `< over.len()`.
+    #[inline(always)]
+    fn over_home(&self, order_id: u64, instrument: u32) -> usize {
+        (((hash(order_id, instrument) >> 32) * self.over.len() as u64) >> 32) as usize
     }
 
     /// Every live record with its slab index, in slab order (snapshots).
@@ -93,21 +117,44 @@ impl OrderTable {
         self.find_at(order_id, instrument).map(|(k, _)| k)
     }
 
-    /// Slab index of a live order and the index position that holds it (for
-    /// [`OrderTable::remove_at`], which then needs no second probe).
+    /// Slab index of a live order and the position that holds it (for
+    /// [`OrderTable::remove_at`], which then needs no second lookup): a direct entry
+    /// (`< direct.len()`) or `direct.len()` + an overflow bucket. One load and one key compare
+    /// when the order is in its direct entry, or when that is empty and the overflow is too.
     #[inline(always)]
     pub(crate) fn find_at(&self, order_id: u64, instrument: u32) -> Option<(u32, usize)> {
-        let mut pos = self.home(order_id, instrument);
+        let d = self.direct_pos(order_id, instrument);
+        let e = *self.direct.get(d)?;
+        if e != 0 {
+            let r = self.slab.get((e - 1) as usize)?;
+            if r.order_id == order_id && r.instrument == instrument {
+                return Some((e - 1, d));
+            }
+        }
+        if self.n_over == 0 {
+            return None;
+        }
+        self.find_over(order_id, instrument)
+    }
+
+    /// [`OrderTable::find_at`] in the overflow tier.
+    #[inline(never)]
+    fn find_over(&self, order_id: u64, instrument: u32) -> Option<(u32, usize)> {
+        let len = self.over.len();
+        let mut pos = self.over_home(order_id, instrument);
         loop {
-            let e = *self.index.get(pos)?;
+            let e = *self.over.get(pos)?;
             if e == 0 {
                 return None;
             }
             let r = self.slab.get((e - 1) as usize)?;
             if r.order_id == order_id && r.instrument == instrument {
-                return Some((e - 1, pos));
+                return Some((e - 1, self.direct.len() + pos));
             }
-            pos = (pos + 1) & self.mask;
+            pos += 1;
+            if pos == len {
+                pos = 0;
+            }
         }
     }
 
@@ -121,15 +168,39 @@ impl OrderTable {
         &mut self.slab[idx as usize]
     }
 
+    /// Enter slab index `idx` under its key (which must not be live): its direct entry if free,
+    /// else the overflow.
+    #[inline(always)]
+    fn place(&mut self, idx: u32, order_id: u64, instrument: u32) {
+        let d = self.direct_pos(order_id, instrument);
+        if let Some(e) = self.direct.get_mut(d)
+            && *e == 0
+        {
+            *e = idx + 1;
+        } else {
+            self.place_over(idx, order_id, instrument);
+        }
+    }
+
+    #[inline(never)]
+    fn place_over(&mut self, idx: u32, order_id: u64, instrument: u32) {
+        let len = self.over.len();
+        let mut pos = self.over_home(order_id, instrument);
+        while self.over[pos] != 0 {
+            pos += 1;
+            if pos == len {
+                pos = 0;
+            }
+        }
+        self.over[pos] = idx + 1;
+        self.n_over += 1;
+    }
+
     /// Insert a record (its key must not be live). `None` when the table is full.
     #[inline]
     pub(crate) fn insert(&mut self, rec: OrderRec) -> Option<u32> {
         let idx = self.free.pop()?;
-        let mut pos = self.home(rec.order_id, rec.instrument);
-        while self.index[pos] != 0 {
-            pos = (pos + 1) & self.mask;
-        }
-        self.index[pos] = idx + 1;
+        self.place(idx, rec.order_id, rec.instrument);
         self.slab[idx as usize] = OrderRec { live: true, ..rec };
         Some(idx)
     }
@@ -151,55 +222,78 @@ impl OrderTable {
     /// Insert a record at a slab index taken by [`OrderTable::reserve`] (its key must not be
     /// live).
     pub(crate) fn insert_reserved(&mut self, idx: u32, rec: OrderRec) {
-        let mut pos = self.home(rec.order_id, rec.instrument);
-        while self.index[pos] != 0 {
-            pos = (pos + 1) & self.mask;
-        }
-        self.index[pos] = idx + 1;
+        self.place(idx, rec.order_id, rec.instrument);
         self.slab[idx as usize] = OrderRec { live: true, ..rec };
     }
 
-    /// Remove a live record by slab index (backward-shift deletion, no tombstones). The hot
-    /// path uses [`OrderTable::remove_at`] with the position `find_at` returned.
+    /// Remove a live record by slab index. The hot path uses [`OrderTable::remove_at`] with
+    /// the position `find_at` returned.
     #[cfg(test)]
     pub(crate) fn remove(&mut self, idx: u32) {
         let r = self.slab[idx as usize];
         if !r.live {
             return;
         }
-        let mut pos = self.home(r.order_id, r.instrument);
-        while self.index[pos] != idx + 1 {
-            pos = (pos + 1) & self.mask;
+        if let Some((k, pos)) = self.find_at(r.order_id, r.instrument) {
+            debug_assert_eq!(k, idx);
+            self.remove_at(idx, pos);
         }
-        self.remove_at(idx, pos);
     }
 
-    /// Remove the live record `idx` whose index entry sits at `pos` (as returned by
-    /// [`OrderTable::find_at`]): backward-shift deletion, no tombstones.
+    /// Remove the live record `idx` held at position `pos` (as returned by
+    /// [`OrderTable::find_at`]): a direct entry is emptied with one store.
     #[inline(always)]
     pub(crate) fn remove_at(&mut self, idx: u32, pos: usize) {
-        // Shift later entries of the cluster back.
+        if let Some(e) = self.direct.get_mut(pos) {
+            *e = 0;
+        } else {
+            self.remove_over(pos - self.direct.len());
+        }
+        if let Some(r) = self.slab.get_mut(idx as usize) {
+            r.live = false;
+        }
+        self.free.push(idx);
+    }
+
+    /// Empty overflow bucket `pos`, shifting later members of its probe run back when their
+    /// home allows it (no tombstones).
+    #[inline(never)]
+    fn remove_over(&mut self, pos: usize) {
+        let len = self.over.len();
+        if pos >= len {
+            return;
+        }
         let mut hole = pos;
-        let mut next = (hole + 1) & self.mask;
+        let mut next = if pos + 1 == len { 0 } else { pos + 1 };
         loop {
-            let e = self.index[next];
+            let e = self.over[next];
             if e == 0 {
                 break;
             }
             let nr = &self.slab[(e - 1) as usize];
-            let home = self.home(nr.order_id, nr.instrument);
+            let home = self.over_home(nr.order_id, nr.instrument);
             // Move e into the hole when its home is not in (hole, next] cyclically.
-            let dist_next = next.wrapping_sub(home) & self.mask;
-            let dist_hole = next.wrapping_sub(hole) & self.mask;
+            let dist_next = if next >= home {
+                next - home
+            } else {
+                next + len - home
+            };
+            let dist_hole = if next >= hole {
+                next - hole
+            } else {
+                next + len - hole
+            };
             if dist_next >= dist_hole {
-                self.index[hole] = e;
+                self.over[hole] = e;
                 hole = next;
             }
-            next = (next + 1) & self.mask;
+            next += 1;
+            if next == len {
+                next = 0;
+            }
         }
-        self.index[hole] = 0;
-        self.slab[idx as usize].live = false;
-        self.free.push(idx);
+        self.over[hole] = 0;
+        self.n_over = self.n_over.saturating_sub(1);
     }
 }
 
@@ -258,6 +352,47 @@ mod tests {
             for &(id, instr, idx) in &live {
                 assert_eq!(t.find(id, instr), Some(idx), "id {id} instrument {instr}");
             }
+        }
+    }
+
+    /// Random churn at full load against a `HashMap`, with ids that often share a direct entry
+    /// (few distinct low bits, two instruments): both tiers, overflow runs wrapping past the
+    /// last bucket and backward shifts across the wrap.
+    #[test]
+    fn churn_matches_a_hashmap() {
+        let mut t = OrderTable::new(13);
+        let mut want: std::collections::HashMap<(u64, u32), u32> = Default::default();
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = (
+                (x >> 40) % 40 + ((x >> 20) & 1) * (1 << 35),
+                (x >> 30) as u32 & 1,
+            );
+            match want.get(&key).copied() {
+                Some(k) if x & 4 == 0 => {
+                    let (found, pos) = t.find_at(key.0, key.1).expect("live key found");
+                    assert_eq!(found, k);
+                    t.remove_at(k, pos);
+                    want.remove(&key);
+                }
+                Some(k) => assert_eq!(t.find(key.0, key.1), Some(k)),
+                None => {
+                    assert_eq!(t.find(key.0, key.1), None);
+                    if let Some(k) = t.insert(rec(key.0, key.1)) {
+                        want.insert(key, k);
+                    } else {
+                        assert_eq!(want.len(), 13);
+                    }
+                }
+            }
+            for (&(id, instr), &k) in &want {
+                assert_eq!(t.find(id, instr), Some(k), "id {id} instrument {instr}");
+            }
+            let direct = t.direct.iter().filter(|&&e| e != 0).count();
+            assert_eq!(t.n_over as usize, want.len() - direct);
         }
     }
 }
