@@ -28,9 +28,15 @@ pub(crate) struct OrderRec {
 pub(crate) struct OrderTable {
     slab: Vec<OrderRec>,
     free: Vec<u32>,
-    /// slab index + 1; 0 = empty.
+    /// 0 = empty, else `(slab index + 1) << dbits | displacement`: the entry's distance from
+    /// its home position in its low `dbits` bits (the bits the slab index leaves free, at most
+    /// 16), saturated at `dmask` (then read from the record). A deletion's backward shift
+    /// reads where an entry belongs from the entry itself, without loading its record and
+    /// hashing its key again.
     index: Vec<u32>,
     mask: usize,
+    dbits: u32,
+    dmask: u32,
 }
 
 #[inline(always)]
@@ -48,6 +54,14 @@ impl OrderTable {
     }
 
     pub(crate) fn new(capacity: u32) -> OrderTable {
+        // Slab index + 1 ≤ capacity takes `32 − leading zeros` bits; the rest (≤ 16, so every
+        // shift stays below 32) hold the displacement.
+        OrderTable::with_dbits(capacity, capacity.leading_zeros().min(16))
+    }
+
+    /// [`OrderTable::new`] with `dbits` displacement bits (≤ the capacity's leading zeros and
+    /// ≤ 16; tests use fewer, to exercise saturated displacements).
+    fn with_dbits(capacity: u32, dbits: u32) -> OrderTable {
         let cap = capacity as usize;
         let index_len = (cap * 2).next_power_of_two().max(16);
         OrderTable {
@@ -55,7 +69,38 @@ impl OrderTable {
             free: (0..capacity).rev().collect(),
             index: vec![0; index_len],
             mask: index_len - 1,
+            dbits,
+            dmask: (1u32 << dbits) - 1,
         }
+    }
+
+    /// The index entry of slab index `idx` at displacement `disp` from its home.
+    #[inline(always)]
+    fn entry(&self, idx: u32, disp: usize) -> u32 {
+        ((idx + 1) << self.dbits) | disp.min(self.dmask as usize) as u32
+    }
+
+    /// The slab index of a (non-empty) index entry.
+    #[inline(always)]
+    fn slab_idx(&self, e: u32) -> u32 {
+        (e >> self.dbits) - 1
+    }
+
+    /// Put slab index `idx` (key `order_id`, `instrument`) at the first empty position from its
+    /// home.
+    #[inline(always)]
+    fn place(&mut self, idx: u32, order_id: u64, instrument: u32) {
+        let home = self.home(order_id, instrument);
+        if self.index[home] == 0 {
+            // At its home (the usual case): displacement 0.
+            self.index[home] = (idx + 1) << self.dbits;
+            return;
+        }
+        let mut pos = home;
+        while self.index[pos] != 0 {
+            pos = (pos + 1) & self.mask;
+        }
+        self.index[pos] = self.entry(idx, pos.wrapping_sub(home) & self.mask);
     }
 
     #[inline(always)]
@@ -76,6 +121,15 @@ impl OrderTable {
     fn home(&self, order_id: u64, instrument: u32) -> usize {
         let g = (hash(order_id >> 3, instrument) >> 32) as usize;
         ((g << 3) | (order_id as usize & 7)) & self.mask
+    }
+
+    /// The displacement of entry `e` at `pos` from its home, from its record (an entry whose
+    /// displacement field is saturated).
+    #[cold]
+    #[inline(never)]
+    fn displacement(&self, e: u32, pos: usize) -> usize {
+        let r = &self.slab[self.slab_idx(e) as usize];
+        pos.wrapping_sub(self.home(r.order_id, r.instrument)) & self.mask
     }
 
     /// Every live record with its slab index, in slab order (snapshots).
@@ -103,9 +157,10 @@ impl OrderTable {
             if e == 0 {
                 return None;
             }
-            let r = self.slab.get((e - 1) as usize)?;
+            let k = self.slab_idx(e);
+            let r = self.slab.get(k as usize)?;
             if r.order_id == order_id && r.instrument == instrument {
-                return Some((e - 1, pos));
+                return Some((k, pos));
             }
             pos = (pos + 1) & self.mask;
         }
@@ -122,14 +177,10 @@ impl OrderTable {
     }
 
     /// Insert a record (its key must not be live). `None` when the table is full.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn insert(&mut self, rec: OrderRec) -> Option<u32> {
         let idx = self.free.pop()?;
-        let mut pos = self.home(rec.order_id, rec.instrument);
-        while self.index[pos] != 0 {
-            pos = (pos + 1) & self.mask;
-        }
-        self.index[pos] = idx + 1;
+        self.place(idx, rec.order_id, rec.instrument);
         self.slab[idx as usize] = OrderRec { live: true, ..rec };
         Some(idx)
     }
@@ -151,11 +202,7 @@ impl OrderTable {
     /// Insert a record at a slab index taken by [`OrderTable::reserve`] (its key must not be
     /// live).
     pub(crate) fn insert_reserved(&mut self, idx: u32, rec: OrderRec) {
-        let mut pos = self.home(rec.order_id, rec.instrument);
-        while self.index[pos] != 0 {
-            pos = (pos + 1) & self.mask;
-        }
-        self.index[pos] = idx + 1;
+        self.place(idx, rec.order_id, rec.instrument);
         self.slab[idx as usize] = OrderRec { live: true, ..rec };
     }
 
@@ -168,7 +215,7 @@ impl OrderTable {
             return;
         }
         let mut pos = self.home(r.order_id, r.instrument);
-        while self.index[pos] != idx + 1 {
+        while self.index[pos] == 0 || self.slab_idx(self.index[pos]) != idx {
             pos = (pos + 1) & self.mask;
         }
         self.remove_at(idx, pos);
@@ -186,13 +233,14 @@ impl OrderTable {
             if e == 0 {
                 break;
             }
-            let nr = &self.slab[(e - 1) as usize];
-            let home = self.home(nr.order_id, nr.instrument);
+            let mut dist_next = (e & self.dmask) as usize;
+            if dist_next == self.dmask as usize {
+                dist_next = self.displacement(e, next);
+            }
             // Move e into the hole when its home is not in (hole, next] cyclically.
-            let dist_next = next.wrapping_sub(home) & self.mask;
             let dist_hole = next.wrapping_sub(hole) & self.mask;
             if dist_next >= dist_hole {
-                self.index[hole] = e;
+                self.index[hole] = self.entry(self.slab_idx(e), dist_next - dist_hole);
                 hole = next;
             }
             next = (next + 1) & self.mask;
@@ -213,6 +261,53 @@ mod tests {
             instrument: instr,
             leaves: 1,
             ..OrderRec::default()
+        }
+    }
+
+    /// Every index entry's displacement field is its distance from its home, or saturated.
+    fn check_displacements(t: &OrderTable) {
+        for (pos, &e) in t.index.iter().enumerate() {
+            if e == 0 {
+                continue;
+            }
+            let r = &t.slab[t.slab_idx(e) as usize];
+            let d = pos.wrapping_sub(t.home(r.order_id, r.instrument)) & t.mask;
+            let f = (e & t.dmask) as usize;
+            assert!(
+                f == d || (f == t.dmask as usize && d >= f),
+                "pos {pos}: {f} vs {d}"
+            );
+        }
+    }
+
+    /// Long clusters (many ids sharing index groups on a small index) inserted and removed in a
+    /// scrambled order, with 0, 1 and 2 displacement bits (saturated fields read from the
+    /// records) and the default: every live key is found, and the fields stay exact.
+    #[test]
+    fn saturated_displacements_churn() {
+        for dbits in [0u32, 1, 2, 16] {
+            let mut t = OrderTable::with_dbits(40, dbits);
+            let mut live: Vec<(u64, u32, u32)> = Vec::new();
+            let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+            for step in 0..4000u64 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if !t.is_full() && (live.is_empty() || !x.is_multiple_of(3)) {
+                    let (id, instr) = (step * 8 + x % 8, (x >> 8) as u32 % 3);
+                    live.push((id, instr, t.insert(rec(id, instr)).unwrap()));
+                } else {
+                    let (id, instr, idx) = live.swap_remove((x >> 16) as usize % live.len());
+                    let (found, pos) = t.find_at(id, instr).unwrap();
+                    assert_eq!(found, idx);
+                    t.remove_at(idx, pos);
+                    assert_eq!(t.find(id, instr), None);
+                }
+                check_displacements(&t);
+                for &(id, instr, idx) in &live {
+                    assert_eq!(t.find(id, instr), Some(idx), "dbits {dbits} id {id}");
+                }
+            }
         }
     }
 
