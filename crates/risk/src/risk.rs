@@ -1056,8 +1056,9 @@ impl Risk {
     /// cancels through the returned action. O(1) per event (one or two order-table lookups).
     ///
     /// Inlined into the caller as a bare dispatch on the event kind: events that cannot change
-    /// risk state (rejects, triggers, level updates, state events) cost one compare; the others
-    /// go to one out-of-line handler each.
+    /// risk state (rejects, triggers, level updates, state events) cost one compare; `Accepted`
+    /// is handled inline too (see [`Risk::on_accepted`]), the others go to one out-of-line
+    /// handler each.
     #[inline(always)]
     pub fn on_event(
         &mut self,
@@ -1161,7 +1162,12 @@ impl Risk {
         }
     }
 
-    #[inline(never)]
+    /// An order entered the book: open orders, open quantity and notional, the order table (or
+    /// the solo record). Inlined into the event dispatch: out of line it took its seven
+    /// arguments, unpacked from the event, across a call and saved six registers to do about
+    /// a hundred instructions' work, about 30 instructions per accepted order in all
+    /// (`examples/risk_cost.rs`, every order passing).
+    #[inline(always)]
     fn on_accepted(
         &mut self,
         order_id: OrderId,
