@@ -138,22 +138,19 @@ impl Bucket {
         let w = self.window;
         // 0 when time has not moved on (then nothing refills).
         let dt = now.saturating_sub(self.last);
-        // `refill_ns ≤ window` (`rate ≥ 1`): one compare sends a message in the same window as
-        // the previous one, with buckets that may not refill, to the general form below.
-        if dt >= self.refill_ns {
-            if self.tokens >= self.cap_w && self.halt_tokens >= self.halt_cap_w {
-                // Both buckets at most one message below full (an account under its rate, the
-                // usual case) and `refill_ns` elapsed: the refill fills them and the message
-                // takes one, which leaves them where they are or one below (`rate ≥ 1`:
-                // `cap ≥ w`; a halt threshold ≥ 1: `halt_cap ≥ w`). Only the time moves on.
-                self.last += dt;
-                self.tokens = self.cap_w;
-                self.halt_tokens = self.halt_cap_w;
-                return Throttle::Pass;
-            }
-            if dt >= w {
-                return self.take_refilled(now);
-            }
+        if dt >= self.refill_ns && self.tokens >= self.cap_w && self.halt_tokens >= self.halt_cap_w
+        {
+            // Both buckets at most one message below full (an account under its rate, the
+            // usual case) and `refill_ns` elapsed: the refill fills them and the message
+            // takes one, which leaves them where they are or one below (`rate ≥ 1`:
+            // `cap ≥ w`; a halt threshold ≥ 1: `halt_cap ≥ w`). Only the time moves on.
+            self.last += dt;
+            self.tokens = self.cap_w;
+            self.halt_tokens = self.halt_cap_w;
+            return Throttle::Pass;
+        }
+        if dt >= w {
+            return self.take_refilled(now);
         }
         // dt < window: dt × rate < window × rate, which fits (validated, or clamped by
         // `set_rate`); tokens ≤ capacity, so the sum fits too. With dt = 0 both are unchanged
