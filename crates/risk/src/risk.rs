@@ -450,8 +450,8 @@ impl Risk {
     /// returned. On `Ok` the order's reserve price and flags are remembered for its `Accepted`
     /// event. Costs a few dozen compares, one or two i128 multiplies and (with more than one
     /// instrument held) one pass over the instruments the account holds a position in; never
-    /// allocates. About 255 instructions for a plain limit order that passes every check
-    /// (`examples/cost.rs`: about 264 per check with its harness loop).
+    /// allocates. About 240 instructions for a plain limit order that passes every check
+    /// (`examples/cost.rs`: about 247 per check with its harness loop).
     ///
     /// Order: unknown account/instrument → account halted → throttle → instrument halted →
     /// MMP freeze → qty (zero, lot, min/max) → price and stop price (min/max, tick) → volatility
