@@ -85,7 +85,8 @@ impl Velocity {
             lo = lo.min(self.prev.lo);
             hi = hi.max(self.prev.hi);
         }
-        let mv = (hi as i128 - lo as i128).min(i64::MAX as i128) as i64;
+        // hi ≥ lo: the difference only overflows above i64::MAX, where it saturates.
+        let mv = hi.checked_sub(lo).unwrap_or(i64::MAX);
         if mv > self.max_move { Some(mv) } else { None }
     }
 }
