@@ -117,10 +117,14 @@
 //! `Throttled`, and 19,764 cancels of orders that were never accepted), and a rejected order
 //! skips the book, so the difference nets the checks against book work saved. With every
 //! control on at limits the stream never reaches (`config/risk-bench-pass.toml`,
-//! `risk_cost pass`: the same event stream as risk off, hash for hash) it is 68,529,982 Ir
-//! against 24,722,020: about 438 instructions per command. Per operation (callgrind,
-//! inclusive): `check_new` about 254 per new order, `Accepted` upkeep about 131, a trade about
-//! 412; the rest is the cancel path (throttle, order-table find and removal) and engine glue.
+//! `risk_cost pass`: the same event stream as risk off, hash for hash) it was 68,529,982 Ir
+//! against 24,722,020 at the start of session 6, about 438 instructions per command (per
+//! operation, callgrind inclusive: `check_new` about 254 per new order, `Accepted` upkeep about
+//! 131, a trade about 412; the rest the cancel path and engine glue). Now 61,758,950 against
+//! 22,416,981: about 393 per command, from the throttle's full-bucket shortcut, `Accepted` and
+//! trade upkeep inlined into the engine's event dispatch, the velocity range in i64 and the
+//! order table's two-tier index. `cargo bench -p ferrex --bench risk`: about +44 ns per
+//! command passing (was about +61 in alternating runs), +23 ns with the sample config.
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now
