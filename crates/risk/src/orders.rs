@@ -196,8 +196,10 @@ impl OrderTable {
         self.n_over += 1;
     }
 
-    /// Insert a record (its key must not be live). `None` when the table is full.
-    #[inline]
+    /// Insert a record (its key must not be live). `None` when the table is full. Inlined:
+    /// out of line, the record went through memory and the call saved registers, about 25
+    /// instructions per accepted order.
+    #[inline(always)]
     pub(crate) fn insert(&mut self, rec: OrderRec) -> Option<u32> {
         let idx = self.free.pop()?;
         self.place(idx, rec.order_id, rec.instrument);
