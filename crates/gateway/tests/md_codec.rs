@@ -641,7 +641,13 @@ fn idle_feed_heartbeats_then_ends_the_session() {
     let p = mold::decode_packet(&buf[..n]).unwrap();
     assert_eq!((p.kind(), p.seq), (PacketKind::Heartbeat, 5));
     feed.end_session(2, 1);
+    // Heartbeats keep coming, so a lost end-of-session datagram would otherwise never end this.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no end of session within 30 s"
+        );
         let n = rx.recv(&mut buf).unwrap();
         let p = mold::decode_packet(&buf[..n]).unwrap();
         match p.kind() {

@@ -29,6 +29,8 @@ const INSTRUMENTS: u32 = 3;
 const UNITS_PER_TICK: u32 = 100;
 const COMMANDS: usize = 8_000;
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// After the sender is done, the receiver stops once no data packet has come for this long.
+const QUIET: Duration = Duration::from_millis(500);
 
 fn book_config() -> BookConfig {
     BookConfig {
@@ -252,8 +254,10 @@ fn run(seed: u64, drop_every: Option<u64>) -> Outcome {
     let mut feed = MdFeed::start(feed_config(dest)).unwrap();
     let rtx_addr = feed.retransmit_addr().unwrap();
 
-    // Receiver thread: collects datagrams until end of session (or the sender is done and the
-    // socket stays quiet).
+    // Receiver thread: collects datagrams until end of session, or until the sender is done and
+    // no data has come for a while (the end-of-session datagram itself can be lost on a loaded
+    // machine, and heartbeats keep coming every 20 ms, so a quiet socket cannot be the test), or
+    // TIMEOUT in all. Whatever was lost is asked for through the retransmit server below.
     let done = Arc::new(AtomicBool::new(false));
     let done2 = done.clone();
     let receiver = std::thread::spawn(move || {
@@ -262,32 +266,35 @@ fn run(seed: u64, drop_every: Option<u64>) -> Outcome {
         let mut data_packets = 0u64;
         let mut dropped = 0u64;
         let start = Instant::now();
-        loop {
-            match rx.recv_from(&mut buf) {
-                Ok((n, _)) => {
-                    let p = mold::decode_packet(&buf[..n]).expect("a valid MoldUDP64 packet");
-                    match p.kind() {
-                        PacketKind::Data => {
-                            data_packets += 1;
-                            if drop_every.is_some_and(|k| data_packets.is_multiple_of(k)) {
-                                dropped += 1;
-                                continue;
-                            }
-                        }
-                        PacketKind::EndOfSession => {
-                            got.push(buf[..n].to_vec());
-                            break;
-                        }
-                        PacketKind::Heartbeat => {}
-                    }
-                    got.push(buf[..n].to_vec());
-                }
-                Err(_) => {
-                    if done2.load(Ordering::Relaxed) || start.elapsed() > TIMEOUT {
-                        break;
-                    }
-                }
+        let mut last_data = Instant::now();
+        let mut done_at: Option<Instant> = None;
+        while start.elapsed() < TIMEOUT {
+            if done_at.is_none() && done2.load(Ordering::Relaxed) {
+                done_at = Some(Instant::now());
             }
+            if done_at.is_some_and(|t| t.elapsed() > QUIET && last_data.elapsed() > QUIET) {
+                break;
+            }
+            let Ok((n, _)) = rx.recv_from(&mut buf) else {
+                continue;
+            };
+            let p = mold::decode_packet(&buf[..n]).expect("a valid MoldUDP64 packet");
+            match p.kind() {
+                PacketKind::Data => {
+                    last_data = Instant::now();
+                    data_packets += 1;
+                    if drop_every.is_some_and(|k| data_packets.is_multiple_of(k)) {
+                        dropped += 1;
+                        continue;
+                    }
+                }
+                PacketKind::EndOfSession => {
+                    got.push(buf[..n].to_vec());
+                    break;
+                }
+                PacketKind::Heartbeat => {}
+            }
+            got.push(buf[..n].to_vec());
         }
         (got, dropped)
     });
