@@ -120,10 +120,10 @@
 //! `risk_cost pass`: the same event stream as risk off, hash for hash) it was 68,529,982 Ir
 //! against 24,722,020 at the start of session 6, about 438 instructions per command (per
 //! operation, callgrind inclusive: `check_new` about 254 per new order, `Accepted` upkeep about
-//! 131, a trade about 412; the rest the cancel path and engine glue). Now 61,758,950 against
-//! 22,416,981: about 393 per command, from the throttle's full-bucket shortcut, `Accepted` and
-//! trade upkeep inlined into the engine's event dispatch, the velocity range in i64 and the
-//! order table's two-tier index. `cargo bench -p ferrex --bench risk`: about +44 ns per
+//! 131, a trade about 412; the rest the cancel path and engine glue). Now 60,149,775 against
+//! 22,416,981: about 377 per command, from the throttle's full-bucket shortcut, `Accepted` and
+//! trade upkeep inlined into the engine's event dispatch, the velocity range in i64, the order
+//! table's two-tier index and its insert inlined (61,758,950 without that). `cargo bench -p ferrex --bench risk`: about +44 ns per
 //! command passing (was about +61 in alternating runs), +23 ns with the sample config.
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
