@@ -118,7 +118,7 @@ say "server up (pid $server_pid), log $log"
 status=0
 # shellcheck disable=SC2086
 FERREX_OUCH_ADDR=127.0.0.1:$ouch_port FERREX_FIX_ADDR=127.0.0.1:$fix_port \
-  timeout 600 "$venv/bin/python" -m pytest -v -p no:cacheprovider tests/clients ${PYTEST_ARGS:-} \
+  timeout -k 30 600 "$venv/bin/python" -m pytest -v -p no:cacheprovider tests/clients ${PYTEST_ARGS:-} \
   || status=$?
 if ! kill -0 "$server_pid" 2>/dev/null; then
   say "ferrex serve died during the tests; its output:"

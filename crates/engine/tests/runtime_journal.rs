@@ -7,7 +7,7 @@ mod flow;
 
 use ferrex_engine::{
     BookConfig, Durability, Engine, EngineConfig, JournalConfig, Runtime, RuntimeConfig,
-    RuntimeReport, Session,
+    RuntimeReport, Session, SubmitError,
 };
 use ferrex_journal::open_dir;
 use ferrex_types::*;
@@ -117,7 +117,13 @@ fn drive(
     };
     let mut round = 0usize;
     for (i, c) in cmds.iter().enumerate() {
-        while sessions[i % n].submit(*c).is_err() {
+        let t0 = Instant::now();
+        while let Err(e) = sessions[i % n].submit(*c) {
+            assert!(
+                matches!(e, SubmitError::Full(_)),
+                "the engine thread is gone"
+            );
+            assert!(t0.elapsed() < Duration::from_secs(60), "ring full for 60 s");
             poll_all(sessions, &mut got, round);
             round += 1;
             std::thread::yield_now();
@@ -350,7 +356,13 @@ fn drive_from(s: &mut Session, cmds: &[Command], base: u64) {
     let last = base + cmds.len() as u64;
     let mut seen = 0u64;
     for c in cmds {
-        while s.submit(*c).is_err() {
+        let t0 = Instant::now();
+        while let Err(e) = s.submit(*c) {
+            assert!(
+                matches!(e, SubmitError::Full(_)),
+                "the engine thread is gone"
+            );
+            assert!(t0.elapsed() < Duration::from_secs(60), "ring full for 60 s");
             while let Some(e) = s.poll() {
                 seen = seen.max(e.cmd_seq);
             }

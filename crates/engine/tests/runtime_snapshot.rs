@@ -8,7 +8,7 @@ mod flow;
 
 use ferrex_engine::{
     BookConfig, Durability, Engine, EngineConfig, JournalConfig, Runtime, RuntimeConfig, Session,
-    recover_into,
+    SubmitError, recover_into,
 };
 use ferrex_journal::snapshot::list_snapshots;
 use ferrex_types::*;
@@ -70,7 +70,13 @@ fn drive(s: &mut Session, cmds: &[Command], base: u64) {
     let last = base + cmds.len() as u64;
     let mut seen = base;
     for c in cmds {
-        while s.submit(*c).is_err() {
+        let t0 = Instant::now();
+        while let Err(e) = s.submit(*c) {
+            assert!(
+                matches!(e, SubmitError::Full(_)),
+                "the engine thread is gone"
+            );
+            assert!(t0.elapsed() < Duration::from_secs(60), "ring full for 60 s");
             while let Some(e) = s.poll() {
                 seen = seen.max(e.cmd_seq);
             }

@@ -626,7 +626,12 @@ fn idle_feed_heartbeats_then_ends_the_session() {
     let mut buf = [0u8; 2048];
     // First the start-of-day packet (S, R, S, S), then heartbeats at the next sequence number
     // (a heartbeat at sequence 1 may come first if this thread was descheduled).
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let p = loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no start of day within 30 s"
+        );
         let n = rx.recv(&mut buf).unwrap();
         let p = mold::decode_packet(&buf[..n]).unwrap();
         if p.kind() != PacketKind::Heartbeat {

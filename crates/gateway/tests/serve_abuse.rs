@@ -141,9 +141,14 @@ fn a_client_that_never_reads_is_dropped_and_others_go_on() {
     // Everybody else is fine, and OUCH01 can log in again.
     still_serves(addr, "OUCH02", "secret02");
     let mut again = OuchClient::connect(addr);
+    let t0 = std::time::Instant::now();
     let login = loop {
         match again.login("OUCH01", "secret01") {
             Soup::LoginRejected(b'S') => {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(60),
+                    "the old session is still live after 60 s"
+                );
                 std::thread::sleep(Duration::from_millis(20));
                 again = OuchClient::connect(addr);
             }

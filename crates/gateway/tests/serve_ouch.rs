@@ -263,10 +263,15 @@ fn cancel_on_disconnect_and_replay_after_relogin() {
     // Back in with a requested sequence number of 1: Login Accepted 1, then the Accepted
     // again (replay), then new messages continue the numbering.
     let mut c2 = OuchClient::connect(a);
+    let t0 = std::time::Instant::now();
     let acc = loop {
         // The previous connection may not be closed at the server yet: retry on 'S'.
         match c2.login_seq("OUCH02", "secret02", 1) {
             Soup::LoginRejected(b'S') => {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(60),
+                    "the old session is still live after 60 s"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 c2 = OuchClient::connect(a);
             }
@@ -472,9 +477,14 @@ fn cancel_on_disconnect_is_reported_as_system() {
     drop(c1);
     // Log in again from message 1: the Accepted, then the Canceled made on disconnect.
     let mut c1 = OuchClient::connect(a);
+    let t0 = std::time::Instant::now();
     loop {
         match c1.login_seq("OUCH01", "secret01", 1) {
             Soup::LoginRejected(b'S') => {
+                assert!(
+                    t0.elapsed() < std::time::Duration::from_secs(60),
+                    "the old session is still live after 60 s"
+                );
                 std::thread::sleep(std::time::Duration::from_millis(20));
                 c1 = OuchClient::connect(a);
             }

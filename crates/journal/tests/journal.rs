@@ -402,8 +402,14 @@ fn thread_drains_ring_publishes_durable_seq_and_joins_on_drop() {
         let durable = t.durable();
         assert_eq!(t.durable_seq(), 0);
         let mut i = 0;
+        let t0 = std::time::Instant::now();
         while i < entries.len() {
             i += tx.push_slice(&entries[i..]);
+            assert!(!tx.is_abandoned(), "the journal thread is gone");
+            assert!(
+                t0.elapsed() < std::time::Duration::from_secs(120),
+                "journal stuck at {i}"
+            );
             if i < entries.len() {
                 std::thread::yield_now();
             }

@@ -64,6 +64,7 @@ fn batches_in_order_and_complete() {
     let mut expect = 0u64;
     let mut buf = [0u64; 23];
     let mut round = 0u64;
+    let mut gone = false;
     while expect < N {
         round += 1;
         let n = if round.is_multiple_of(2) {
@@ -80,6 +81,14 @@ fn batches_in_order_and_complete() {
             })
         };
         if n == 0 {
+            // A producer that died (panicked) would leave this loop spinning forever. Once the
+            // producer is seen gone, everything it pushed is visible: a pop after that which
+            // still finds nothing means values were lost.
+            assert!(
+                !(gone && rx.is_abandoned()),
+                "the producer is gone at {expect} of {N}"
+            );
+            gone = rx.is_abandoned();
             spin_loop();
         }
     }
@@ -102,11 +111,13 @@ fn boxed_values_cross_threads_without_leak() {
     });
     let mut expect = 0;
     while expect < n {
-        if let Some(v) = rx.try_pop() {
-            assert_eq!(*v, expect);
-            expect += 1;
-        } else {
-            spin_loop();
+        match rx.try_pop_or_closed() {
+            Ok(v) => {
+                assert_eq!(*v, expect);
+                expect += 1;
+            }
+            Err(PopError::Empty) => spin_loop(),
+            Err(PopError::Abandoned) => panic!("the producer is gone at {expect} of {n}"),
         }
     }
     producer.join().unwrap();

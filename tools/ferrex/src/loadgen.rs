@@ -193,6 +193,8 @@ pub fn run(a: &LoadgenArgs) -> anyhow::Result<()> {
     let mut s = TcpStream::connect(addr).with_context(|| format!("connecting to {addr}"))?;
     s.set_nodelay(true)?;
     s.set_read_timeout(Some(Duration::from_millis(200)))?;
+    // A server that stops reading fails the run instead of blocking it forever.
+    s.set_write_timeout(Some(Duration::from_secs(10)))?;
     let mut rbuf = Vec::new();
     let login_deadline = Instant::now() + Duration::from_secs(10);
     let mut tx = Tx {

@@ -36,8 +36,32 @@ fn free_udp() -> u16 {
         .port()
 }
 
+/// A child process killed when dropped: a failing test leaves no `ferrex serve` spinning on a
+/// core and no `md-capture` waiting for an end of session.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Guard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
 /// Spawns with piped stdout; every stdout line goes to the returned channel.
-fn spawn_lines(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
+fn spawn_lines(mut cmd: Command) -> (Guard, mpsc::Receiver<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -53,7 +77,7 @@ fn spawn_lines(mut cmd: Command) -> (Child, mpsc::Receiver<String>) {
             }
         }
     });
-    (child, rx)
+    (Guard(child), rx)
 }
 
 /// Lines until one contains `needle` (panics after `timeout`); returns all of them.

@@ -140,7 +140,13 @@ pub struct OuchClient {
     pub s: TcpStream,
     buf: Vec<u8>,
     pub next_ref: u32,
+    /// When `recv` last returned something other than a heartbeat: the server heartbeats every
+    /// second, so the read timeout alone never ends a wait for a packet that does not come.
+    last_news: Instant,
 }
+
+/// `OuchClient::recv` panics after this long with nothing but heartbeats.
+pub const HEARTBEATS_ONLY_LIMIT: Duration = Duration::from_secs(60);
 
 pub const AAPL: &[u8] = b"AAPL";
 pub const MSFT: &[u8] = b"MSFT";
@@ -151,6 +157,7 @@ impl OuchClient {
             s: connect(addr),
             buf: Vec::new(),
             next_ref: 1,
+            last_news: Instant::now(),
         }
     }
 
@@ -200,6 +207,14 @@ impl OuchClient {
                     other => panic!("server sent a client packet {other:?}"),
                 };
                 self.buf.drain(..n);
+                if matches!(owned, Soup::Heartbeat) {
+                    assert!(
+                        self.last_news.elapsed() < HEARTBEATS_ONLY_LIMIT,
+                        "only heartbeats from the server for {HEARTBEATS_ONLY_LIMIT:?}"
+                    );
+                } else {
+                    self.last_news = Instant::now();
+                }
                 return owned;
             }
             let mut b = [0u8; 4096];
