@@ -330,9 +330,10 @@ impl Book {
     /// stop can trigger at the last trade price.
     #[inline]
     pub(crate) fn run_stops<S: EventKindSink>(&mut self, out: &mut S) {
-        loop {
+        // No pending stop is the common case: tested first.
+        while self.stops.len != 0 {
             let Some(l) = self.last_trade else { return };
-            if self.stops.len == 0 || !self.stops.may_trigger(l) {
+            if !self.stops.may_trigger(l) {
                 return;
             }
             self.trigger_batch(l, out);
