@@ -630,8 +630,13 @@ impl Book {
         let Some(di) = self.ladders[side.index()].fast_idx(price) else {
             return false;
         };
-        let Ok(bucket) = self.ids.find_free(o.order_id.0, &self.slab.nodes) else {
-            return false;
+        let bucket = if self.ids.surely_free(o.order_id.0) {
+            self.ids.direct_pos(o.order_id.0)
+        } else {
+            match self.ids.find_free(o.order_id.0, &self.slab.nodes) {
+                Ok(b) => b,
+                Err(_) => return false,
+            }
         };
         // The caller sent only orders without an explicit group (or with their own account).
         let group = o.account.0;
@@ -848,7 +853,13 @@ impl Book {
     /// `LevelChanged` if it rested; `UnknownOrder` / `NotOwner` rejects. O(1).
     #[inline]
     pub fn cancel<S: EventKindSink>(&mut self, c: &CancelOrder, _now: u64, out: &mut S) {
-        let Some(bucket) = self.ids.find(c.order_id.0, &self.slab.nodes) else {
+        // An unknown id (often: its order has traded away) is decided by one branch.
+        let found = if self.ids.surely_free(c.order_id.0) {
+            None
+        } else {
+            self.ids.find(c.order_id.0, &self.slab.nodes)
+        };
+        let Some(bucket) = found else {
             self.reject(
                 c.order_id,
                 c.account,
