@@ -693,7 +693,7 @@ impl Book {
                 Some(i) => self.ids.insert_at(i, s),
                 None => self.ids.insert(o.order_id.0, s),
             }
-            self.accounts.push(nodes, s);
+            self.accounts.push_as(nodes, s, o.account.0);
             let (lq, lc) = self.ladders[side.index()].push_dense(di, price, nodes, s, leaves);
             self.level_changed(side, o.price.0, lq, lc, out);
         }
