@@ -568,6 +568,58 @@ mod tests {
         assert_eq!(b.prev_before(9999), Some(64));
     }
 
+    /// The fast window is the dense prices inside the price range, on the tick grid; empty
+    /// before anchoring; a price below it wraps past it instead of matching.
+    #[test]
+    fn fast_idx_is_dense_on_grid_and_in_range() {
+        // tick 5, 8 dense slots from 100: prices 100..=135; price range 103..=127.
+        let mut l = Ladder::new(Side::Buy, 5, 8, 4);
+        l.set_price_range(103, 127);
+        assert_eq!(l.fast_idx(105), None, "not anchored");
+        l.anchor(100);
+        for p in [
+            i64::MIN,
+            -5,
+            0,
+            95,
+            100,
+            102,
+            103,
+            104,
+            106,
+            126,
+            130,
+            135,
+            140,
+            i64::MAX,
+        ] {
+            assert_eq!(l.fast_idx(p), None, "price {p}");
+        }
+        assert_eq!(l.fast_idx(105), Some(1));
+        assert_eq!(l.fast_idx(125), Some(5));
+        assert_eq!(l.fast_idx(110), l.idx(110));
+        // tick 1: the window is clipped to the price range on both sides.
+        let mut t = Ladder::new(Side::Sell, 1, 16, 0);
+        t.set_price_range(5, 12);
+        t.anchor(0);
+        let got: Vec<i64> = (-3..20).filter(|&p| t.fast_idx(p).is_some()).collect();
+        assert_eq!(got, (5..=12).collect::<Vec<_>>());
+        assert!((5..=12).all(|p| t.fast_idx(p) == t.idx(p)));
+        // a range entirely outside the window: empty.
+        let mut e = Ladder::new(Side::Buy, 1, 4, 0);
+        e.set_price_range(100, 200);
+        e.anchor(0);
+        assert!((-10..300).all(|p| e.fast_idx(p).is_none()));
+        // a window reaching i64::MAX.
+        let mut m = Ladder::new(Side::Buy, 1, 4, 0);
+        m.set_price_range(1, i64::MAX);
+        m.anchor(i64::MAX - 3);
+        assert_eq!(m.fast_idx(i64::MAX), Some(3));
+        assert_eq!(m.fast_idx(i64::MAX - 4), None);
+        assert_eq!(m.fast_idx(i64::MIN), None);
+        assert_eq!(m.fast_idx(-1), None);
+    }
+
     #[test]
     fn dense_and_sparse_walk() {
         let mut l = Ladder::new(Side::Buy, 5, 8, 4);
