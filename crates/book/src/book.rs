@@ -651,9 +651,8 @@ impl Book {
         });
         let mut leaves = qty;
         let mut bucket = Some(bucket);
-        if self.ladders[side.opposite().index()]
-            .best
-            .is_some_and(|b| crosses(side, b, price))
+        if let Some(b) = self.ladders[side.opposite().index()].best
+            && crosses(side, b, price)
         {
             let mut t = Taker {
                 id: o.order_id.0,
@@ -664,7 +663,7 @@ impl Book {
                 leaves: qty,
                 limit: price,
             };
-            self.match_taker_inline(&mut t, out);
+            self.match_taker_inline(&mut t, Some(b), out);
             leaves = t.leaves;
             // Fills released makers, which moved id-map entries: probe again to insert.
             bucket = None;
