@@ -597,7 +597,9 @@ impl Book {
         if o.ord_type == OrdType::Limit
             && o.tif == TimeInForce::Gtc
             && o.display_qty.0 == 0
-            && (o.stp_group == 0 || o.stp_group == o.account.0)
+            // No explicit STP group (0) or the account's own: `g · (g ⊕ account)` is 0 exactly
+            // then (two u32 factors, so the u64 product never wraps), one branch instead of two.
+            && u64::from(o.stp_group) * u64::from(o.stp_group ^ o.account.0) == 0
             && self.new_plain_limit(o, out)
         {
             return;
