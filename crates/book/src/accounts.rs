@@ -103,10 +103,20 @@ impl Accounts {
     /// quarter of its instructions.
     #[inline(always)]
     pub fn push(&mut self, nodes: &mut [Node], s: u32) {
-        let Some(n) = nodes.get_mut(s as usize) else {
+        let Some(n) = nodes.get(s as usize) else {
             return;
         };
         let account = n.account;
+        self.push_as(nodes, s, account);
+    }
+
+    /// [`Accounts::push`] of slot `s` whose owner the caller knows (`account`, as in the
+    /// node): the add fast path, which just wrote the node, does not read it back.
+    #[inline(always)]
+    pub fn push_as(&mut self, nodes: &mut [Node], s: u32, account: u32) {
+        let Some(n) = nodes.get_mut(s as usize) else {
+            return;
+        };
         n.acct_next = NIL;
         let home = self.home(account);
         let b = &mut self.b[..];

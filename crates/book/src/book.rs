@@ -99,11 +99,6 @@ fn pow2_mask(m: u64) -> u64 {
     if m.is_power_of_two() { m - 1 } else { u64::MAX }
 }
 
-/// `m − 1` for a power of two `m`, else 0 (see `Book::tick_mask`).
-fn tick_grid_mask(m: u64) -> u64 {
-    if m.is_power_of_two() { m - 1 } else { 0 }
-}
-
 /// True when order `o` needs a special slab slot (one with cold data): iceberg, stop or
 /// stop-limit, GTD, or an STP group other than its account.
 #[inline]
@@ -172,10 +167,6 @@ pub struct Book {
     /// `lot_size − 1` when the lot size is a power of two, else all ones (fast path: a nonzero
     /// qty is a lot multiple iff `qty & lot_mask == 0`; all ones sends it to the general path).
     lot_mask: u64,
-    /// `tick_size − 1` when the tick size is a power of two, else 0: the fast path then leaves
-    /// the grid check to `Ladder::dense_idx`, which only maps on-grid prices (the dense base is a
-    /// multiple of the tick), so off-grid prices still fall to the general path and its reject.
-    tick_mask: u64,
 }
 
 impl core::fmt::Debug for Book {
@@ -230,7 +221,11 @@ impl Book {
                 cfg.market_protection_ticks,
             ));
         }
-        let mk = |side| Ladder::new(side, cfg.tick_size, cfg.dense_levels, cfg.sparse_levels);
+        let mk = |side| {
+            let mut l = Ladder::new(side, cfg.tick_size, cfg.dense_levels, cfg.sparse_levels);
+            l.set_price_range(cfg.min_price.0, cfg.max_price.0);
+            l
+        };
         let mut b = Book {
             instrument,
             cfg,
@@ -245,7 +240,6 @@ impl Book {
             last_trade: None,
             anchored: false,
             lot_mask: pow2_mask(cfg.lot_size),
-            tick_mask: tick_grid_mask(cfg.tick_size as u64),
         };
         if let Some(a) = cfg.anchor {
             b.anchor_at(a.0);
@@ -603,7 +597,9 @@ impl Book {
         if o.ord_type == OrdType::Limit
             && o.tif == TimeInForce::Gtc
             && o.display_qty.0 == 0
-            && (o.stp_group == 0 || o.stp_group == o.account.0)
+            // No explicit STP group (0) or the account's own: `g · (g ⊕ account)` is 0 exactly
+            // then (two u32 factors, so the u64 product never wraps), one branch instead of two.
+            && u64::from(o.stp_group) * u64::from(o.stp_group ^ o.account.0) == 0
             && self.new_plain_limit(o, out)
         {
             return;
@@ -616,28 +612,33 @@ impl Book {
     /// the price is outside the dense window; the general path then handles the order. The checks
     /// are exactly the steps of `validate` that apply to a GTC limit (qty, lot, price range, tick,
     /// duplicate id, book full, level room), merged: one id-map probe finds both a duplicate and
-    /// the bucket to insert into, and the dense index is computed once for the check and the add.
+    /// the bucket to insert into, and the ladder's fast window (dense prices inside the price
+    /// range, on the tick grid) checks range, tick and level room at once and gives the dense
+    /// index for the add.
     #[inline(always)]
     fn new_plain_limit<S: EventKindSink>(&mut self, o: &NewOrder, out: &mut S) -> bool {
         let c = &self.cfg;
         let (qty, price) = (o.qty.0, o.price.0);
-        // qty ≠ 0 and price ≥ min_price ≥ 1, so an all-ones mask never passes.
+        // qty ≠ 0, so an all-ones mask never passes.
         if qty == 0
             || qty & self.lot_mask != 0
-            || price < c.min_price.0
-            || price > c.max_price.0
-            || price as u64 & self.tick_mask != 0
             || self.slab.live() >= c.max_orders
             || self.accounts.at_limit()
         {
             return false;
         }
         let side = o.side;
-        let Some(di) = self.ladders[side.index()].dense_idx(price) else {
+        // The price range, the tick grid and the dense window in one check.
+        let Some(di) = self.ladders[side.index()].fast_idx(price) else {
             return false;
         };
-        let Ok(bucket) = self.ids.find_free(o.order_id.0, &self.slab.nodes) else {
-            return false;
+        let bucket = if self.ids.surely_free(o.order_id.0) {
+            self.ids.direct_pos(o.order_id.0)
+        } else {
+            match self.ids.find_free(o.order_id.0, &self.slab.nodes) {
+                Ok(b) => b,
+                Err(_) => return false,
+            }
         };
         // The caller sent only orders without an explicit group (or with their own account).
         let group = o.account.0;
@@ -652,9 +653,8 @@ impl Book {
         });
         let mut leaves = qty;
         let mut bucket = Some(bucket);
-        if self.ladders[side.opposite().index()]
-            .best
-            .is_some_and(|b| crosses(side, b, price))
+        if let Some(b) = self.ladders[side.opposite().index()].best
+            && crosses(side, b, price)
         {
             let mut t = Taker {
                 id: o.order_id.0,
@@ -665,7 +665,7 @@ impl Book {
                 leaves: qty,
                 limit: price,
             };
-            self.match_taker_inline(&mut t, out);
+            self.match_taker_inline(&mut t, Some(b), out);
             leaves = t.leaves;
             // Fills released makers, which moved id-map entries: probe again to insert.
             bucket = None;
@@ -694,7 +694,7 @@ impl Book {
                 Some(i) => self.ids.insert_at(i, s),
                 None => self.ids.insert(o.order_id.0, s),
             }
-            self.accounts.push(nodes, s);
+            self.accounts.push_as(nodes, s, o.account.0);
             let (lq, lc) = self.ladders[side.index()].push_dense(di, price, nodes, s, leaves);
             self.level_changed(side, o.price.0, lq, lc, out);
         }
@@ -854,7 +854,13 @@ impl Book {
     /// `LevelChanged` if it rested; `UnknownOrder` / `NotOwner` rejects. O(1).
     #[inline]
     pub fn cancel<S: EventKindSink>(&mut self, c: &CancelOrder, _now: u64, out: &mut S) {
-        let Some(bucket) = self.ids.find(c.order_id.0, &self.slab.nodes) else {
+        // An unknown id (often: its order has traded away) is decided by one branch.
+        let found = if self.ids.surely_free(c.order_id.0) {
+            None
+        } else {
+            self.ids.find(c.order_id.0, &self.slab.nodes)
+        };
+        let Some(bucket) = found else {
             self.reject(
                 c.order_id,
                 c.account,

@@ -208,6 +208,23 @@ impl IdMap {
         unsafe { *self.direct.get_unchecked(d) }
     }
 
+    /// True when `id` is certainly absent and its position is its direct entry
+    /// ([`IdMap::direct_pos`]): the entry is free and the overflow is empty. The common outcome
+    /// of a probe for a new id (and for a cancel of an unknown one), answered as a plain branch:
+    /// callers test it before [`IdMap::find_free`] / [`IdMap::find`], whose `Result`/`Option`
+    /// the compiler otherwise merges and tests again on this path. O(1).
+    #[inline(always)]
+    pub fn surely_free(&self, id: u64) -> bool {
+        self.direct_at(self.home(id)) == NIL && self.n_over == 0
+    }
+
+    /// The direct position of `id` (where [`IdMap::insert_at`] puts it when
+    /// [`IdMap::surely_free`] said so).
+    #[inline(always)]
+    pub fn direct_pos(&self, id: u64) -> usize {
+        self.home(id)
+    }
+
     /// Slot of `id`, if live. O(1) expected.
     #[inline]
     pub fn get(&self, id: u64, nodes: &[Node]) -> Option<u32> {

@@ -154,6 +154,14 @@ pub(crate) struct Ladder {
     pub best: Option<i64>,
     /// Non-empty levels.
     pub levels: u32,
+    /// The book's price range (`min_price`, `max_price`), for the fast window.
+    price_range: (i64, i64),
+    /// Fast window for new orders (see [`Ladder::fast_idx`]): its lowest price, its width in
+    /// price units (0 = empty: not anchored, or no dense price inside the price range), and
+    /// `fast_lo − base`.
+    fast_lo: i64,
+    fast_span: u64,
+    fast_off: u64,
 }
 
 impl Ladder {
@@ -179,7 +187,17 @@ impl Ladder {
             sparse_cap: sparse as usize,
             best: None,
             levels: 0,
+            price_range: (i64::MIN, i64::MAX),
+            fast_lo: 0,
+            fast_span: 0,
+            fast_off: 0,
         }
+    }
+
+    /// Sets the book's price range (`min_price ≤ max_price`), which bounds the fast window of
+    /// [`Ladder::fast_idx`]; before [`Ladder::anchor`].
+    pub fn set_price_range(&mut self, min: i64, max: i64) {
+        self.price_range = (min, max);
     }
 
     /// Fixes the dense window: slot 0 is price `base` (a multiple of the tick, ≥ 0).
@@ -188,6 +206,21 @@ impl Ladder {
         self.base = base;
         self.win = self.dense.len() as u64;
         self.span = self.win.saturating_mul(self.tick.unsigned_abs());
+        // The fast window: the dense prices inside the price range, [lo, hi].
+        let (min, max) = self.price_range;
+        let last = i128::from(base) + (i128::from(self.win) - 1) * i128::from(self.tick);
+        let lo = i128::from(base.max(min));
+        let hi = last.min(i128::from(max));
+        (self.fast_lo, self.fast_span, self.fast_off) = if self.win == 0 || lo > hi {
+            (0, 0, 0)
+        } else {
+            // base ≥ 0, so 0 ≤ lo ≤ hi ≤ i64::MAX: every value fits.
+            (
+                lo as i64,
+                (hi - lo + 1) as u64,
+                (lo - i128::from(base)) as u64,
+            )
+        };
     }
 
     /// The dense window's base price once anchored (snapshots).
@@ -266,14 +299,31 @@ impl Ladder {
             || self.sparse_find(p).is_ok()
     }
 
-    /// Dense slot of `p` if it is inside the (anchored) dense window and on the tick grid.
+    /// Dense slot of `p` if `p` is inside the (anchored) dense window, on the tick grid and
+    /// inside the book's price range (so a new order's range and tick checks pass): the fast
+    /// path's one check of its price. With tick 1 it is one subtraction and one compare.
     #[inline(always)]
-    pub fn dense_idx(&self, p: i64) -> Option<usize> {
-        self.idx(p)
+    pub fn fast_idx(&self, p: i64) -> Option<usize> {
+        // fast_lo ≥ 0 and fast_lo + fast_span − 1 ≤ i64::MAX: a price below fast_lo wraps to
+        // at least 2^63 − fast_lo ≥ fast_span, so one unsigned compare tests both ends.
+        let d = (p as u64).wrapping_sub(self.fast_lo as u64);
+        if d >= self.fast_span {
+            return None;
+        }
+        // p − base, in [0, (win − 1) · tick].
+        let e = d + self.fast_off;
+        if self.tick == 1 {
+            return Some(e as usize);
+        }
+        let t = self.tick as u64;
+        if !e.is_multiple_of(t) {
+            return None;
+        }
+        Some((e / t) as usize)
     }
 
     /// Appends slot `s` (`visible` lots, price `p`) to the dense level `i` (from
-    /// [`Ladder::dense_idx`] for `p`), creating the level if missing and updating the best price;
+    /// [`Ladder::fast_idx`] for `p`), creating the level if missing and updating the best price;
     /// returns the level's (qty, count). O(1).
     #[inline(always)]
     pub fn push_dense(
@@ -516,6 +566,58 @@ mod tests {
         b.clear(4096);
         assert_eq!(b.next_at_or_after(65), Some(9999));
         assert_eq!(b.prev_before(9999), Some(64));
+    }
+
+    /// The fast window is the dense prices inside the price range, on the tick grid; empty
+    /// before anchoring; a price below it wraps past it instead of matching.
+    #[test]
+    fn fast_idx_is_dense_on_grid_and_in_range() {
+        // tick 5, 8 dense slots from 100: prices 100..=135; price range 103..=127.
+        let mut l = Ladder::new(Side::Buy, 5, 8, 4);
+        l.set_price_range(103, 127);
+        assert_eq!(l.fast_idx(105), None, "not anchored");
+        l.anchor(100);
+        for p in [
+            i64::MIN,
+            -5,
+            0,
+            95,
+            100,
+            102,
+            103,
+            104,
+            106,
+            126,
+            130,
+            135,
+            140,
+            i64::MAX,
+        ] {
+            assert_eq!(l.fast_idx(p), None, "price {p}");
+        }
+        assert_eq!(l.fast_idx(105), Some(1));
+        assert_eq!(l.fast_idx(125), Some(5));
+        assert_eq!(l.fast_idx(110), l.idx(110));
+        // tick 1: the window is clipped to the price range on both sides.
+        let mut t = Ladder::new(Side::Sell, 1, 16, 0);
+        t.set_price_range(5, 12);
+        t.anchor(0);
+        let got: Vec<i64> = (-3..20).filter(|&p| t.fast_idx(p).is_some()).collect();
+        assert_eq!(got, (5..=12).collect::<Vec<_>>());
+        assert!((5..=12).all(|p| t.fast_idx(p) == t.idx(p)));
+        // a range entirely outside the window: empty.
+        let mut e = Ladder::new(Side::Buy, 1, 4, 0);
+        e.set_price_range(100, 200);
+        e.anchor(0);
+        assert!((-10..300).all(|p| e.fast_idx(p).is_none()));
+        // a window reaching i64::MAX.
+        let mut m = Ladder::new(Side::Buy, 1, 4, 0);
+        m.set_price_range(1, i64::MAX);
+        m.anchor(i64::MAX - 3);
+        assert_eq!(m.fast_idx(i64::MAX), Some(3));
+        assert_eq!(m.fast_idx(i64::MAX - 4), None);
+        assert_eq!(m.fast_idx(i64::MIN), None);
+        assert_eq!(m.fast_idx(-1), None);
     }
 
     #[test]

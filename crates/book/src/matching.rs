@@ -36,12 +36,19 @@ impl Book {
     /// O(orders touched); each trade is O(1).
     #[inline]
     pub(crate) fn match_taker<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
-        self.match_taker_inline(t, out);
+        self.match_taker_inline(t, None, out);
     }
 
-    /// [`Book::match_taker`], always inlined (the add fast path).
+    /// [`Book::match_taker`], always inlined (the add fast path). `crossing` is the best
+    /// opposite price when the caller has just seen that it crosses (the add fast path tests it
+    /// before matching): the first level is then entered without testing it again.
     #[inline(always)]
-    pub(crate) fn match_taker_inline<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
+    pub(crate) fn match_taker_inline<S: EventKindSink>(
+        &mut self,
+        t: &mut Taker,
+        crossing: Option<i64>,
+        out: &mut S,
+    ) {
         let oi = t.side.opposite().index();
         let instrument = self.instrument;
         let level_events = self.cfg.level_events;
@@ -50,104 +57,118 @@ impl Book {
         let (side, limit, stp, group) = (t.side, t.limit, t.stp, t.group);
         let (tid, tacct) = (t.id, t.account);
         let mut leaves = t.leaves;
-        'level: while leaves > 0 {
-            let ladder = &mut self.ladders[oi];
-            let Some(bp) = ladder.best else {
-                break;
-            };
-            if !crosses(side, bp, limit) {
+        // The level to trade at next: crossing, with lots left (tested at the bottom of the loop
+        // for the levels after the first).
+        let first = match crossing {
+            _ if leaves == 0 => None,
+            Some(bp) => Some(bp),
+            None => self.ladders[oi].best.filter(|&bp| crosses(side, bp, limit)),
+        };
+        let Some(mut bp) = first else {
+            return;
+        };
+        'level: loop {
+            'fills: {
+                let ladder = &mut self.ladders[oi];
+                let lside = ladder.side;
+                let Some(lvl) = ladder.get_mut(bp) else {
+                    break 'level;
+                };
+                // Orders of this level, front to back, while the taker has lots left: the level
+                // is looked up once, not once per fill.
+                loop {
+                    let head = lvl.q.head;
+                    let Some(n) = self.slab.nodes.get_mut(head as usize) else {
+                        break 'level;
+                    };
+                    // Effective group: the account, unless the order has an explicit one (rare,
+                    // kept in its cold record).
+                    let ng = if n.flags & F_GROUP == 0 {
+                        n.account
+                    } else {
+                        ext_at(&self.slab.ext, self.slab.base, head).group
+                    };
+                    if stp != StpMode::None && ng == group {
+                        t.leaves = leaves;
+                        self.self_match(t, head, out);
+                        leaves = t.leaves;
+                        break 'fills;
+                    }
+                    let q = leaves.min(n.visible);
+                    leaves -= q;
+                    if n.flags & F_ICEBERG != 0 {
+                        self.execute(head, q, tid, tacct, leaves, side, out);
+                        break 'fills;
+                    }
+                    // A plain order at the level just looked up: `execute` without a second lookup.
+                    n.visible -= q;
+                    let vis = n.visible;
+                    lvl.qty = lvl.qty.wrapping_sub(q);
+                    out.emit(EventKind::Trade {
+                        instrument,
+                        price: Price(bp),
+                        qty: Qty(q),
+                        maker_order_id: OrderId(n.id),
+                        taker_order_id: OrderId(tid),
+                        maker_leaves: Qty(vis),
+                        taker_leaves: Qty(leaves),
+                        maker_account: AccountId(n.account),
+                        taker_account: AccountId(tacct),
+                        aggressor: side,
+                    });
+                    self.last_trade = Some(bp);
+                    if vis > 0 {
+                        // The taker is done (it took less than this order's visible lots).
+                        if level_events {
+                            let (lq, lc) = (lvl.qty, lvl.count);
+                            self.level_changed(lside, bp, lq, lc, out);
+                        }
+                        break 'fills;
+                    }
+                    let (next, id, gtd) = (n.next, n.id, n.flags & F_GTD != 0);
+                    // `head` is first in its level (its `prev` is NIL): unlink it without reading
+                    // the node again.
+                    lvl.q.head = next;
+                    if next == NIL {
+                        lvl.q.tail = NIL;
+                    } else if let Some(nx) = self.slab.nodes.get_mut(next as usize) {
+                        nx.prev = NIL;
+                    }
+                    lvl.count -= 1;
+                    let (lq, lc) = (lvl.qty, lvl.count);
+                    // `release` of the filled maker, field by field (the level stays borrowed).
+                    self.ids.remove(id, head, &self.slab.nodes);
+                    self.accounts.unlink(&mut self.slab.nodes, head);
+                    self.slab.release(head);
+                    if gtd {
+                        self.expiry.clean_top(&self.slab);
+                    }
+                    if level_events {
+                        // `level_changed` (an emptied level reports qty 0).
+                        out.emit(EventKind::LevelChanged {
+                            instrument,
+                            side: lside,
+                            price: Price(bp),
+                            qty: Qty(if lc == 0 { 0 } else { lq }),
+                            orders: lc,
+                        });
+                    }
+                    if lc == 0 {
+                        self.ladders[oi].remove_if_empty(bp);
+                        break 'fills;
+                    }
+                    if leaves == 0 {
+                        break 'level;
+                    }
+                }
+            }
+            // Next level: the new best, if the taker has lots left and it still crosses.
+            if leaves == 0 {
                 break;
             }
-            let lside = ladder.side;
-            let Some(lvl) = ladder.get_mut(bp) else {
-                break;
-            };
-            // Orders of this level, front to back, while the taker has lots left: the level
-            // is looked up once, not once per fill.
-            loop {
-                let head = lvl.q.head;
-                let Some(n) = self.slab.nodes.get_mut(head as usize) else {
-                    break 'level;
-                };
-                // Effective group: the account, unless the order has an explicit one (rare,
-                // kept in its cold record).
-                let ng = if n.flags & F_GROUP == 0 {
-                    n.account
-                } else {
-                    ext_at(&self.slab.ext, self.slab.base, head).group
-                };
-                if stp != StpMode::None && ng == group {
-                    t.leaves = leaves;
-                    self.self_match(t, head, out);
-                    leaves = t.leaves;
-                    continue 'level;
-                }
-                let q = leaves.min(n.visible);
-                leaves -= q;
-                if n.flags & F_ICEBERG != 0 {
-                    self.execute(head, q, tid, tacct, leaves, side, out);
-                    continue 'level;
-                }
-                // A plain order at the level just looked up: `execute` without a second lookup.
-                n.visible -= q;
-                let vis = n.visible;
-                lvl.qty = lvl.qty.wrapping_sub(q);
-                out.emit(EventKind::Trade {
-                    instrument,
-                    price: Price(bp),
-                    qty: Qty(q),
-                    maker_order_id: OrderId(n.id),
-                    taker_order_id: OrderId(tid),
-                    maker_leaves: Qty(vis),
-                    taker_leaves: Qty(leaves),
-                    maker_account: AccountId(n.account),
-                    taker_account: AccountId(tacct),
-                    aggressor: side,
-                });
-                self.last_trade = Some(bp);
-                if vis > 0 {
-                    // The taker is done (it took less than this order's visible lots).
-                    if level_events {
-                        let (lq, lc) = (lvl.qty, lvl.count);
-                        self.level_changed(lside, bp, lq, lc, out);
-                    }
-                    continue 'level;
-                }
-                let (next, id, gtd) = (n.next, n.id, n.flags & F_GTD != 0);
-                // `head` is first in its level (its `prev` is NIL): unlink it without reading
-                // the node again.
-                lvl.q.head = next;
-                if next == NIL {
-                    lvl.q.tail = NIL;
-                } else if let Some(nx) = self.slab.nodes.get_mut(next as usize) {
-                    nx.prev = NIL;
-                }
-                lvl.count -= 1;
-                let (lq, lc) = (lvl.qty, lvl.count);
-                // `release` of the filled maker, field by field (the level stays borrowed).
-                self.ids.remove(id, head, &self.slab.nodes);
-                self.accounts.unlink(&mut self.slab.nodes, head);
-                self.slab.release(head);
-                if gtd {
-                    self.expiry.clean_top(&self.slab);
-                }
-                if level_events {
-                    // `level_changed` (an emptied level reports qty 0).
-                    out.emit(EventKind::LevelChanged {
-                        instrument,
-                        side: lside,
-                        price: Price(bp),
-                        qty: Qty(if lc == 0 { 0 } else { lq }),
-                        orders: lc,
-                    });
-                }
-                if lc == 0 {
-                    self.ladders[oi].remove_if_empty(bp);
-                    continue 'level;
-                }
-                if leaves == 0 {
-                    break 'level;
-                }
+            match self.ladders[oi].best {
+                Some(b) if crosses(side, b, limit) => bp = b,
+                _ => break,
             }
         }
         t.leaves = leaves;
@@ -330,9 +351,10 @@ impl Book {
     /// stop can trigger at the last trade price.
     #[inline]
     pub(crate) fn run_stops<S: EventKindSink>(&mut self, out: &mut S) {
-        loop {
+        // No pending stop is the common case: tested first.
+        while self.stops.len != 0 {
             let Some(l) = self.last_trade else { return };
-            if self.stops.len == 0 || !self.stops.may_trigger(l) {
+            if !self.stops.may_trigger(l) {
                 return;
             }
             self.trigger_batch(l, out);

@@ -65,36 +65,45 @@ impl Adapter for Ferrex {
     #[inline]
     fn apply(&mut self, msg: &FeedMsg) {
         self.time += 1;
-        let kind = match *msg {
+        let time = self.time;
+        // One `process` call per message kind: each inlined copy knows its command's kind, and a
+        // cancel writes only its own fields (one shared call stored every field of a new order
+        // for cancels too).
+        match *msg {
             FeedMsg::Limit {
                 id,
                 price,
                 qty,
                 trader,
                 side,
-            } => CommandKind::New(NewOrder {
-                order_id: OrderId(id),
-                price: Price(price as i64),
-                qty: Qty(qty),
-                account: AccountId(trader + 1),
-                instrument: InstrumentId(0),
-                side,
-                stp: StpMode::None,
-                ..NewOrder::default()
-            }),
-            FeedMsg::Cancel { id, trader, .. } => CommandKind::Cancel(CancelOrder {
-                order_id: OrderId(id),
-                account: AccountId(trader + 1),
-                instrument: InstrumentId(0),
-            }),
-        };
-        self.engine.process(
-            &Command {
-                time: self.time,
-                kind,
-            },
-            &mut self.sink,
-        );
+            } => self.engine.process(
+                &Command {
+                    time,
+                    kind: CommandKind::New(NewOrder {
+                        order_id: OrderId(id),
+                        price: Price(price as i64),
+                        qty: Qty(qty),
+                        account: AccountId(trader + 1),
+                        instrument: InstrumentId(0),
+                        side,
+                        stp: StpMode::None,
+                        ..NewOrder::default()
+                    }),
+                },
+                &mut self.sink,
+            ),
+            FeedMsg::Cancel { id, trader, .. } => self.engine.process(
+                &Command {
+                    time,
+                    kind: CommandKind::Cancel(CancelOrder {
+                        order_id: OrderId(id),
+                        account: AccountId(trader + 1),
+                        instrument: InstrumentId(0),
+                    }),
+                },
+                &mut self.sink,
+            ),
+        }
     }
 
     fn levels(&self) -> Levels {
