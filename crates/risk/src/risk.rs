@@ -650,9 +650,10 @@ impl Risk {
         if acct.credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand.
+            // One instrument held and a position in this one: it is the one held.
             let exposure = match acct.held_len {
                 0 => acct.open_notional,
-                1 if self.held.get(a * self.n_instr) == Some(&(i as u32)) => {
+                1 if slot.position != 0 => {
                     add128(acct.open_notional, position_value(slot.position, ins.mark))
                 }
                 _ => self.exposure_cold(a),
