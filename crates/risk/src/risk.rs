@@ -593,6 +593,20 @@ impl Risk {
         };
         let qty = o.qty.0;
         let p = o.price.0;
+        // The pending order is written first, while the order's fields are at hand: every way
+        // out below either passes it (as written here) or invalidates it (`fail`, or the
+        // precise path, which writes its own), so the fields need not live to the end.
+        self.pending = Pending {
+            order_id: o.order_id.0,
+            instrument: o.instrument.0,
+            reserve: p,
+            flags: o.flags,
+            valid: true,
+            hot: true,
+            tif: o.tif,
+            acct: a as u32,
+            slot: si as u32,
+        };
         let statics_pass = qty >= ins.min_qty
             && qty <= slot.qty_hi
             && p >= ins.min_price
@@ -670,17 +684,6 @@ impl Risk {
         if let Some((r, w)) = band_miss {
             self.instruments[i].set_band_cache(r, w);
         }
-        self.pending = Pending {
-            order_id: o.order_id.0,
-            instrument: o.instrument.0,
-            reserve: p,
-            flags: o.flags,
-            valid: true,
-            hot: true,
-            tif: o.tif,
-            acct: a as u32,
-            slot: si as u32,
-        };
         true
     }
 
