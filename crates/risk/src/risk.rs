@@ -541,15 +541,24 @@ impl Risk {
             let r = self.check_new_gated(o, a, i, now, mkt);
             return self.done(r);
         }
-        if let Err(r) = self.throttle(a, now) {
-            return self.fail(r);
-        }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
+            // The throttle first there too, on the account the path reads afterwards.
             self.check_new_limit(o, a, i, now, mkt)
         } else {
+            if let Err(r) = self.throttle(a, now) {
+                return self.fail(r);
+            }
             let r = self.check_new_rest(o, a, i, now, mkt, false);
             self.done(r)
         }
+    }
+
+    /// A throttle reject of the plain-limit path (`t` not `Pass`), out of line.
+    #[cold]
+    #[inline(never)]
+    fn throttle_fail(&mut self, a: usize, now: u64, t: Throttle) -> bool {
+        let r = self.throttle_reject(a, now, t);
+        self.fail(r)
     }
 
     /// `check_new` of an account or instrument with a state gate set: the gates (which count
@@ -585,12 +594,19 @@ impl Risk {
         use RejectReason as R;
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
-            self.accounts.get(a),
+            self.accounts.get_mut(a),
             self.instruments.get(i),
             self.slots.get(si),
         ) else {
             return self.check_new_slow(o, now, mkt);
         };
+        // The throttle through the reference the checks below read (taken again after the
+        // write, the account's table would be looked up and bounds-checked again).
+        let t = acct.bucket.take(now);
+        if t != Throttle::Pass {
+            return self.throttle_fail(a, now, t);
+        }
+        let acct = &*acct;
         let qty = o.qty.0;
         let p = o.price.0;
         // The pending order is written first, while the order's fields are at hand: every way
@@ -619,18 +635,20 @@ impl Risk {
         }
         if !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
             if acct.open_orders >= acct.max_open_orders {
-                return self.fail(RiskReject::new(
+                let r = RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_orders as i64,
                     acct.open_orders as i64 + 1,
-                ));
+                );
+                return self.fail(r);
             }
             if slot.open_orders >= acct.max_open_per_instr {
-                return self.fail(RiskReject::new(
+                let r = RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_per_instr as i64,
                     slot.open_orders as i64 + 1,
-                ));
+                );
+                return self.fail(r);
             }
         }
         if self.orders.is_full() {
@@ -661,10 +679,11 @@ impl Risk {
         if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
             return self.fail(e);
         }
-        if acct.credit_limit != i64::MAX {
+        let credit_limit = acct.credit_limit;
+        if credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
-            // usual cases), from the records already at hand.
-            // One instrument held and a position in this one: it is the one held.
+            // usual cases), from the records already at hand. One instrument held and a
+            // position in this one: it is the one held.
             let exposure = match acct.held_len {
                 0 => acct.open_notional,
                 1 if slot.position != 0 => {
@@ -673,12 +692,8 @@ impl Risk {
                 _ => self.exposure_cold(a),
             };
             let e = add128(exposure, notional);
-            if e > acct.credit_limit as i128 {
-                return self.fail(RiskReject::new(
-                    R::CreditLimit,
-                    acct.credit_limit,
-                    sat_i64(e),
-                ));
+            if e > credit_limit as i128 {
+                return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
         }
         if let Some((r, w)) = band_miss {
@@ -882,14 +897,23 @@ impl Risk {
     /// Count one message; reject when over the rate; halt the account beyond the halt threshold.
     #[inline(always)]
     fn throttle(&mut self, a: usize, now: u64) -> Result<(), RiskReject> {
-        let acct = &mut self.accounts[a];
-        match acct.bucket.take(now) {
+        match self.accounts[a].bucket.take(now) {
             Throttle::Pass => Ok(()),
-            Throttle::Throttled => Err(RiskReject::new(
+            t => Err(self.throttle_reject(a, now, t)),
+        }
+    }
+
+    /// The reject of a message the throttle did not pass (`t`), halting the account beyond the
+    /// halt threshold.
+    #[inline(always)]
+    fn throttle_reject(&mut self, a: usize, now: u64, t: Throttle) -> RiskReject {
+        let acct = &mut self.accounts[a];
+        match t {
+            Throttle::Pass | Throttle::Throttled => RiskReject::new(
                 RejectReason::Throttled,
                 u2i(acct.bucket.rate),
                 u2i(acct.bucket.rate).saturating_add(1),
-            )),
+            ),
             Throttle::Halt => {
                 let until = if acct.bucket.halt_ns == 0 {
                     FOREVER
@@ -908,11 +932,11 @@ impl Risk {
                 });
                 self.next_deadline = self.next_deadline.min(until);
                 self.tick_at = 0;
-                Err(RiskReject::new(
+                RiskReject::new(
                     RejectReason::Throttled,
                     u2i(halt),
                     u2i(halt).saturating_add(1),
-                ))
+                )
             }
         }
     }
