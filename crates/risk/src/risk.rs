@@ -1233,6 +1233,11 @@ impl Risk {
         };
         self.pending.valid = false;
         self.pending.hot = false;
+        // Both references first: taken after the table's writes, each table would be looked
+        // up and bounds-checked again.
+        let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a)) else {
+            return; // the check or `accepted_cold` resolved both: never
+        };
         if transient && self.solo.tag == 0 {
             // A transient order: kept as the solo order, out of the table's index.
             let Some(idx) = self.orders.reserve() else {
@@ -1251,7 +1256,7 @@ impl Risk {
             };
         } else {
             let mmp = flags.contains(OrderFlags::MMP);
-            let head = self.accounts[a].mmp_head;
+            let head = acct.mmp_head;
             let Some(k) = self.orders.insert(OrderRec {
                 order_id: order_id.0,
                 reserve,
@@ -1271,13 +1276,11 @@ impl Risk {
                 if head != NIL {
                     self.orders.get_mut(head).mmp_prev = k;
                 }
-                self.accounts[a].mmp_head = k;
+                acct.mmp_head = k;
             }
         }
-        let s = &mut self.slots[si];
         s.open_orders = s.open_orders.saturating_add(1);
         s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
-        let acct = &mut self.accounts[a];
         acct.open_orders = acct.open_orders.saturating_add(1);
         acct.open_notional = add128(acct.open_notional, reserve as i128 * qty as i128);
     }
