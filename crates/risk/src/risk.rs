@@ -1433,9 +1433,10 @@ impl Risk {
         let r = self.orders.get(k);
         let (sd, leaves, reserve, mmp) = (r.side as usize & 1, r.leaves, r.reserve, r.mmp);
         let d = leaves - new_leaves.min(leaves);
-        let s = &mut self.slots[si];
+        // Both references before the first write (after it, the second table would be looked
+        // up again).
+        let (s, acct) = (&mut self.slots[si], &mut self.accounts[a]);
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
-        let acct = &mut self.accounts[a];
         acct.open_notional = sub128(acct.open_notional, reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
@@ -1475,9 +1476,11 @@ impl Risk {
         let o = self.solo;
         let (sd, leaves) = (o.side as usize & 1, o.leaves);
         let d = leaves - new_leaves.min(leaves);
-        let s = &mut self.slots[o.slot as usize];
+        let (s, acct) = (
+            &mut self.slots[o.slot as usize],
+            &mut self.accounts[o.acct as usize],
+        );
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
-        let acct = &mut self.accounts[o.acct as usize];
         acct.open_notional = sub128(acct.open_notional, o.reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
