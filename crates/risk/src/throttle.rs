@@ -99,9 +99,7 @@ impl Bucket {
             && self.tokens >= self.cap_w
             && self.halt_tokens >= self.halt_cap_w
         {
-            self.last
-                .checked_add(self.refill_ns - 1)
-                .unwrap_or(u64::MAX)
+            self.last.saturating_add(self.refill_ns - 1)
         } else {
             u64::MAX
         };
@@ -172,9 +170,7 @@ impl Bucket {
             self.tokens = self.cap_w;
             self.halt_tokens = self.halt_cap_w;
             // refill_ns ≥ 1 (else `fast_after` is never set).
-            self.fast_after = now
-                .checked_add(self.refill_ns.wrapping_sub(1))
-                .unwrap_or(u64::MAX);
+            self.fast_after = now.saturating_add(self.refill_ns.wrapping_sub(1));
             return Throttle::Pass;
         }
         self.take_general(now)
@@ -200,9 +196,7 @@ impl Bucket {
             self.tokens = self.cap_w;
             self.halt_tokens = self.halt_cap_w;
             self.fast_after = if self.refill_ns != 0 {
-                self.last
-                    .checked_add(self.refill_ns - 1)
-                    .unwrap_or(u64::MAX)
+                self.last.saturating_add(self.refill_ns - 1)
             } else {
                 u64::MAX
             };
