@@ -598,6 +598,11 @@ impl Risk {
             self.instruments.get(i),
             self.slots.get(si),
         ) else {
+            // Never (the lookups found both, and every account has a row of slots); the
+            // throttle still counts the message first.
+            if let Err(r) = self.throttle(a, now) {
+                return self.fail(r);
+            }
             return self.check_new_slow(o, now, mkt);
         };
         // The throttle through the reference the checks below read (taken again after the
