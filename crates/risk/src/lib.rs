@@ -70,7 +70,10 @@
 //! the precise, ordered sequence, which has no side effect before its end, so the first failing
 //! check is always the one reported. Saturating i128 sums keep their saturating meaning with
 //! the overflow case out of line. The throttle refills both token buckets without branches
-//! within a window (a whole window or more goes to a cold path). `on_event` is O(1): one or two
+//! within a window (a whole window or more goes to a cold path); an account under its rate
+//! (both buckets at most one message below full and the refill time elapsed) is one compare
+//! against a derived time (`fast_after`, set by that shortcut or a refill, "never" otherwise)
+//! and four stores. `on_event` is O(1): one or two
 //! order-table lookups per event; it is inlined into the caller as a bare dispatch (events that
 //! cannot change risk state cost a compare), a removal reuses the index position its lookup
 //! found, the `Accepted` of the order the last check passed reuses that check's account and
@@ -84,7 +87,11 @@
 //! compare against the earlier of the next deadline and "an event is queued".
 //!
 //! Register pressure decides much of the count: every value the straight path keeps alive for
-//! a rare exit is a spill and a reload on the common one. So the plain-limit path leaves for
+//! a rare exit is a spill and a reload on the common one. So the plain-limit path writes its
+//! pending order (for the `Accepted`) first, while the order's fields are at hand (every way out
+//! passes it as written or invalidates it), takes its throttle through the account reference
+//! its checks read (a write through one table and the next table's lookup would be checked
+//! again), and leaves for
 //! the precise sequence through one cold function that looks the account and instrument up
 //! again (`check_new_slow`), sums the exposure of two or more held instruments out of line
 //! (`exposure_cold`), and writes each reject straight where `check_new` reads it (the check
@@ -125,6 +132,22 @@
 //! trade upkeep inlined into the engine's event dispatch, the velocity range in i64, the order
 //! table's two-tier index and its insert inlined (61,758,950 without that). `cargo bench -p ferrex --bench risk`: about +44 ns per
 //! command passing (was about +61 in alternating runs), +23 ns with the sample config.
+//!
+//! Session 7 (same commands): pass 60,149,775 -> 57,964,593 (about 355 instructions per
+//! command over risk off, was 377; `check_new` about 214 per new order, was 241); sample
+//! 37,622,660 -> 37,721,488. In steps: the one-instrument exposure tests the slot's own
+//! position instead of reading the held list (-259,552); the pending order written first
+//! (-650,324); the throttle shortcut as one compare (-863,964, but sample +626,941: its
+//! throttled accounts take the general form behind one more compare and a store); the
+//! plain-limit path's throttle through the account reference it reads (-298,129; sample
+//! -194,254); `Accepted`, fill and cancel upkeep taking their slot and account references
+//! before their first write (-44,562 and -68,651). Tried and dropped: the band-cache miss
+//! carrying its computed edges to the cache instead of recomputing them (+126,148: the larger
+//! record spilled on every order); `fast_after` exact, so the general form drops the shortcut
+//! test (against the kept form: pass +81,466 and sample +860,096 with its rejects out of line,
+//! +165,699 and +1,027,228 inline); before that, `fast_after` rearmed after every general
+//! form (pass -923,000 but sample +1,780,000); the pending order carrying "transient" decided by
+//! the check instead of its time in force (+182,722, sample +339,313).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

@@ -541,15 +541,24 @@ impl Risk {
             let r = self.check_new_gated(o, a, i, now, mkt);
             return self.done(r);
         }
-        if let Err(r) = self.throttle(a, now) {
-            return self.fail(r);
-        }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
+            // The throttle first there too, on the account the path reads afterwards.
             self.check_new_limit(o, a, i, now, mkt)
         } else {
+            if let Err(r) = self.throttle(a, now) {
+                return self.fail(r);
+            }
             let r = self.check_new_rest(o, a, i, now, mkt, false);
             self.done(r)
         }
+    }
+
+    /// A throttle reject of the plain-limit path (`t` not `Pass`), out of line.
+    #[cold]
+    #[inline(never)]
+    fn throttle_fail(&mut self, a: usize, now: u64, t: Throttle) -> bool {
+        let r = self.throttle_reject(a, now, t);
+        self.fail(r)
     }
 
     /// `check_new` of an account or instrument with a state gate set: the gates (which count
@@ -585,14 +594,40 @@ impl Risk {
         use RejectReason as R;
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
-            self.accounts.get(a),
+            self.accounts.get_mut(a),
             self.instruments.get(i),
             self.slots.get(si),
         ) else {
+            // Never (the lookups found both, and every account has a row of slots); the
+            // throttle still counts the message first.
+            if let Err(r) = self.throttle(a, now) {
+                return self.fail(r);
+            }
             return self.check_new_slow(o, now, mkt);
         };
+        // The throttle through the reference the checks below read (taken again after the
+        // write, the account's table would be looked up and bounds-checked again).
+        let t = acct.bucket.take(now);
+        if t != Throttle::Pass {
+            return self.throttle_fail(a, now, t);
+        }
+        let acct = &*acct;
         let qty = o.qty.0;
         let p = o.price.0;
+        // The pending order is written first, while the order's fields are at hand: every way
+        // out below either passes it (as written here) or invalidates it (`fail`, or the
+        // precise path, which writes its own), so the fields need not live to the end.
+        self.pending = Pending {
+            order_id: o.order_id.0,
+            instrument: o.instrument.0,
+            reserve: p,
+            flags: o.flags,
+            valid: true,
+            hot: true,
+            tif: o.tif,
+            acct: a as u32,
+            slot: si as u32,
+        };
         let statics_pass = qty >= ins.min_qty
             && qty <= slot.qty_hi
             && p >= ins.min_price
@@ -605,18 +640,20 @@ impl Risk {
         }
         if !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
             if acct.open_orders >= acct.max_open_orders {
-                return self.fail(RiskReject::new(
+                let r = RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_orders as i64,
                     acct.open_orders as i64 + 1,
-                ));
+                );
+                return self.fail(r);
             }
             if slot.open_orders >= acct.max_open_per_instr {
-                return self.fail(RiskReject::new(
+                let r = RiskReject::new(
                     R::MaxOpenOrders,
                     acct.max_open_per_instr as i64,
                     slot.open_orders as i64 + 1,
-                ));
+                );
+                return self.fail(r);
             }
         }
         if self.orders.is_full() {
@@ -647,39 +684,26 @@ impl Risk {
         if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
             return self.fail(e);
         }
-        if acct.credit_limit != i64::MAX {
+        let credit_limit = acct.credit_limit;
+        if credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
-            // usual cases), from the records already at hand.
+            // usual cases), from the records already at hand. One instrument held and a
+            // position in this one: it is the one held.
             let exposure = match acct.held_len {
                 0 => acct.open_notional,
-                1 if self.held.get(a * self.n_instr) == Some(&(i as u32)) => {
+                1 if slot.position != 0 => {
                     add128(acct.open_notional, position_value(slot.position, ins.mark))
                 }
                 _ => self.exposure_cold(a),
             };
             let e = add128(exposure, notional);
-            if e > acct.credit_limit as i128 {
-                return self.fail(RiskReject::new(
-                    R::CreditLimit,
-                    acct.credit_limit,
-                    sat_i64(e),
-                ));
+            if e > credit_limit as i128 {
+                return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
         }
         if let Some((r, w)) = band_miss {
             self.instruments[i].set_band_cache(r, w);
         }
-        self.pending = Pending {
-            order_id: o.order_id.0,
-            instrument: o.instrument.0,
-            reserve: p,
-            flags: o.flags,
-            valid: true,
-            hot: true,
-            tif: o.tif,
-            acct: a as u32,
-            slot: si as u32,
-        };
         true
     }
 
@@ -878,14 +902,23 @@ impl Risk {
     /// Count one message; reject when over the rate; halt the account beyond the halt threshold.
     #[inline(always)]
     fn throttle(&mut self, a: usize, now: u64) -> Result<(), RiskReject> {
-        let acct = &mut self.accounts[a];
-        match acct.bucket.take(now) {
+        match self.accounts[a].bucket.take(now) {
             Throttle::Pass => Ok(()),
-            Throttle::Throttled => Err(RiskReject::new(
+            t => Err(self.throttle_reject(a, now, t)),
+        }
+    }
+
+    /// The reject of a message the throttle did not pass (`t`), halting the account beyond the
+    /// halt threshold.
+    #[inline(always)]
+    fn throttle_reject(&mut self, a: usize, now: u64, t: Throttle) -> RiskReject {
+        let acct = &mut self.accounts[a];
+        match t {
+            Throttle::Pass | Throttle::Throttled => RiskReject::new(
                 RejectReason::Throttled,
                 u2i(acct.bucket.rate),
                 u2i(acct.bucket.rate).saturating_add(1),
-            )),
+            ),
             Throttle::Halt => {
                 let until = if acct.bucket.halt_ns == 0 {
                     FOREVER
@@ -904,11 +937,11 @@ impl Risk {
                 });
                 self.next_deadline = self.next_deadline.min(until);
                 self.tick_at = 0;
-                Err(RiskReject::new(
+                RiskReject::new(
                     RejectReason::Throttled,
                     u2i(halt),
                     u2i(halt).saturating_add(1),
-                ))
+                )
             }
         }
     }
@@ -1205,6 +1238,11 @@ impl Risk {
         };
         self.pending.valid = false;
         self.pending.hot = false;
+        // Both references first: taken after the table's writes, each table would be looked
+        // up and bounds-checked again.
+        let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a)) else {
+            return; // the check or `accepted_cold` resolved both: never
+        };
         if transient && self.solo.tag == 0 {
             // A transient order: kept as the solo order, out of the table's index.
             let Some(idx) = self.orders.reserve() else {
@@ -1223,7 +1261,7 @@ impl Risk {
             };
         } else {
             let mmp = flags.contains(OrderFlags::MMP);
-            let head = self.accounts[a].mmp_head;
+            let head = acct.mmp_head;
             let Some(k) = self.orders.insert(OrderRec {
                 order_id: order_id.0,
                 reserve,
@@ -1243,13 +1281,11 @@ impl Risk {
                 if head != NIL {
                     self.orders.get_mut(head).mmp_prev = k;
                 }
-                self.accounts[a].mmp_head = k;
+                acct.mmp_head = k;
             }
         }
-        let s = &mut self.slots[si];
         s.open_orders = s.open_orders.saturating_add(1);
         s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
-        let acct = &mut self.accounts[a];
         acct.open_orders = acct.open_orders.saturating_add(1);
         acct.open_notional = add128(acct.open_notional, reserve as i128 * qty as i128);
     }
@@ -1402,9 +1438,10 @@ impl Risk {
         let r = self.orders.get(k);
         let (sd, leaves, reserve, mmp) = (r.side as usize & 1, r.leaves, r.reserve, r.mmp);
         let d = leaves - new_leaves.min(leaves);
-        let s = &mut self.slots[si];
+        // Both references before the first write (after it, the second table would be looked
+        // up again).
+        let (s, acct) = (&mut self.slots[si], &mut self.accounts[a]);
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
-        let acct = &mut self.accounts[a];
         acct.open_notional = sub128(acct.open_notional, reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
@@ -1444,9 +1481,11 @@ impl Risk {
         let o = self.solo;
         let (sd, leaves) = (o.side as usize & 1, o.leaves);
         let d = leaves - new_leaves.min(leaves);
-        let s = &mut self.slots[o.slot as usize];
+        let (s, acct) = (
+            &mut self.slots[o.slot as usize],
+            &mut self.accounts[o.acct as usize],
+        );
         s.open_qty[sd] = s.open_qty[sd].saturating_sub(d);
-        let acct = &mut self.accounts[o.acct as usize];
         acct.open_notional = sub128(acct.open_notional, o.reserve as i128 * d as i128);
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);

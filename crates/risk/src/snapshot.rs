@@ -348,7 +348,13 @@ impl Risk {
             w.b(r.mmp);
             w.b(r.reduce_only);
         }
-        let p = &self.pending;
+        // An invalid pending order's fields are never read (a failed check may leave its
+        // order's there): written as zeros, so the bytes depend on live state only.
+        let p = if self.pending.valid {
+            self.pending
+        } else {
+            Pending::default()
+        };
         w.u64(p.order_id);
         w.u32(p.instrument);
         w.i64(p.reserve);

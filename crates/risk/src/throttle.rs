@@ -14,7 +14,7 @@ pub(crate) enum Throttle {
 /// Token buckets. Tokens are kept scaled by `window` (one message = `window` units), so a
 /// refill of `rate` messages per `window` ns is `elapsed × rate` units: integer-exact, no
 /// division on the hot path.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Bucket {
     /// Messages per window; 0 = throttle off.
     pub rate: u64,
@@ -36,6 +36,18 @@ pub(crate) struct Bucket {
     /// `⌈window / halt⌉` whichever is longer, so a bucket at most one message below full is
     /// full again after it.
     refill_ns: u64,
+    /// Derived ([`Bucket::rearm`]): `take` at a time after this one is the full-bucket
+    /// shortcut (both buckets at most one message below full, `refill_ns` elapsed):
+    /// `last + refill_ns − 1` while the buckets are that full, the throttle is on and
+    /// `refill_ns ≥ 1`; else `u64::MAX` (never: the general form decides).
+    fast_after: u64,
+}
+
+impl Default for Bucket {
+    /// Throttle off, every field 0 (`fast_after` never).
+    fn default() -> Bucket {
+        Bucket::new(0, 0, 0, 0)
+    }
 }
 
 impl Bucket {
@@ -53,6 +65,7 @@ impl Bucket {
             cap_w: 0,
             halt_cap_w: 0,
             refill_ns: 0,
+            fast_after: u64::MAX,
         };
         b.fill();
         b
@@ -75,6 +88,21 @@ impl Bucket {
         self.halt_cap_w = self.halt_cap.saturating_sub(w);
         let per = |r: u64| if r == 0 { 0 } else { w.div_ceil(r) };
         self.refill_ns = per(self.rate).max(per(self.halt));
+        self.rearm();
+    }
+
+    /// Set `fast_after` from the state (after anything but the shortcut itself changes it).
+    #[inline(always)]
+    fn rearm(&mut self) {
+        self.fast_after = if self.rate != 0
+            && self.refill_ns != 0
+            && self.tokens >= self.cap_w
+            && self.halt_tokens >= self.halt_cap_w
+        {
+            self.last.saturating_add(self.refill_ns - 1)
+        } else {
+            u64::MAX
+        };
     }
 
     /// Change the rate; tokens are clamped to the new capacity.
@@ -91,6 +119,7 @@ impl Bucket {
         self.fill();
         self.tokens = self.tokens.min(tokens);
         self.halt_tokens = self.halt_tokens.min(halt_tokens);
+        self.rearm();
     }
 
     /// Every field, for snapshots: `[rate, halt, window, halt_ns, cap, halt_cap, tokens,
@@ -124,14 +153,33 @@ impl Bucket {
             cap_w: 0,
             halt_cap_w: 0,
             refill_ns: 0,
+            fast_after: u64::MAX,
         };
         b.derive();
         b
     }
 
-    /// Count one message at `now`. Costs a few multiplies and compares.
+    /// Count one message at `now`. An account under its rate (the usual case) costs one
+    /// compare and four stores; else a few multiplies and compares.
     #[inline(always)]
     pub(crate) fn take(&mut self, now: u64) -> Throttle {
+        if now > self.fast_after {
+            // `now ≥ last + refill_ns` with both buckets at most one message below full: the
+            // shortcut below, with `dt = now − last`.
+            self.last = now;
+            self.tokens = self.cap_w;
+            self.halt_tokens = self.halt_cap_w;
+            // refill_ns ≥ 1 (else `fast_after` is never set).
+            self.fast_after = now.saturating_add(self.refill_ns.wrapping_sub(1));
+            return Throttle::Pass;
+        }
+        self.take_general(now)
+    }
+
+    /// `take` when `now ≤ fast_after`: the general form (`fast_after` is a sufficient test,
+    /// not an exact one: the shortcut may still apply, and then rearms it).
+    #[inline(always)]
+    fn take_general(&mut self, now: u64) -> Throttle {
         if self.rate == 0 {
             return Throttle::Pass;
         }
@@ -147,8 +195,15 @@ impl Bucket {
             self.last += dt;
             self.tokens = self.cap_w;
             self.halt_tokens = self.halt_cap_w;
+            self.fast_after = if self.refill_ns != 0 {
+                self.last.saturating_add(self.refill_ns - 1)
+            } else {
+                u64::MAX
+            };
             return Throttle::Pass;
         }
+        // Tokens are taken below: no shortcut until the next one (or a refill) rearms it.
+        self.fast_after = u64::MAX;
         if dt >= w {
             return self.take_refilled(now);
         }
@@ -184,6 +239,8 @@ impl Bucket {
             self.last = now;
             self.fill();
         }
+        // A message is taken below: no shortcut until the next one rearms it.
+        self.fast_after = u64::MAX;
         if self.halt != 0 {
             if self.halt_tokens < w {
                 return Throttle::Halt;
@@ -254,7 +311,8 @@ mod tests {
 
     /// The shortcut of `take` for buckets at most one message below full gives the same
     /// answers and leaves the same state as the plain refill, over bursts, gaps of every size
-    /// around the refill time, windows not a multiple of the rate, and no halt threshold.
+    /// around the refill time, windows not a multiple of the rate, and no halt threshold,
+    /// from time 0 and up to the end of time; `fast_after`, when set, is what the state gives.
     #[test]
     fn full_bucket_shortcut_matches_plain_refill() {
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -271,29 +329,39 @@ mod tests {
             (1000, 1_000_000, 1500),
             (7, 100, 8),
             (5, 0, 6),
+            (1, 1, 0),
+            (2, 3, 0),
         ] {
-            let mut fast = Bucket::new(rate, window, halt, 0);
-            let mut plain = fast;
-            let mut now = 0u64;
-            for _ in 0..20_000 {
-                let refill = window.div_ceil(rate).max(1);
-                now += match next() % 4 {
-                    0 => 0,
-                    1 => next() % refill,
-                    2 => refill - 1 + next() % 3,
-                    _ => next() % (2 * window.max(1)),
-                };
-                let a = fast.take(now);
-                let b = take_plain(&mut plain, now);
-                assert_eq!(a, b, "rate {rate} window {window} halt {halt} at {now}");
-                assert_eq!(
-                    fast.raw(),
-                    plain.raw(),
-                    "rate {rate} window {window} at {now}"
-                );
-                if a == Throttle::Halt {
-                    fast.fill();
-                    plain.fill();
+            for start in [0, u64::MAX - 40_000_000] {
+                let mut fast = Bucket::new(rate, window, halt, 0);
+                let mut plain = fast;
+                let mut now = start;
+                for _ in 0..20_000 {
+                    let refill = window.div_ceil(rate).max(1);
+                    now = now.saturating_add(match next() % 4 {
+                        0 => 0,
+                        1 => next() % refill,
+                        2 => refill - 1 + next() % 3,
+                        _ => next() % (2 * window.max(1)),
+                    });
+                    let a = fast.take(now);
+                    let b = take_plain(&mut plain, now);
+                    assert_eq!(a, b, "rate {rate} window {window} halt {halt} at {now}");
+                    assert_eq!(
+                        fast.raw(),
+                        plain.raw(),
+                        "rate {rate} window {window} at {now}"
+                    );
+                    // Sufficient: set only when the state gives exactly that time.
+                    let mut exact = fast;
+                    exact.rearm();
+                    if fast.fast_after != u64::MAX {
+                        assert_eq!(fast.fast_after, exact.fast_after, "rate {rate} at {now}");
+                    }
+                    if a == Throttle::Halt {
+                        fast.fill();
+                        plain.fill();
+                    }
                 }
             }
         }
