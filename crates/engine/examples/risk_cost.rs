@@ -110,8 +110,14 @@ fn main() {
             // `RISK_CFG=<path>` replaces the config of `on`, so a local variant can be measured
             // without rebuilding.
             let custom = std::env::var("RISK_CFG")
-                .map(|p| std::fs::read_to_string(p).expect("RISK_CFG file"))
-                .ok();
+                .ok()
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    std::fs::read_to_string(&p).unwrap_or_else(|e| {
+                        eprintln!("RISK_CFG {p}: {e}");
+                        std::process::exit(2)
+                    })
+                });
             let risk = match m {
                 "on" => Some(custom.as_deref().unwrap_or(SAMPLE)),
                 "pass" => Some(PASSING),
