@@ -2,6 +2,8 @@
 //! `sync` release gate on sessions and market data, draining on stop, continuing a recovered
 //! journal.
 
+#[path = "support/drive.rs"]
+mod drive;
 #[path = "support/flow.rs"]
 mod flow;
 
@@ -338,7 +340,7 @@ fn a_recovered_journal_is_continued_by_a_new_runtime() {
     let (rt, mut sessions, _md) =
         Runtime::start(recovered, 1, &config(dir.path(), Durability::Sync, 0)).unwrap();
     assert_eq!(rt.durable_seq(), Some(1_200));
-    drive_from(&mut sessions[0], second, 1_200);
+    drive::drive_session(&mut sessions[0], second, 1_200);
     drop(sessions);
     let (stopped, report) = rt.stop();
     assert_eq!(report.journal.as_ref().unwrap().records, 800);
@@ -349,33 +351,6 @@ fn a_recovered_journal_is_continued_by_a_new_runtime() {
     assert_eq!(replayed.state_hash(), stopped.state_hash());
     let (_, again) = replay(&rec.entries.iter().map(|e| e.command).collect::<Vec<_>>());
     assert_eq!(again.state_hash(), stopped.state_hash());
-}
-
-/// Like `drive` for one session whose engine has already processed `base` commands.
-fn drive_from(s: &mut Session, cmds: &[Command], base: u64) {
-    let last = base + cmds.len() as u64;
-    let mut seen = 0u64;
-    for c in cmds {
-        let t0 = Instant::now();
-        while let Err(e) = s.submit(*c) {
-            assert!(
-                matches!(e, SubmitError::Full(_)),
-                "the engine thread is gone"
-            );
-            assert!(t0.elapsed() < Duration::from_secs(60), "ring full for 60 s");
-            while let Some(e) = s.poll() {
-                seen = seen.max(e.cmd_seq);
-            }
-        }
-    }
-    let t0 = Instant::now();
-    while seen < last {
-        assert!(t0.elapsed() < Duration::from_secs(60), "stuck at {seen}");
-        match s.poll() {
-            Some(e) => seen = seen.max(e.cmd_seq),
-            None => std::thread::yield_now(),
-        }
-    }
 }
 
 #[test]

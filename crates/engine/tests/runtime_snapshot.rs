@@ -3,17 +3,18 @@
 //! number, and recovery (latest snapshot + the journal after it) reproduces the engine the
 //! runtime returned on stop — also across a restart that continues the same journal.
 
+#[path = "support/drive.rs"]
+mod drive;
 #[path = "support/flow.rs"]
 mod flow;
 
 use ferrex_engine::{
-    BookConfig, Durability, Engine, EngineConfig, JournalConfig, Runtime, RuntimeConfig, Session,
-    SubmitError, recover_into,
+    BookConfig, Durability, Engine, EngineConfig, JournalConfig, Runtime, RuntimeConfig,
+    recover_into,
 };
 use ferrex_journal::snapshot::list_snapshots;
 use ferrex_types::*;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);
@@ -64,34 +65,6 @@ fn config(dir: &Path, durability: Durability, every: u64) -> RuntimeConfig {
     }
 }
 
-/// Submits `cmds` on one session (engine already at `base`) and waits until every command has
-/// produced its events.
-fn drive(s: &mut Session, cmds: &[Command], base: u64) {
-    let last = base + cmds.len() as u64;
-    let mut seen = base;
-    for c in cmds {
-        let t0 = Instant::now();
-        while let Err(e) = s.submit(*c) {
-            assert!(
-                matches!(e, SubmitError::Full(_)),
-                "the engine thread is gone"
-            );
-            assert!(t0.elapsed() < Duration::from_secs(60), "ring full for 60 s");
-            while let Some(e) = s.poll() {
-                seen = seen.max(e.cmd_seq);
-            }
-        }
-    }
-    let t0 = Instant::now();
-    while seen < last {
-        assert!(t0.elapsed() < Duration::from_secs(60), "stuck at {seen}");
-        match s.poll() {
-            Some(e) => seen = seen.max(e.cmd_seq),
-            None => std::thread::yield_now(),
-        }
-    }
-}
-
 /// Every snapshot file in `dir` restores into a fresh engine at its own sequence number with
 /// the state hash a replay of `cmds` reaches there. Returns the sequence numbers.
 fn check_snapshot_files(dir: &Path, cmds: &[Command]) -> Vec<u64> {
@@ -120,7 +93,7 @@ fn runtime_snapshots_are_loadable_and_recovery_matches_the_stopped_engine() {
     let cmds = flow::mixed_flow(5_000, 21);
     let (rt, mut sessions, _md) =
         Runtime::start(engine(), 1, &config(dir.path(), Durability::Sync, 500)).unwrap();
-    drive(&mut sessions[0], &cmds, 0);
+    drive::drive_session(&mut sessions[0], &cmds, 0);
     drop(sessions);
     let (stopped, report) = rt.stop();
     let snaps = report.snapshots.clone().expect("snapshots were on");
@@ -158,7 +131,7 @@ fn a_recovered_engine_continues_the_journal_and_snapshots_across_a_restart() {
     let (first, second) = cmds.split_at(1_700);
     let cfg = config(dir.path(), Durability::Batch, 400);
     let (rt, mut sessions, _md) = Runtime::start(engine(), 1, &cfg).unwrap();
-    drive(&mut sessions[0], first, 0);
+    drive::drive_session(&mut sessions[0], first, 0);
     drop(sessions);
     let (stopped1, r1) = rt.stop();
     assert!(r1.snapshots.unwrap().written >= 1);
@@ -168,7 +141,7 @@ fn a_recovered_engine_continues_the_journal_and_snapshots_across_a_restart() {
     assert_eq!(rec.state_hash, stopped1.state_hash());
     assert_eq!(rec.final_seq, 1_700);
     let (rt, mut sessions, _md) = Runtime::start(e, 1, &cfg).unwrap();
-    drive(&mut sessions[0], second, 1_700);
+    drive::drive_session(&mut sessions[0], second, 1_700);
     drop(sessions);
     let (stopped2, r2) = rt.stop();
     let s2 = r2.snapshots.unwrap();
