@@ -265,12 +265,18 @@ impl Book {
     // ---------------------------------------------------------------- events
 
     #[inline(always)]
+    /// `Cancelled` of `qty` lots of order `id` (`side`, book price `price`), leaving `leaves`
+    /// open (0: the order is gone).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn emit_cancel<S: EventKindSink>(
         &self,
         id: u64,
         account: u32,
         reason: CancelReason,
         qty: u64,
+        side: Side,
+        price: i64,
+        leaves: u64,
         out: &mut S,
     ) {
         out.emit(EventKind::Cancelled {
@@ -279,6 +285,9 @@ impl Book {
             instrument: self.instrument,
             reason,
             qty: Qty(qty),
+            side,
+            price: Price(price),
+            leaves: Qty(leaves),
         });
     }
 
@@ -664,6 +673,7 @@ impl Book {
                 stp: o.stp,
                 leaves: qty,
                 limit: price,
+                market: false,
             };
             self.match_taker_inline(&mut t, Some(b), out);
             leaves = t.leaves;
@@ -718,6 +728,7 @@ impl Book {
             stp: o.stp,
             leaves: o.qty.0,
             limit: o.price.0,
+            market: o.ord_type == OrdType::Market,
         };
         if o.ord_type == OrdType::Market {
             t.limit = self.protection_limit(o.side);
@@ -759,7 +770,7 @@ impl Book {
                     } else {
                         CancelReason::Unfilled
                     };
-                    self.emit_cancel(t.id, t.account, reason, t.leaves, out);
+                    self.emit_cancel(t.id, t.account, reason, t.leaves, t.side, 0, 0, out);
                 }
                 self.run_stops(out);
             }
@@ -773,7 +784,16 @@ impl Book {
                 }
                 if t.leaves > 0 {
                     if matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
-                        self.emit_cancel(t.id, t.account, CancelReason::Unfilled, t.leaves, out);
+                        self.emit_cancel(
+                            t.id,
+                            t.account,
+                            CancelReason::Unfilled,
+                            t.leaves,
+                            t.side,
+                            t.limit,
+                            0,
+                            out,
+                        );
                     } else if let Some(s) = if needs_special(o) {
                         self.slab.alloc_special()
                     } else {
@@ -788,6 +808,9 @@ impl Book {
                                 t.account,
                                 CancelReason::Unfilled,
                                 t.leaves,
+                                t.side,
+                                t.limit,
+                                0,
                                 out,
                             );
                             self.release(s);
@@ -885,7 +908,20 @@ impl Book {
             return;
         }
         let leaves = self.slab.leaves(s);
-        self.emit_cancel(c.order_id.0, owner, CancelReason::Requested, leaves, out);
+        let (side, price) = {
+            let n = &self.slab.nodes[s as usize];
+            (n.side, n.price)
+        };
+        self.emit_cancel(
+            c.order_id.0,
+            owner,
+            CancelReason::Requested,
+            leaves,
+            side,
+            price,
+            0,
+            out,
+        );
         if self.slab.nodes[s as usize].state == State::Resting {
             self.kill_resting_at(s, Some(bucket), out);
         } else {
@@ -960,6 +996,7 @@ impl Book {
             stp: n.stp(),
             leaves: qty,
             limit: p,
+            market: false,
         };
         self.match_taker(&mut t, out);
         self.finish_taking(s, t.leaves, false, out);
@@ -1004,8 +1041,20 @@ impl Book {
                 return;
             }
             let leaves = self.slab.leaves(s);
-            let id = self.slab.nodes[s as usize].id;
-            self.emit_cancel(id, account.0, CancelReason::MassCancel, leaves, out);
+            let (id, side, price) = {
+                let n = &self.slab.nodes[s as usize];
+                (n.id, n.side, n.price)
+            };
+            self.emit_cancel(
+                id,
+                account.0,
+                CancelReason::MassCancel,
+                leaves,
+                side,
+                price,
+                0,
+                out,
+            );
             self.remove_live(s, out);
         }
     }
@@ -1017,15 +1066,17 @@ impl Book {
         while let Some(d) = self.expiry.pop_due(&self.slab, now) {
             let s = d.slot;
             let leaves = self.slab.leaves(s);
-            let (id, acct) = {
+            let (id, acct, side, price) = {
                 let n = &self.slab.nodes[s as usize];
-                (n.id, n.account)
+                (n.id, n.account, n.side, n.price)
             };
             out.emit(EventKind::Expired {
                 order_id: OrderId(id),
                 account: AccountId(acct),
                 instrument: self.instrument,
                 qty: Qty(leaves),
+                side,
+                price: Price(price),
             });
             self.remove_live(s, out);
         }
@@ -1075,7 +1126,16 @@ impl Book {
         if n.state != State::Resting || by.0 == 0 || by.0 > leaves {
             return false;
         }
-        self.emit_cancel(n.id, n.account, CancelReason::Requested, by.0, out);
+        self.emit_cancel(
+            n.id,
+            n.account,
+            CancelReason::Requested,
+            by.0,
+            n.side,
+            n.price,
+            leaves - by.0,
+            out,
+        );
         if by.0 == leaves {
             self.kill_resting_emit(s, out);
         } else if self.reduce_in_place(s, by.0) {

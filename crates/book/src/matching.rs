@@ -20,6 +20,17 @@ pub(crate) struct Taker {
     pub leaves: u64,
     /// Worst price it may trade at.
     pub limit: i64,
+    /// A market order (or a triggered stop order): its events report price 0, as its
+    /// `Accepted` does, not the protection limit it matches up to.
+    pub market: bool,
+}
+
+impl Taker {
+    /// The price its `Cancelled` events report: its limit price, 0 for a market order.
+    #[inline(always)]
+    pub(crate) fn event_price(&self) -> i64 {
+        if self.market { 0 } else { self.limit }
+    }
 }
 
 /// True when a resting price `p` on the opposite side crosses a taker's `limit`.
@@ -180,12 +191,30 @@ impl Book {
         match t.stp {
             StpMode::CancelResting => self.cancel_resting(head, CancelReason::SelfTrade, out),
             StpMode::CancelAggressor => {
-                self.emit_cancel(t.id, t.account, CancelReason::SelfTrade, t.leaves, out);
+                self.emit_cancel(
+                    t.id,
+                    t.account,
+                    CancelReason::SelfTrade,
+                    t.leaves,
+                    t.side,
+                    t.event_price(),
+                    0,
+                    out,
+                );
                 t.leaves = 0;
             }
             StpMode::CancelBoth => {
                 self.cancel_resting(head, CancelReason::SelfTrade, out);
-                self.emit_cancel(t.id, t.account, CancelReason::SelfTrade, t.leaves, out);
+                self.emit_cancel(
+                    t.id,
+                    t.account,
+                    CancelReason::SelfTrade,
+                    t.leaves,
+                    t.side,
+                    t.event_price(),
+                    0,
+                    out,
+                );
                 t.leaves = 0;
             }
             StpMode::DecrementAndCancel | StpMode::None => {
@@ -195,14 +224,32 @@ impl Book {
                     let n = &self.slab.nodes[head as usize];
                     (n.id, n.account, n.side, n.price)
                 };
-                self.emit_cancel(id, acct, CancelReason::SelfTrade, d, out);
+                self.emit_cancel(
+                    id,
+                    acct,
+                    CancelReason::SelfTrade,
+                    d,
+                    side,
+                    price,
+                    hl - d,
+                    out,
+                );
                 if d == hl {
                     self.kill_resting(head);
                 } else {
                     self.reduce_in_place(head, d);
                 }
                 self.emit_level(side, price, out);
-                self.emit_cancel(t.id, t.account, CancelReason::SelfTrade, d, out);
+                self.emit_cancel(
+                    t.id,
+                    t.account,
+                    CancelReason::SelfTrade,
+                    d,
+                    t.side,
+                    t.event_price(),
+                    t.leaves - d,
+                    out,
+                );
                 t.leaves -= d;
             }
         }
@@ -216,11 +263,11 @@ impl Book {
         out: &mut S,
     ) {
         let leaves = self.slab.leaves(s);
-        let (id, acct) = {
+        let (id, acct, side, price) = {
             let n = &self.slab.nodes[s as usize];
-            (n.id, n.account)
+            (n.id, n.account, n.side, n.price)
         };
-        self.emit_cancel(id, acct, reason, leaves, out);
+        self.emit_cancel(id, acct, reason, leaves, side, price, 0, out);
         self.kill_resting_emit(s, out);
     }
 
@@ -396,6 +443,7 @@ impl Book {
             stp: n.stp(),
             leaves,
             limit: n.price,
+            market: is_market,
         };
         if is_market {
             if opp_best.is_none() || n.tif == TimeInForce::PostOnly {
@@ -458,11 +506,11 @@ impl Book {
         qty: u64,
         out: &mut S,
     ) {
-        let (id, acct) = {
+        let (id, acct, side, price) = {
             let n = &self.slab.nodes[s as usize];
-            (n.id, n.account)
+            (n.id, n.account, n.side, n.price)
         };
-        self.emit_cancel(id, acct, reason, qty, out);
+        self.emit_cancel(id, acct, reason, qty, side, price, 0, out);
         debug_assert_eq!(self.slab.nodes[s as usize].state, State::Taking);
         self.release(s);
     }

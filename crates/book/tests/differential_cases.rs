@@ -72,9 +72,9 @@ fn stp_decrement_of_hidden_lots_only() {
         reference_events(cfg(), &cmds),
         [
             accepted(2, 1, B, 500, 3),
-            cancelled(1, 1, ferrex_types::CancelReason::SelfTrade, 3),
+            cancelled(1, 1, ferrex_types::CancelReason::SelfTrade, 3, S, 500, 7),
             level(S, 500, 4, 1),
-            cancelled(2, 1, ferrex_types::CancelReason::SelfTrade, 3),
+            cancelled(2, 1, ferrex_types::CancelReason::SelfTrade, 3, B, 500, 0),
         ]
     );
     agree(cfg(), &cmds);
@@ -171,9 +171,9 @@ fn triggered_post_only_and_fok_stops_cancel_unfilled() {
             trade(500, 1, (1, 1, 0), (9, 5, 0), B),
             level(S, 500, 0, 0),
             triggered(3, 2, 500, 500),
-            cancelled(3, 2, Unfilled, 1),
+            cancelled(3, 2, Unfilled, 1, B, 501, 0),
             triggered(4, 3, 500, 500),
-            cancelled(4, 3, Unfilled, 5),
+            cancelled(4, 3, Unfilled, 5, B, 0, 0),
             triggered(5, 4, 500, 500),
             level(B, 490, 1, 1),
         ]
@@ -193,7 +193,7 @@ fn triggered_gtd_stop_limit_rests_then_expires() {
     ];
     assert_eq!(
         reference_events(cfg(), &cmds),
-        [expired(2, 2, 3), level(B, 495, 0, 0)]
+        [expired(2, 2, 3, B, 495), level(B, 495, 0, 0)]
     );
     agree(cfg(), &cmds);
 }

@@ -135,7 +135,7 @@ fn sweep_stops_at_the_limit_price<M: Matcher>() {
             accepted(6, 2, S, 101, 9),
             trade(102, 6, (4, 9, 0), (6, 2, 3), S),
             level(B, 102, 0, 0),
-            cancelled(6, 2, Unfilled, 3),
+            cancelled(6, 2, Unfilled, 3, S, 101, 0),
         ]
     );
 }
@@ -288,7 +288,7 @@ fn market_protection_and_no_liquidity<M: Matcher>() {
             level(S, 100, 0, 0),
             trade(104, 2, (3, 2, 0), (5, 1, 6), B),
             level(S, 104, 0, 0),
-            cancelled(5, 1, MarketProtection, 6),
+            cancelled(5, 1, MarketProtection, 6, B, 0, 0),
         ]
     );
     // Opposite side emptied: the rest is Unfilled.
@@ -298,7 +298,7 @@ fn market_protection_and_no_liquidity<M: Matcher>() {
             accepted(6, 1, B, 0, 5),
             trade(106, 2, (4, 2, 0), (6, 1, 3), B),
             level(S, 106, 0, 0),
-            cancelled(6, 1, Unfilled, 3),
+            cancelled(6, 1, Unfilled, 3, B, 0, 0),
         ]
     );
     // The protection limit is clamped into [min_price, max_price].
@@ -312,7 +312,7 @@ fn market_protection_and_no_liquidity<M: Matcher>() {
             level(B, 3, 0, 0),
             trade(1, 1, (8, 2, 0), (9, 1, 1), S),
             level(B, 1, 0, 0),
-            cancelled(9, 1, Unfilled, 1),
+            cancelled(9, 1, Unfilled, 1, S, 0, 0),
         ]
     );
 }
@@ -334,7 +334,7 @@ fn stp_cancel_resting<M: Matcher>() {
         ),
         [
             accepted(3, 1, B, 100, 4),
-            cancelled(1, 1, SelfTrade, 5),
+            cancelled(1, 1, SelfTrade, 5, S, 100, 0),
             level(S, 100, 3, 1),
             trade(100, 3, (2, 2, 0), (3, 1, 1), B),
             level(S, 100, 0, 0),
@@ -350,7 +350,10 @@ fn stp_cancel_aggressor<M: Matcher>() {
             &mut b,
             stp(limit(3, 1, B, 100, 4), StpMode::CancelAggressor, 0)
         ),
-        [accepted(3, 1, B, 100, 4), cancelled(3, 1, SelfTrade, 4)]
+        [
+            accepted(3, 1, B, 100, 4),
+            cancelled(3, 1, SelfTrade, 4, B, 100, 0)
+        ]
     );
     assert_eq!(b.depth(S), [lv(100, 8, 2)]);
 }
@@ -361,9 +364,9 @@ fn stp_cancel_both<M: Matcher>() {
         new(&mut b, stp(limit(3, 1, B, 100, 4), StpMode::CancelBoth, 0)),
         [
             accepted(3, 1, B, 100, 4),
-            cancelled(1, 1, SelfTrade, 5),
+            cancelled(1, 1, SelfTrade, 5, S, 100, 0),
             level(S, 100, 3, 1),
-            cancelled(3, 1, SelfTrade, 4),
+            cancelled(3, 1, SelfTrade, 4, B, 100, 0),
         ]
     );
 }
@@ -377,9 +380,9 @@ fn stp_decrement_and_cancel<M: Matcher>() {
         ),
         [
             accepted(3, 1, B, 100, 4),
-            cancelled(1, 1, SelfTrade, 4),
+            cancelled(1, 1, SelfTrade, 4, S, 100, 1),
             level(S, 100, 4, 2),
-            cancelled(3, 1, SelfTrade, 4),
+            cancelled(3, 1, SelfTrade, 4, B, 100, 0),
         ]
     );
     assert_eq!(b.order(OrderId(1)).unwrap().leaves, Qty(1));
@@ -391,9 +394,9 @@ fn stp_decrement_and_cancel<M: Matcher>() {
         ),
         [
             accepted(4, 1, B, 100, 3),
-            cancelled(1, 1, SelfTrade, 1),
+            cancelled(1, 1, SelfTrade, 1, S, 100, 0),
             level(S, 100, 3, 1),
-            cancelled(4, 1, SelfTrade, 1),
+            cancelled(4, 1, SelfTrade, 1, B, 100, 2),
             trade(100, 2, (2, 2, 1), (4, 1, 0), B),
             level(S, 100, 1, 1),
         ]
@@ -408,9 +411,9 @@ fn stp_decrement_and_cancel<M: Matcher>() {
         ),
         [
             accepted(2, 1, B, 100, 7),
-            cancelled(1, 1, SelfTrade, 7),
+            cancelled(1, 1, SelfTrade, 7, S, 100, 3),
             level(S, 100, 3, 1),
-            cancelled(2, 1, SelfTrade, 7),
+            cancelled(2, 1, SelfTrade, 7, B, 100, 0),
         ]
     );
 }
@@ -436,7 +439,10 @@ fn stp_none_trades_and_groups<M: Matcher>() {
             &mut b,
             stp(limit(2, 4, B, 100, 1), StpMode::CancelAggressor, 9)
         ),
-        [accepted(2, 4, B, 100, 1), cancelled(2, 4, SelfTrade, 1)]
+        [
+            accepted(2, 4, B, 100, 1),
+            cancelled(2, 4, SelfTrade, 1, B, 100, 0)
+        ]
     );
     // Order 1 (account 2, group 9) and account 2 with group 0 (= group 2) do not self-match.
     assert_eq!(
@@ -518,9 +524,9 @@ fn stops_trigger_in_entry_order_and_cascade<M: Matcher>() {
             trade(99, 1, (10, 2, 0), (21, 6, 0), S),
             level(B, 99, 0, 0),
             triggered(15, 2, 101, 99),
-            cancelled(15, 2, Unfilled, 1),
+            cancelled(15, 2, Unfilled, 1, S, 0, 0),
             triggered(16, 3, 100, 99),
-            cancelled(16, 3, Unfilled, 2),
+            cancelled(16, 3, Unfilled, 2, S, 0, 0),
         ]
     );
     assert_eq!(b.live_orders(), 1);
@@ -547,12 +553,12 @@ fn gtd_expiry_in_time_then_entry_order<M: Matcher>() {
     assert_eq!(
         v,
         [
-            expired(2, 1, 2),
+            expired(2, 1, 2, S, 101),
             level(S, 101, 0, 0),
-            expired(4, 1, 1),
-            expired(1, 1, 1),
+            expired(4, 1, 1, S, 0),
+            expired(1, 1, 1, S, 100),
             level(S, 100, 0, 0),
-            expired(3, 1, 3),
+            expired(3, 1, 3, S, 102),
             level(S, 102, 0, 0),
         ]
     );
@@ -682,12 +688,12 @@ fn mass_cancel_in_entry_order<M: Matcher>() {
     assert_eq!(
         v,
         [
-            cancelled(1, 1, MassCancel, 1),
+            cancelled(1, 1, MassCancel, 1, S, 100, 0),
             level(S, 100, 3, 1),
-            cancelled(3, 1, MassCancel, 2),
+            cancelled(3, 1, MassCancel, 2, B, 90, 0),
             level(B, 90, 0, 0),
-            cancelled(4, 1, MassCancel, 1),
-            cancelled(5, 1, MassCancel, 3),
+            cancelled(4, 1, MassCancel, 1, B, 0, 0),
+            cancelled(5, 1, MassCancel, 3, S, 100, 0),
             level(S, 100, 0, 0),
         ]
     );
@@ -738,7 +744,13 @@ fn cancel_of_partly_filled_order_leaves_no_dead_level<M: Matcher>() {
     assert_eq!(v, [rejected(1, 2, NotOwner, 1, 2)]);
     v.clear();
     b.cancel(&cancel(1, 1), 0, &mut v);
-    assert_eq!(v, [cancelled(1, 1, Requested, 3), level(S, 100, 0, 0)]);
+    assert_eq!(
+        v,
+        [
+            cancelled(1, 1, Requested, 3, S, 100, 0),
+            level(S, 100, 0, 0)
+        ]
+    );
     assert_eq!(b.level(S, Price(100)), None);
     assert_eq!(b.best_ask(), Some(Price(101)));
     assert_eq!(b.depth(S), [lv(101, 1, 1)]);
@@ -872,7 +884,13 @@ fn replay_helpers<M: Matcher>() {
     assert_eq!(b.last_trade_price(), Some(Price(100)));
     v.clear();
     assert!(b.reduce_resting(OrderId(2), Qty(1), &mut v));
-    assert_eq!(v, [cancelled(2, 2, Requested, 1), level(S, 100, 2, 1)]);
+    assert_eq!(
+        v,
+        [
+            cancelled(2, 2, Requested, 1, S, 100, 0),
+            level(S, 100, 2, 1)
+        ]
+    );
     assert!(!b.reduce_resting(OrderId(2), Qty(1), &mut Vec::new()));
 }
 

@@ -34,8 +34,10 @@ pub const SNAPSHOT_MAGIC: [u8; 8] = *b"FRXSNAP\0";
 
 /// Version of the snapshot format this build writes and reads. Version 2: book orders carry
 /// their rank in their account's list, and the entry number only for special orders (see
-/// `ferrex_book`'s snapshot module); version 1 snapshots are refused.
-pub const SNAPSHOT_VERSION: u32 = 2;
+/// `ferrex_book`'s snapshot module). Version 3: the risk section lists only the orders of the
+/// risk layer's order table (plain orders live in its counters) and carries its current plain
+/// order and noted modify (see `ferrex_risk`'s snapshot module). Older versions are refused.
+pub const SNAPSHOT_VERSION: u32 = 3;
 
 /// Bytes of the fixed header.
 const HEADER_LEN: usize = 8 + 4 + 4 + 8 * 5 + 4 + 4;

@@ -165,6 +165,32 @@ proptest! {
                 prop_assert!(p + open_buy <= max, "account {a}: long {p} + open {open_buy} > {max}");
                 prop_assert!(-p + open_sell <= max, "account {a}: short {} + open {open_sell} > {max}", -p);
             }
+            // Open orders, open quantity and exposure tracked by risk (from the events alone for
+            // plain orders) equal those recomputed from the book's resting orders and the
+            // positions: nothing is left open between commands but resting limit orders.
+            let mark = i128::from(book.last_trade_price().map_or(0, |p| p.0));
+            for a in 1..=3u32 {
+                let mut n = 0u32;
+                let mut open = [0u64; 2];
+                let mut notional = 0i128;
+                for s in [Side::Buy, Side::Sell] {
+                    book.for_each_level(s, |l| {
+                        book.for_each_order_in_level(s, l.price, |o| {
+                            if o.account.0 == a {
+                                n += 1;
+                                open[s.index()] += o.leaves.0;
+                                notional += i128::from(o.price.0) * i128::from(o.leaves.0);
+                            }
+                        })
+                    });
+                }
+                let p = i128::from(position.get(&a).copied().unwrap_or(0));
+                prop_assert_eq!(risk.open_orders(AccountId(a)), n, "account {} open orders", a);
+                for s in [Side::Buy, Side::Sell] {
+                    prop_assert_eq!(risk.open_qty(AccountId(a), InstrumentId(0), s), open[s.index()], "account {} open {:?}", a, s);
+                }
+                prop_assert_eq!(risk.exposure(AccountId(a)), notional + p.abs() * mark, "account {} exposure", a);
+            }
         }
     }
 }

@@ -94,6 +94,8 @@ fn drive(
             account: AccountId(0),
             instrument: InstrumentId(0),
             qty: Qty(0),
+            side: Side::Buy,
+            price: Price(0),
         },
     }; 32];
     let mut poll_all = |sessions: &mut [Session], got: &mut Vec<Vec<Event>>, round: usize| {

@@ -416,6 +416,9 @@ mod tests {
             instrument: InstrumentId(4),
             reason: CancelReason::Requested,
             qty: Qty(60),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(100),
+            leaves: ferrex_types::Qty(0),
         });
         let r = event_to_reports(&done, &t);
         assert!(matches!(r[0], FixReport::Exec(x)
@@ -500,6 +503,9 @@ mod tests {
             instrument: InstrumentId(4),
             reason: CancelReason::Requested,
             qty: Qty(100),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(100),
+            leaves: ferrex_types::Qty(0),
         });
         let r = event_to_reports(&done, &t);
         assert!(matches!(r[0], FixReport::Exec(x)

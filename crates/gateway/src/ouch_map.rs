@@ -811,6 +811,9 @@ mod tests {
             instrument: InstrumentId(3),
             reason: CancelReason::SelfTrade,
             qty: Qty(3),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(100),
+            leaves: ferrex_types::Qty(0),
         });
         assert!(matches!(event_to_outbound(&canc, 7, &CFG, &t)[0],
             Outbound::Canceled(c) if c.reason == OuchCancelReason::SelfMatchPrevention));
@@ -820,6 +823,9 @@ mod tests {
             instrument: InstrumentId(3),
             reason: CancelReason::SelfTrade,
             qty: Qty(3),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(100),
+            leaves: ferrex_types::Qty(0),
         });
         assert!(event_to_outbound(&other, 7, &CFG, &t).is_empty());
     }

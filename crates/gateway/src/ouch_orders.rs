@@ -409,6 +409,9 @@ mod tests {
                 instrument: InstrumentId(2),
                 reason: ferrex_types::CancelReason::Requested,
                 qty: Qty(150),
+                side: ferrex_types::Side::Buy,
+                price: ferrex_types::Price(100),
+                leaves: ferrex_types::Qty(0),
             },
         );
         t.on_event(&cancelled);

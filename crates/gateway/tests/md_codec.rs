@@ -575,6 +575,9 @@ fn encoder_never_panics_on_arbitrary_event_sequences() {
                 instrument: inst,
                 reason: CancelReason::Requested,
                 qty,
+                side,
+                price,
+                leaves: Qty(0),
             },
             4 => EventKind::Replaced {
                 order_id: id,
@@ -596,6 +599,8 @@ fn encoder_never_panics_on_arbitrary_event_sequences() {
                 account: AccountId(1),
                 instrument: inst,
                 qty,
+                side,
+                price,
             },
         };
         enc.on_event(&Event {

@@ -76,7 +76,7 @@ impl OrderTable {
         }
     }
 
-    #[inline(always)]
+    #[cfg(test)]
     pub(crate) fn is_full(&self) -> bool {
         self.free.is_empty()
     }

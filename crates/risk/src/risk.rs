@@ -39,6 +39,9 @@ struct Acct {
     max_open_orders: u32,
     max_open_per_instr: u32,
     held_len: u32,
+    /// Orders of the account kept in the order table (or as the solo order): while 0, a fill
+    /// or cancel of its orders needs no lookup (every order of the account is plain).
+    tabled: u32,
     mmp_head: u32,
     credit_limit: i64,
     open_notional: i128,
@@ -136,12 +139,49 @@ struct Pending {
     /// `Accepted` may make it the [`Solo`] order (unless MMP-flagged). A plain copy of the
     /// order's field on the limit path, the cheapest thing to write there.
     tif: TimeInForce,
+    /// Not part of snapshots either: a plain order (a limit order, not MMP-flagged or
+    /// reduce-only): its `Accepted` keeps it out of the order table (see [`Cur`]).
+    plain: bool,
     acct: u32,
     slot: u32,
 }
 
+/// A plain order (a limit order, not MMP-flagged or reduce-only: its reserve price is its price
+/// in the book) is kept in no table at all: its `Accepted` adds to the counters (open orders,
+/// open quantity, open notional), and every later event of it carries what undoing that needs:
+/// a fill as maker the price (the maker's, its reserve) and the leaves after it, a cancel or an
+/// expiry its side, price and leaves after it. Only its fills as taker lack its reserve (a trade
+/// is at the maker's price): a plain order takes only within the command that entered or
+/// re-priced it, so the risk layer keeps that one order here, from its `Accepted` or
+/// `Replaced`, and a trade matches its taker with one compare of the key.
+///
+/// Written by snapshots (as the pending order is), though the engine reads it only within the
+/// command that set it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Cur {
+    order_id: u64,
+    /// Instrument | `SOLO_LIVE` while set, 0 otherwise.
+    tag: u64,
+    reserve: i64,
+    acct: u32,
+    slot: u32,
+}
+
+/// The book's view of an order a passed `check_modify` is about (its side, price and open
+/// quantity before the modify), for the `Replaced` of a plain order: nothing in the risk layer
+/// holds them. Written by snapshots, as [`Cur`] is.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ModifyOld {
+    order_id: u64,
+    /// Instrument | `SOLO_LIVE` while set, 0 otherwise.
+    tag: u64,
+    price: i64,
+    leaves: u64,
+    side: u8,
+}
+
 /// `Solo::tag` bit: the solo order is live.
-const SOLO_LIVE: u64 = 1 << 32;
+pub(crate) const SOLO_LIVE: u64 = 1 << 32;
 
 /// The one order the risk layer tracks outside its order table's index: a transient order
 /// (limit IOC/FOK or market, not MMP-flagged) the last check passed, from its `Accepted` to the
@@ -206,6 +246,15 @@ pub struct Risk {
     orders: OrderTable,
     /// The live transient order kept outside the table's index (see [`Solo`]).
     solo: Solo,
+    /// The plain order that may take in the current command (see [`Cur`]).
+    cur: Cur,
+    /// The order the last passed `check_modify` was about (see [`ModifyOld`]).
+    modify_old: ModifyOld,
+    /// Live orders, plain or in the table (derived: Σ accounts' open orders): the order table's
+    /// capacity, `max_orders`, bounds it.
+    live: u32,
+    /// `max_orders`.
+    max_live: u32,
     pending: Pending,
     /// A state event produced inside a check (throttle halt), waiting for `flush`/`tick`.
     queued: Option<EventKind>,
@@ -359,6 +408,10 @@ impl Risk {
             n_instr,
             orders: OrderTable::new(cfg.max_orders),
             solo: Solo::default(),
+            cur: Cur::default(),
+            modify_old: ModifyOld::default(),
+            live: 0,
+            max_live: cfg.max_orders,
             pending: Pending::default(),
             queued: None,
             reject: RiskReject::new(RejectReason::Malformed, 0, 0),
@@ -625,6 +678,7 @@ impl Risk {
             valid: true,
             hot: true,
             tif: o.tif,
+            plain: !o.flags.contains(OrderFlags::MMP),
             acct: a as u32,
             slot: si as u32,
         };
@@ -656,7 +710,7 @@ impl Risk {
                 return self.fail(r);
             }
         }
-        if self.orders.is_full() {
+        if self.live >= self.max_live {
             return self.check_new_slow(o, now, mkt);
         }
         // same_open and qty < 2^64: their sum is exact in i128. The position term is one
@@ -778,8 +832,8 @@ impl Risk {
                 ));
             }
         }
-        if self.orders.is_full() {
-            let cap = self.orders.capacity() as i64;
+        if self.live >= self.max_live {
+            let cap = self.max_live as i64;
             return Err(RiskReject::new(R::MaxOpenOrders, cap, cap + 1));
         }
         check_position(slot, o.side, same_open, qty as i128)?;
@@ -827,6 +881,9 @@ impl Risk {
                 // A stop rests until triggered, whatever its time in force.
                 OrdType::Stop | OrdType::StopLimit => TimeInForce::Gtc,
             },
+            plain: o.ord_type == OrdType::Limit
+                && !o.flags.contains(OrderFlags::MMP)
+                && !o.flags.contains(OrderFlags::REDUCE_ONLY),
             acct: a as u32,
             slot: si as u32,
         };
@@ -998,6 +1055,14 @@ impl Risk {
         use RejectReason as R;
         // A modify reads the order's record from the table (representation only: no effect).
         self.settle_solo(m.order_id.0, m.instrument.0);
+        // A plain order's `Replaced` undoes its old price and leaves from the book's view.
+        self.modify_old = ModifyOld {
+            order_id: m.order_id.0,
+            tag: m.instrument.0 as u64 | SOLO_LIVE,
+            price: old.price.0,
+            leaves: old.leaves.0,
+            side: old.side as u8,
+        };
         let Some(a) = self.acct_idx(m.account) else {
             return Err(RiskReject::new(R::UnknownAccount, 0, m.account.0 as i64));
         };
@@ -1114,27 +1179,39 @@ impl Risk {
             EventKind::Trade { .. } => self.on_trade(ev, now, out),
             EventKind::Cancelled {
                 order_id,
+                account,
                 instrument,
                 qty,
-                ..
-            }
-            | EventKind::Expired {
-                order_id,
-                instrument,
-                qty,
+                side,
+                price,
+                leaves,
                 ..
             } => {
-                self.reduce_open(order_id.0, instrument.0, qty.0);
+                self.on_cancelled(
+                    order_id, account, instrument, qty.0, side, price.0, leaves.0,
+                );
+                RiskAction::None
+            }
+            EventKind::Expired {
+                order_id,
+                account,
+                instrument,
+                qty,
+                side,
+                price,
+            } => {
+                self.on_cancelled(order_id, account, instrument, qty.0, side, price.0, 0);
                 RiskAction::None
             }
             EventKind::Replaced {
                 order_id,
+                account,
                 instrument,
                 price,
                 qty,
                 ..
             } => {
-                self.on_replaced(order_id.0, instrument.0, price.0, qty.0);
+                self.on_replaced(order_id.0, account, instrument.0, price.0, qty.0);
                 RiskAction::None
             }
             EventKind::Rejected { .. }
@@ -1176,19 +1253,44 @@ impl Risk {
             aggressor.opposite(),
             q,
             maker_leaves.0,
+            price.0,
             now,
             out,
         );
-        let t = self.on_fill(
-            taker_order_id,
-            taker_account,
-            i,
-            aggressor,
-            q,
-            taker_leaves.0,
-            now,
-            out,
-        );
+        let t = if self.is_cur(taker_order_id.0, i as u32) {
+            // The plain order of this command (the usual taker): its reserve, account and
+            // slot are at hand.
+            let c = self.cur;
+            let (a, si) = (c.acct as usize, c.slot as usize);
+            self.plain_fill(
+                a,
+                si,
+                side_idx(aggressor),
+                c.reserve,
+                q,
+                taker_leaves.0 == 0,
+            );
+            let delta = match aggressor {
+                Side::Buy => q as i128,
+                Side::Sell => -(q as i128),
+            };
+            self.add_position_at(a, i, si, delta);
+            None
+        } else {
+            self.on_fill(
+                taker_order_id,
+                taker_account,
+                i,
+                aggressor,
+                q,
+                taker_leaves.0,
+                // Not the plain order of this command: a table order (a triggered stop), else
+                // an order the risk layer did not check, whose reserve it does not know.
+                i64::MIN,
+                now,
+                out,
+            )
+        };
         self.on_trade_price(i, price.0, now, out);
         match (m, t) {
             (Some(x), Some(y)) if x != y => RiskAction::CancelMmpBoth(x, y),
@@ -1214,30 +1316,71 @@ impl Risk {
     ) {
         let p = self.pending;
         // The order the last check passed (the usual case): its account and slot are known.
-        let (a, si, reserve, flags, transient) = if p.hot
-            && p.order_id == order_id.0
-            && p.instrument == instrument.0
-            && p.acct == account.0
+        if p.hot && p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0
         {
+            self.pending.valid = false;
+            self.pending.hot = false;
+            let (a, si) = (p.acct as usize, p.slot as usize);
+            if p.plain {
+                // A plain order: counters only, and it is the order that may take now.
+                self.cur = Cur {
+                    order_id: order_id.0,
+                    tag: instrument.0 as u64 | SOLO_LIVE,
+                    reserve: p.reserve,
+                    acct: p.acct,
+                    slot: p.slot,
+                };
+                let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a))
+                else {
+                    return; // the check resolved both: never
+                };
+                s.open_orders = s.open_orders.saturating_add(1);
+                s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
+                acct.open_orders = acct.open_orders.saturating_add(1);
+                acct.open_notional = add128(acct.open_notional, p.reserve as i128 * qty as i128);
+                self.live = self.live.saturating_add(1);
+                return;
+            }
             let transient = matches!(p.tif, TimeInForce::Ioc | TimeInForce::Fok)
                 && !p.flags.contains(OrderFlags::MMP);
-            (
-                p.acct as usize,
-                p.slot as usize,
-                p.reserve,
-                p.flags,
-                transient,
-            )
+            self.accepted_tabled(
+                order_id, account, instrument, side, qty, a, si, p.reserve, p.flags, transient,
+            );
         } else {
             let Some((a, si, reserve, flags)) =
                 self.accepted_cold(order_id, account, instrument, price)
             else {
                 return;
             };
-            (a, si, reserve, flags, false)
-        };
-        self.pending.valid = false;
-        self.pending.hot = false;
+            self.pending.valid = false;
+            self.pending.hot = false;
+            self.accepted_tabled(
+                order_id, account, instrument, side, qty, a, si, reserve, flags, false,
+            );
+        }
+    }
+
+    /// `on_accepted` of an order kept in the order table (or as the solo order): anything but
+    /// a plain order (see [`Cur`]).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn accepted_tabled(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        side: Side,
+        qty: u64,
+        a: usize,
+        si: usize,
+        reserve: i64,
+        flags: OrderFlags,
+        transient: bool,
+    ) {
+        // A new order under the key of the plain order kept as current ends that one's use.
+        if self.is_cur(order_id.0, instrument.0) {
+            self.cur.tag = 0;
+        }
         // Both references first: taken after the table's writes, each table would be looked
         // up and bounds-checked again.
         let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a)) else {
@@ -1287,7 +1430,9 @@ impl Risk {
         s.open_orders = s.open_orders.saturating_add(1);
         s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
         acct.open_orders = acct.open_orders.saturating_add(1);
+        acct.tabled = acct.tabled.saturating_add(1);
         acct.open_notional = add128(acct.open_notional, reserve as i128 * qty as i128);
+        self.live = self.live.saturating_add(1);
     }
 
     /// `on_accepted` of an order other than the one the last check passed (a restored pending
@@ -1322,6 +1467,8 @@ impl Risk {
     }
 
     /// One side of a trade: open quantity, position, MMP. Returns the account to MMP-cancel.
+    /// `price` is the order's reserve if it is plain (a maker's: the trade price), `i64::MIN`
+    /// if unknown (then an order in no table only moves the position).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     fn on_fill(
@@ -1332,26 +1479,17 @@ impl Risk {
         side: Side,
         qty: u64,
         leaves_after: u64,
+        price: i64,
         now: u64,
         out: &mut impl EventKindSink,
     ) -> Option<AccountId> {
         let a = self.acct_idx(account)?;
         let si = self.slot_idx(a, i);
         let mut mmp = false;
-        if self.is_solo(order_id.0, i as u32) {
-            // Not MMP-flagged (MMP orders are never solo).
-            let new_leaves = leaves_after.min(self.solo.leaves);
-            self.solo_set_leaves(new_leaves);
-        } else if let Some((k, pos)) = self.orders.find_at(order_id.0, i as u32) {
-            let r = self.orders.get(k);
-            mmp = r.mmp;
-            let new_leaves = leaves_after.min(r.leaves);
-            if r.account as usize == a {
-                // The record is keyed by instrument `i`: its slot is `si`.
-                self.set_leaves_at(k, pos, new_leaves, a, si);
-            } else {
-                self.set_leaves(k, pos, new_leaves);
-            }
+        let tabled = self.accounts.get(a).is_some_and(|x| x.tabled != 0)
+            && self.fill_tabled(order_id.0, i, a, si, leaves_after, &mut mmp);
+        if !tabled && price != i64::MIN {
+            self.plain_fill(a, si, side_idx(side), price, qty, leaves_after == 0);
         }
         let delta = match side {
             Side::Buy => qty as i128,
@@ -1362,6 +1500,82 @@ impl Risk {
             return self.mmp_fill(a, qty, now, out);
         }
         None
+    }
+
+    /// A fill of an order of an account with orders in the table: that order's record (or the
+    /// solo order's) if it is one of them, true then (`mmp` set from the record).
+    #[inline(never)]
+    fn fill_tabled(
+        &mut self,
+        order_id: u64,
+        i: usize,
+        a: usize,
+        si: usize,
+        leaves_after: u64,
+        mmp: &mut bool,
+    ) -> bool {
+        if self.is_solo(order_id, i as u32) {
+            // Not MMP-flagged (MMP orders are never solo).
+            let new_leaves = leaves_after.min(self.solo.leaves);
+            self.solo_set_leaves(new_leaves);
+            return true;
+        }
+        let Some((k, pos)) = self.orders.find_at(order_id, i as u32) else {
+            return false;
+        };
+        let r = self.orders.get(k);
+        *mmp = r.mmp;
+        let new_leaves = leaves_after.min(r.leaves);
+        if r.account as usize == a {
+            // The record is keyed by instrument `i`: its slot is `si`.
+            self.set_leaves_at(k, pos, new_leaves, a, si);
+        } else {
+            self.set_leaves(k, pos, new_leaves);
+        }
+        true
+    }
+
+    /// `qty` lots of a plain order (account `a`, slot `si`, side index `sd`, reserve price
+    /// `reserve`) traded or were cancelled; `done`: the order is gone.
+    #[inline(always)]
+    fn plain_fill(&mut self, a: usize, si: usize, sd: usize, reserve: i64, qty: u64, done: bool) {
+        let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a)) else {
+            return;
+        };
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(qty);
+        acct.open_notional = sub128(acct.open_notional, reserve as i128 * qty as i128);
+        if done {
+            s.open_orders = s.open_orders.saturating_sub(1);
+            acct.open_orders = acct.open_orders.saturating_sub(1);
+            self.live = self.live.saturating_sub(1);
+        }
+    }
+
+    /// A cancel or expiry (`leaves` after it; 0 for an expiry) of an order: its table record if
+    /// its account has orders there and it is one of them, else the counters of a plain order
+    /// from the event's side and price.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn on_cancelled(
+        &mut self,
+        order_id: OrderId,
+        account: AccountId,
+        instrument: InstrumentId,
+        qty: u64,
+        side: Side,
+        price: i64,
+        leaves: u64,
+    ) {
+        let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+            return;
+        };
+        if self.accounts.get(a).is_some_and(|x| x.tabled != 0)
+            && self.reduce_open(order_id.0, instrument.0, qty)
+        {
+            return;
+        }
+        let si = self.slot_idx(a, i);
+        self.plain_fill(a, si, side_idx(side), price, qty, leaves == 0);
     }
 
     #[cold]
@@ -1446,6 +1660,8 @@ impl Risk {
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
             acct.open_orders = acct.open_orders.saturating_sub(1);
+            acct.tabled = acct.tabled.saturating_sub(1);
+            self.live = self.live.saturating_sub(1);
             if mmp {
                 self.unlink_mmp(k, a);
             }
@@ -1490,6 +1706,8 @@ impl Risk {
         if new_leaves == 0 {
             s.open_orders = s.open_orders.saturating_sub(1);
             acct.open_orders = acct.open_orders.saturating_sub(1);
+            acct.tabled = acct.tabled.saturating_sub(1);
+            self.live = self.live.saturating_sub(1);
             self.solo.tag = 0;
             self.orders.release(o.idx);
         } else {
@@ -1515,21 +1733,41 @@ impl Risk {
         self.orders.insert_reserved(o.idx, o.rec());
     }
 
-    #[inline(always)]
-    fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) {
+    /// A cancel of `qty` lots of (order id, instrument) if it is the solo order or in the
+    /// table: true then.
+    #[inline(never)]
+    fn reduce_open(&mut self, order_id: u64, instrument: u32, qty: u64) -> bool {
         if self.is_solo(order_id, instrument) {
             let leaves = self.solo.leaves;
             self.solo_set_leaves(leaves.saturating_sub(qty));
+            true
         } else if let Some((k, pos)) = self.orders.find_at(order_id, instrument) {
             let leaves = self.orders.get(k).leaves;
             self.set_leaves(k, pos, leaves.saturating_sub(qty));
+            true
+        } else {
+            false
         }
     }
 
+    /// True when (order id, instrument) is the plain order of this command ([`Cur`]).
+    #[inline(always)]
+    fn is_cur(&self, order_id: u64, instrument: u32) -> bool {
+        self.cur.order_id == order_id && self.cur.tag == (instrument as u64 | SOLO_LIVE)
+    }
+
     #[inline(never)]
-    fn on_replaced(&mut self, order_id: u64, instrument: u32, price: i64, qty: u64) {
+    fn on_replaced(
+        &mut self,
+        order_id: u64,
+        account: AccountId,
+        instrument: u32,
+        price: i64,
+        qty: u64,
+    ) {
         self.settle_solo(order_id, instrument);
         let Some((k, pos)) = self.orders.find_at(order_id, instrument) else {
+            self.replaced_plain(order_id, account, instrument, price, qty);
             return;
         };
         if qty == 0 {
@@ -1550,6 +1788,54 @@ impl Risk {
         let rm = self.orders.get_mut(k);
         rm.reserve = price;
         rm.leaves = qty;
+    }
+
+    /// `Replaced` of an order in no table: a plain order, whose old price and leaves the
+    /// passed `check_modify` noted from the book ([`ModifyOld`]); it may take now ([`Cur`]).
+    /// Without that note (a modify the risk layer did not check) nothing is known to undo.
+    fn replaced_plain(
+        &mut self,
+        order_id: u64,
+        account: AccountId,
+        instrument: u32,
+        price: i64,
+        qty: u64,
+    ) {
+        let m = self.modify_old;
+        let tag = instrument as u64 | SOLO_LIVE;
+        self.modify_old.tag = 0;
+        if m.order_id != order_id || m.tag != tag {
+            return;
+        }
+        // The event's account is the order's owner.
+        let (Some(a), Some(_)) = (
+            self.acct_idx(account),
+            self.instr_idx(InstrumentId(instrument)),
+        ) else {
+            return;
+        };
+        let si = self.slot_idx(a, instrument as usize);
+        let sd = m.side as usize & 1;
+        let s = &mut self.slots[si];
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(m.leaves).saturating_add(qty);
+        let acct = &mut self.accounts[a];
+        acct.open_notional = add128(
+            sub128(acct.open_notional, m.price as i128 * m.leaves as i128),
+            price as i128 * qty as i128,
+        );
+        if qty == 0 {
+            s.open_orders = s.open_orders.saturating_sub(1);
+            acct.open_orders = acct.open_orders.saturating_sub(1);
+            self.live = self.live.saturating_sub(1);
+            return;
+        }
+        self.cur = Cur {
+            order_id,
+            tag,
+            reserve: price,
+            acct: a as u32,
+            slot: si as u32,
+        };
     }
 
     /// Add a fill to the position of slot (a, i). Keeping the held list in step (the position

@@ -4,7 +4,8 @@
 //! as changed by commands, throttle buckets, MMP window, the instruments it holds a position
 //! in, its MMP-flagged orders newest first), every instrument (state, halts, band and its cache,
 //! reference and last trade, velocity buckets), every account × instrument slot (position, open
-//! quantities and orders, limits), the live orders sorted by (instrument, order id), the order
+//! quantities and orders, limits), the live orders of the order table (plain orders are in no
+//! table: the counters hold them) sorted by (instrument, order id), the order
 //! pending acceptance, a queued state event and the next deadline. Order-table slot numbers are
 //! not stored (no event or check can observe them).
 //!
@@ -19,7 +20,7 @@
 //!
 //! Declared as a child of the `risk` module (see `risk.rs`) so it reads the private tables.
 
-use super::{Acct, Instr, Pending, Risk, Slot, band_edges};
+use super::{Acct, Cur, Instr, ModifyOld, Pending, Risk, SOLO_LIVE, Slot, band_edges};
 use crate::mmp::Mmp;
 use crate::orders::{NIL, OrderRec, OrderTable};
 use crate::throttle::Bucket;
@@ -88,6 +89,8 @@ pub struct RiskImage {
     held: Vec<u32>,
     orders: OrderTable,
     pending: Pending,
+    cur: Cur,
+    modify_old: ModifyOld,
     queued: Option<EventKind>,
     next_deadline: u64,
 }
@@ -360,6 +363,28 @@ impl Risk {
         w.i64(p.reserve);
         w.u8(p.flags.0);
         w.b(p.valid);
+        // The plain order that may take, and the book's view of a modified order: written as
+        // zeros when unset, so the bytes depend on live state only.
+        let c = if self.cur.tag != 0 {
+            self.cur
+        } else {
+            Cur::default()
+        };
+        w.u64(c.order_id);
+        w.u64(c.tag);
+        w.i64(c.reserve);
+        w.u32(c.acct);
+        w.u32(c.slot);
+        let m = if self.modify_old.tag != 0 {
+            self.modify_old
+        } else {
+            ModifyOld::default()
+        };
+        w.u64(m.order_id);
+        w.u64(m.tag);
+        w.i64(m.price);
+        w.u64(m.leaves);
+        w.u8(m.side);
         match self.queued {
             None => w.u8(0),
             Some(EventKind::AccountState {
@@ -487,6 +512,8 @@ impl Risk {
                 max_open_orders,
                 max_open_per_instr,
                 held_len,
+                // Counted from the order records below.
+                tabled: 0,
                 // `Acct::default()` (unknown accounts) has head 0; it is never read for them.
                 mmp_head: if known { NIL } else { 0 },
                 credit_limit,
@@ -633,6 +660,8 @@ impl Risk {
             if rec.mmp {
                 mmp_count[rec.account as usize] += 1;
             }
+            let acct = &mut accounts[rec.account as usize];
+            acct.tabled = acct.tabled.saturating_add(1);
             if orders.insert(rec).is_none() {
                 return Err(invalid(at, "orders beyond capacity", rec.order_id));
             }
@@ -671,6 +700,37 @@ impl Risk {
             ..Pending::default()
         };
         let at = r.pos;
+        let cur = Cur {
+            order_id: r.u64("current order id")?,
+            tag: r.u64("current order instrument")?,
+            reserve: r.i64("current order reserve")?,
+            acct: r.u32("current order account")?,
+            slot: r.u32("current order slot")?,
+        };
+        if cur.tag != 0
+            && (cur.tag & !SOLO_LIVE >= n_instr as u64
+                || cur.tag & SOLO_LIVE == 0
+                || cur.acct as usize >= n_acct
+                || cur.slot as usize != cur.acct as usize * n_instr + (cur.tag as u32) as usize)
+        {
+            return Err(invalid(at, "current order", cur.order_id));
+        }
+        let at = r.pos;
+        let modify_old = ModifyOld {
+            order_id: r.u64("modified order id")?,
+            tag: r.u64("modified order instrument")?,
+            price: r.i64("modified order price")?,
+            leaves: r.u64("modified order leaves")?,
+            side: r.u8("modified order side")?,
+        };
+        if modify_old.tag != 0
+            && (modify_old.tag & !SOLO_LIVE >= n_instr as u64
+                || modify_old.tag & SOLO_LIVE == 0
+                || modify_old.side > 1)
+        {
+            return Err(invalid(at, "modified order", modify_old.order_id));
+        }
+        let at = r.pos;
         let queued = match r.u8("queued event")? {
             0 => None,
             1 => Some(EventKind::AccountState {
@@ -701,6 +761,8 @@ impl Risk {
             held,
             orders,
             pending,
+            cur,
+            modify_old,
             queued,
             next_deadline,
         })
@@ -715,6 +777,13 @@ impl Risk {
         self.held = img.held;
         self.orders = img.orders;
         self.solo = Default::default();
+        self.cur = img.cur;
+        self.modify_old = img.modify_old;
+        // Every live order counts in its account's open orders.
+        self.live = self
+            .accounts
+            .iter()
+            .fold(0u32, |n, a| n.saturating_add(a.open_orders));
         self.pending = img.pending;
         self.queued = img.queued;
         self.next_deadline = img.next_deadline;

@@ -388,7 +388,7 @@ fn credit_limit_counts_open_orders_and_positions() {
         reason(r.check_new(&buy(3, 1, 1), 0, &NOMKT)),
         Some((R::CreditLimit, 10_000, 10_901))
     );
-    r.on_event(&cancelled(2, A1, 49), 0, &mut out);
+    r.on_event(&cancelled(2, A1, Side::Sell, 100, 49), 0, &mut out);
     assert_eq!(r.exposure(A1), 6_000);
     assert_eq!(r.check_new(&buy(3, 100, 40), 0, &NOMKT), Ok(()));
     assert_eq!(
@@ -492,7 +492,7 @@ fn max_open_orders_per_account_and_instrument() {
     ioc.tif = TimeInForce::Ioc;
     assert_eq!(r.check_new(&ioc, 0, &NOMKT), Ok(()));
     let mut out = Vec::new();
-    r.on_event(&cancelled(2, A1, 1), 0, &mut out);
+    r.on_event(&cancelled(2, A1, Side::Buy, 100, 1), 0, &mut out);
     assert_eq!(r.check_new(&buy(4, 100, 1), 0, &NOMKT), Ok(()));
     // Per instrument on account 2.
     let b2 = |id| order(id, A2, Side::Sell, 100, 1);
@@ -905,7 +905,7 @@ fn kill_switch_halts_and_asks_for_cancel() {
         instrument: I0,
     };
     assert_eq!(r.check_cancel(&c, 6), Ok(()));
-    r.on_event(&cancelled(1, A1, 1), 6, &mut out);
+    r.on_event(&cancelled(1, A1, Side::Buy, 100, 1), 6, &mut out);
     assert_eq!(r.open_orders(A1), 0);
     assert_eq!(
         r.check_new(&order(3, A2, Side::Buy, 100, 1), 6, &NOMKT),
@@ -1056,7 +1056,11 @@ fn market_maker_protection() {
         };
         assert_eq!(r.check_cancel(&c, 40), Ok(()));
         let leaves = if id == 2 { 9 } else { 10 };
-        r.on_event(&cancelled(id, A1, leaves), 40, &mut out);
+        r.on_event(
+            &cancelled(id, A1, Side::Sell, 100 + id as i64, leaves),
+            40,
+            &mut out,
+        );
     }
     assert_eq!(r.mmp_orders(A1).count(), 0);
     assert_eq!(r.open_orders(A1), 1);
@@ -1208,7 +1212,7 @@ fn accepted_market_and_stop_use_the_checked_reserve_price() {
         &mut out,
     );
     assert_eq!(r.exposure(A1), 3 * 110 + 2 * 100);
-    r.on_event(&cancelled(1, A1, 3), 0, &mut out);
+    r.on_event(&cancelled(1, A1, Side::Buy, 0, 3), 0, &mut out);
     assert_eq!(r.exposure(A1), 200);
     assert_eq!(r.open_orders(A1), 0);
     let mut st = sell(2, 0, 4);
@@ -1261,7 +1265,11 @@ fn absurd_inputs_never_panic() {
     assert!(r.exposure(A1) > 0);
     assert!(r.check_new(&buy(3, 1, 1), 0, &NOMKT).is_err());
     // Events for unknown orders, accounts and instruments are ignored.
-    r.on_event(&cancelled(12345, AccountId(99), 5), 0, &mut out);
+    r.on_event(
+        &cancelled(12345, AccountId(99), Side::Buy, 1, 5),
+        0,
+        &mut out,
+    );
     let mut t = trade(1, 1, (5, AccountId(0), 0), (0, AccountId(0), 0), Side::Buy);
     r.on_event(&t, 0, &mut out);
     if let EventKind::Trade { instrument, .. } = &mut t {
@@ -1335,7 +1343,7 @@ fn live_transient_orders_are_tracked_like_any_order() {
         );
         assert_eq!(r.position(A1, I0), 3);
         assert_eq!(r.exposure(A1), 200 + 200 + 3 * 100 + 4 * 100);
-        r.on_event(&cancelled(2, A1, 2), 0, &mut out);
+        r.on_event(&cancelled(2, A1, Side::Buy, 100, 2), 0, &mut out);
         assert_eq!(r.open_orders(A1), 2);
         assert_eq!(r.open_qty(A1, I0, Side::Buy), 2);
         assert_eq!(r.exposure(A1), 200 + 300 + 400);
@@ -1356,7 +1364,7 @@ fn live_transient_orders_are_tracked_like_any_order() {
         );
         assert_eq!(r.open_qty(A1, I0, Side::Sell), 2);
         assert_eq!(r.exposure(A1), 200 + 300 + 180);
-        r.on_event(&cancelled(3, A1, 2), 0, &mut out);
+        r.on_event(&cancelled(3, A1, Side::Sell, 90, 2), 0, &mut out);
         assert_eq!(r.open_orders(A1), 1);
         assert_eq!(r.exposure(A1), 200 + 300);
     }

@@ -108,7 +108,7 @@ fn input() -> impl Strategy<Value = In> {
         2 => (new_order()).prop_map(|o| In::Event(accepted(&o))),
         2 => (price(), qty(), any::<u8>(), account(), qty(), any::<u8>(), account(), qty(), side()).prop_map(|(p, q, m, ma, ml, t, ta, tl, s)| In::Event(
             trade(p, q, (m as u64, ma, ml), (t as u64, ta, tl), s))),
-        2 => (any::<u8>(), account(), qty()).prop_map(|(id, a, q)| In::Event(cancelled(id as u64, a, q))),
+        2 => (any::<u8>(), account(), side(), price(), qty()).prop_map(|(id, a, s, p, q)| In::Event(cancelled(id as u64, a, s, p, q))),
         1 => (any::<u8>(), account(), price(), qty()).prop_map(|(id, a, p, q)| In::Event(EventKind::Replaced {
             order_id: OrderId(id as u64), account: a, instrument: I0, price: Price(p), qty: Qty(q), kept_priority: false })),
         1 => (account(), 0u8..3, any::<i64>(), 0u8..8, price(), 0u8..6).prop_map(|(a, st, v, k, p, which)| {

@@ -325,7 +325,7 @@ proptest! {
                         if rests {
                             m.book.push(Rest { id: o.order_id.0, account, side, price, leaves });
                         } else {
-                            emit(&mut r, &mut m, cancelled(o.order_id.0, AccountId(account), leaves));
+                            emit(&mut r, &mut m, cancelled(o.order_id.0, AccountId(account), side, if market { 0 } else { price }, leaves));
                         }
                     }
                 }
@@ -336,7 +336,7 @@ proptest! {
                     let x = m.book.remove(pick % m.book.len());
                     let c = CancelOrder { order_id: OrderId(x.id), account: AccountId(x.account), instrument: I0 };
                     prop_assert!(r.check_cancel(&c, 0).is_ok());
-                    emit(&mut r, &mut m, cancelled(x.id, AccountId(x.account), x.leaves));
+                    emit(&mut r, &mut m, cancelled(x.id, AccountId(x.account), x.side, x.price, x.leaves));
                 }
                 Op::SetLimit { account, kind, value } => {
                     // Limits change at run time; later orders are checked against the new ones.

@@ -86,8 +86,16 @@ pub enum EventKind {
         instrument: InstrumentId,
         /// Why.
         reason: CancelReason,
-        /// Lots cancelled (the open quantity it had).
+        /// Lots cancelled (the open quantity it had, or the part a partial cancel took).
         qty: Qty,
+        /// Side of the order.
+        side: Side,
+        /// The order's price in the book (its limit price; 0 for a market order and a pending
+        /// stop order without a limit).
+        price: Price,
+        /// Its open quantity left after this cancel: 0 when the order is gone (every cancel but
+        /// a self-trade decrement or a replay's partial cancel).
+        leaves: Qty,
     },
     /// A modify was applied.
     Replaced {
@@ -125,8 +133,12 @@ pub enum EventKind {
         account: AccountId,
         /// Book.
         instrument: InstrumentId,
-        /// Lots expired.
+        /// Lots expired (the open quantity it had; the order is gone).
         qty: Qty,
+        /// Side of the order.
+        side: Side,
+        /// The order's price in the book (its limit price).
+        price: Price,
     },
     /// A price level's visible quantity changed (market data). `qty` 0 = the level is gone.
     LevelChanged {

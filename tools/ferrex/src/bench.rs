@@ -258,6 +258,8 @@ fn blank_event() -> ferrex_types::Event {
             account: ferrex_types::AccountId(0),
             instrument: ferrex_types::InstrumentId(0),
             qty: ferrex_types::Qty(0),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(0),
         },
     }
 }

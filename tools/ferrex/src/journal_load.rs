@@ -51,6 +51,8 @@ fn blank() -> Event {
             account: AccountId(0),
             instrument: InstrumentId(0),
             qty: Qty(0),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(0),
         },
     }
 }

@@ -85,12 +85,18 @@ pub fn event_fields(e: &Event, names: &Names) -> Map<String, Value> {
             instrument,
             reason,
             qty,
+            side,
+            price,
+            leaves,
         } => {
             put("order_id", json!(order_id.0));
             put("account", json!(account.0));
             put("instrument", json!(names.name(instrument)));
             put("reason", json!(reason.as_str()));
             put("qty", json!(qty.0));
+            put("side", json!(side.as_str()));
+            put("price", json!(price.0));
+            put("leaves", json!(leaves.0));
         }
         EventKind::Replaced {
             order_id,
@@ -125,11 +131,15 @@ pub fn event_fields(e: &Event, names: &Names) -> Map<String, Value> {
             account,
             instrument,
             qty,
+            side,
+            price,
         } => {
             put("order_id", json!(order_id.0));
             put("account", json!(account.0));
             put("instrument", json!(names.name(instrument)));
             put("qty", json!(qty.0));
+            put("side", json!(side.as_str()));
+            put("price", json!(price.0));
         }
         EventKind::LevelChanged {
             instrument,

@@ -263,11 +263,14 @@ impl ReferenceBook {
         });
     }
 
+    /// `Cancelled` of `qty` lots of `o`, leaving `left` open (0: gone). Its price is the
+    /// order's limit price, 0 for a market or stop (market) order.
     fn emit_cancel(
         &self,
         o: &ROrder,
         reason: CancelReason,
         qty: u64,
+        left: u64,
         sink: &mut impl EventKindSink,
     ) {
         sink.emit(EventKind::Cancelled {
@@ -276,6 +279,9 @@ impl ReferenceBook {
             instrument: self.instrument,
             reason,
             qty: Qty(qty),
+            side: o.side,
+            price: if o.is_market() { Price(0) } else { o.price },
+            leaves: Qty(left),
         });
     }
 
@@ -548,7 +554,7 @@ impl ReferenceBook {
         let opp = t.side.opposite();
         let Some(limit) = self.taker_limit(&t) else {
             let leaves = t.leaves();
-            self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
+            self.emit_cancel(&t, CancelReason::Unfilled, leaves, 0, sink);
             return;
         };
         let mut leaves = t.leaves();
@@ -564,20 +570,20 @@ impl ReferenceBook {
                 match t.stp {
                     StpMode::CancelResting => {
                         self.orders.remove(hi);
-                        self.emit_cancel(&head, CancelReason::SelfTrade, head.leaves(), sink);
+                        self.emit_cancel(&head, CancelReason::SelfTrade, head.leaves(), 0, sink);
                         self.emit_level(head.side, head.price, sink);
                         continue 'matching;
                     }
                     StpMode::CancelAggressor => {
-                        self.emit_cancel(&t, CancelReason::SelfTrade, leaves, sink);
+                        self.emit_cancel(&t, CancelReason::SelfTrade, leaves, 0, sink);
                         leaves = 0;
                         break 'matching;
                     }
                     StpMode::CancelBoth => {
                         self.orders.remove(hi);
-                        self.emit_cancel(&head, CancelReason::SelfTrade, head.leaves(), sink);
+                        self.emit_cancel(&head, CancelReason::SelfTrade, head.leaves(), 0, sink);
                         self.emit_level(head.side, head.price, sink);
-                        self.emit_cancel(&t, CancelReason::SelfTrade, leaves, sink);
+                        self.emit_cancel(&t, CancelReason::SelfTrade, leaves, 0, sink);
                         leaves = 0;
                         break 'matching;
                     }
@@ -592,9 +598,15 @@ impl ReferenceBook {
                         if self.orders[hi].leaves() == 0 {
                             self.orders.remove(hi);
                         }
-                        self.emit_cancel(&head, CancelReason::SelfTrade, d, sink);
+                        self.emit_cancel(
+                            &head,
+                            CancelReason::SelfTrade,
+                            d,
+                            head.leaves() - d,
+                            sink,
+                        );
                         self.emit_level(head.side, head.price, sink);
-                        self.emit_cancel(&t, CancelReason::SelfTrade, d, sink);
+                        self.emit_cancel(&t, CancelReason::SelfTrade, d, leaves - d, sink);
                         leaves -= d;
                         continue 'matching;
                     }
@@ -640,12 +652,12 @@ impl ReferenceBook {
             } else {
                 CancelReason::Unfilled
             };
-            self.emit_cancel(&t, reason, leaves, sink);
+            self.emit_cancel(&t, reason, leaves, 0, sink);
             return;
         }
         match t.tif {
             TimeInForce::Ioc | TimeInForce::Fok => {
-                self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
+                self.emit_cancel(&t, CancelReason::Unfilled, leaves, 0, sink);
             }
             TimeInForce::Gtc | TimeInForce::Gtd | TimeInForce::PostOnly => {
                 t.visible = if t.display != 0 {
@@ -705,18 +717,18 @@ impl ReferenceBook {
         let opp = t.side.opposite();
         let leaves = t.leaves();
         let Some(limit) = self.taker_limit(&t) else {
-            self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
+            self.emit_cancel(&t, CancelReason::Unfilled, leaves, 0, sink);
             return;
         };
         if t.tif == TimeInForce::PostOnly
             && let Some(b) = self.best(opp)
             && (t.is_market() || crosses(t.side, t.price, b))
         {
-            self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
+            self.emit_cancel(&t, CancelReason::Unfilled, leaves, 0, sink);
             return;
         }
         if t.tif == TimeInForce::Fok && self.fillable(&t, limit, leaves) < leaves {
-            self.emit_cancel(&t, CancelReason::Unfilled, leaves, sink);
+            self.emit_cancel(&t, CancelReason::Unfilled, leaves, 0, sink);
             return;
         }
         self.take(t, sink);
@@ -739,6 +751,8 @@ impl ReferenceBook {
                 account: o.account,
                 instrument: self.instrument,
                 qty: Qty(o.leaves()),
+                side: o.side,
+                price: if o.is_market() { Price(0) } else { o.price },
             });
             if !o.pending_stop {
                 self.emit_level(o.side, o.price, sink);
@@ -780,7 +794,7 @@ impl ReferenceBook {
             return self.reject(c.order_id, c.account, c.instrument, r, sink);
         }
         self.orders.remove(i);
-        self.emit_cancel(&o, CancelReason::Requested, o.leaves(), sink);
+        self.emit_cancel(&o, CancelReason::Requested, o.leaves(), 0, sink);
         if !o.pending_stop {
             self.emit_level(o.side, o.price, sink);
         }
@@ -868,7 +882,7 @@ impl ReferenceBook {
         for (_, id) in ids {
             let i = self.find(id).expect("live");
             let o = self.orders.remove(i);
-            self.emit_cancel(&o, CancelReason::MassCancel, o.leaves(), sink);
+            self.emit_cancel(&o, CancelReason::MassCancel, o.leaves(), 0, sink);
             if !o.pending_stop {
                 self.emit_level(o.side, o.price, sink);
             }
@@ -933,7 +947,7 @@ impl ReferenceBook {
         if h.leaves() == 0 {
             self.orders.remove(i);
         }
-        self.emit_cancel(&o, CancelReason::Requested, by.0, sink);
+        self.emit_cancel(&o, CancelReason::Requested, by.0, o.leaves() - by.0, sink);
         // LevelChanged is for "each event that changes a level's visible quantity or order
         // count": an iceberg losing hidden lots only changes neither.
         if visible_changed {

@@ -176,13 +176,26 @@ pub fn trade(
     }
 }
 
-pub fn cancelled(id: u64, acct: u32, reason: CancelReason, qty: u64) -> EventKind {
+/// `Cancelled` of `qty` lots of order `id` (`side`, limit `price`; 0 for a market order),
+/// leaving `leaves` open.
+pub fn cancelled(
+    id: u64,
+    acct: u32,
+    reason: CancelReason,
+    qty: u64,
+    side: Side,
+    price: i64,
+    leaves: u64,
+) -> EventKind {
     EventKind::Cancelled {
         order_id: OrderId(id),
         account: AccountId(acct),
         instrument: INST,
         reason,
         qty: Qty(qty),
+        side,
+        price: Price(price),
+        leaves: Qty(leaves),
     }
 }
 
@@ -217,11 +230,13 @@ pub fn triggered(id: u64, acct: u32, stop_price: i64, trade_price: i64) -> Event
     }
 }
 
-pub fn expired(id: u64, acct: u32, qty: u64) -> EventKind {
+pub fn expired(id: u64, acct: u32, qty: u64, side: Side, price: i64) -> EventKind {
     EventKind::Expired {
         order_id: OrderId(id),
         account: AccountId(acct),
         instrument: INST,
         qty: Qty(qty),
+        side,
+        price: Price(price),
     }
 }

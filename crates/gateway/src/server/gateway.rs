@@ -357,6 +357,8 @@ fn blank_event() -> Event {
             account: AccountId(0),
             instrument: InstrumentId(0),
             qty: Qty(0),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(0),
         },
     }
 }
@@ -371,6 +373,9 @@ fn forget(order_id: OrderId, account: AccountId, instrument: InstrumentId) -> Ev
             instrument,
             reason: CancelReason::Requested,
             qty: Qty(0),
+            side: ferrex_types::Side::Buy,
+            price: ferrex_types::Price(0),
+            leaves: Qty(0),
         },
         ..blank_event()
     }

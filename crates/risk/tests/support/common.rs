@@ -117,13 +117,18 @@ pub fn trade(
     }
 }
 
-pub fn cancelled(id: u64, account: AccountId, qty: u64) -> EventKind {
+/// The whole remainder (`qty`) of order `id` (`side`, limit `price`; 0 for a market order)
+/// cancelled.
+pub fn cancelled(id: u64, account: AccountId, side: Side, price: i64, qty: u64) -> EventKind {
     EventKind::Cancelled {
         order_id: OrderId(id),
         account,
         instrument: I0,
         reason: CancelReason::Requested,
         qty: Qty(qty),
+        side,
+        price: Price(price),
+        leaves: Qty(0),
     }
 }
 
