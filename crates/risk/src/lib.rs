@@ -23,7 +23,7 @@
 //! | volatility interruption | trade prices spanning more than `max_move_ticks` within `window_ns` halt the instrument for `halt_ns` (`InstrumentState { Halted, cause: VolatilityHalt, until }`); meanwhile market orders and limits that would cross the opposite best are rejected, passive limits and stops pass | `VolatilityHalt` (opposite best or 0, price or 0) |
 //! | max order quantity | qty ≤ min(account, instrument) `max_order_qty` | `MaxOrderQty` (max, qty) |
 //! | reduce-only | an order flagged `REDUCE_ONLY` needs side opposite to the position and qty + open orders on its side ≤ \|position\|; rejected whole, never trimmed | `ReduceOnly` (room, qty) |
-//! | max open orders | resting orders (not Market/IOC/FOK) per account and per account+instrument; also the order table capacity (`max_orders`) | `MaxOpenOrders` (max, count + 1) |
+//! | max open orders | resting orders (not Market/IOC/FOK) per account and per account+instrument; also live orders in all (`max_orders`) | `MaxOpenOrders` (max, count + 1) |
 //! | position limit | buy: position + open buys + qty ≤ `max_long`; sell: −position + open sells + qty ≤ `max_short` | `PositionLimit` (max, value) |
 //! | price band (collar) | Limit: \|price − ref\| ≤ width; ref = last trade, else mid, else configured/commanded reference (no ref: no check); StopLimit: ref = its stop price; Market and Stop skip; width = ref × bps / 10 000 or ticks × tick | `PriceOutsideBand` (band edge, price) |
 //! | max order notional | price × qty (i128) ≤ min(account, instrument) `max_order_notional`; market buy valued at best ask + protection, market sell at best bid, stop at the stop price (+ protection for a buy) | `MaxOrderNotional` (max, notional) |
@@ -73,12 +73,22 @@
 //! within a window (a whole window or more goes to a cold path); an account under its rate
 //! (both buckets at most one message below full and the refill time elapsed) is one compare
 //! against a derived time (`fast_after`, set by that shortcut or a refill, "never" otherwise)
-//! and four stores. `on_event` is O(1): one or two
-//! order-table lookups per event; it is inlined into the caller as a bare dispatch (events that
-//! cannot change risk state cost a compare), a removal reuses the index position its lookup
-//! found, the `Accepted` of the order the last check passed reuses that check's account and
-//! slot, and a fill updates its slot once. A transient order (a limit IOC/FOK or a market
-//! order, not MMP-flagged: the book never rests it and always ends it within its command) is
+//! and four stores. `on_event` is O(1) and inlined into the caller as a bare dispatch (events
+//! that cannot change risk state cost a compare). A plain order (a limit order, not MMP-flagged
+//! or reduce-only: its reserve price is its book price) is in no table at all: its `Accepted`
+//! adds to the account's and slot's counters (open orders, open quantity, open notional)
+//! reusing the account and slot the check resolved, and each later event carries what taking
+//! it back needs: a trade the maker's price and both sides' leaves after it, a `Cancelled` or
+//! `Expired` the order's side, limit price and leaves after it. Only a taker's reserve is
+//! missing from a trade (it trades at the maker's price); a plain order takes only in the
+//! command that entered or re-priced it, so the risk layer keeps that one order's key, reserve,
+//! account and slot (`Cur`) and matches the taker with one compare; a plain order's `Replaced`
+//! undoes its old price and leaves as the book reported them to the passed `check_modify`. The
+//! order table holds the rest (market, stop, MMP-flagged and reduce-only orders), and a
+//! per-account count of them gates its lookup: an account with none pays no probe on a fill or
+//! cancel; a removal reuses the index position its lookup found. `max_orders` bounds a count
+//! of live orders. A transient order that is not plain (a market order or a reduce-only
+//! IOC/FOK, not MMP-flagged: the book never rests it and always ends it within its command) is
 //! kept from its `Accepted` to its end as the one "solo" order outside the table's index: its
 //! fills and its cancel match it with one compare of its id instead of a hash probe, and it
 //! needs no insert or backward-shift removal. It still holds a slab index (capacity and the
@@ -148,6 +158,18 @@
 //! +165,699 and +1,027,228 inline); before that, `fast_after` rearmed after every general
 //! form (pass -923,000 but sample +1,780,000); the pending order carrying "transient" decided by
 //! the check instead of its time in force (+182,722, sample +339,313).
+//!
+//! Session 8 (same commands, measured again at its start: off 21,887,123, pass 57,817,527,
+//! sample 37,604,178; 359.3 per command passing): plain orders in no table (see above;
+//! `Cancelled` gained the order's side, price and leaves after, `Expired` its side and price):
+//! pass 51,745,139, sample 34,924,481, off 22,094,962 (+2.1 per command: the book's wider
+//! `Cancelled`); a plain order's trade updating its counters and position through one pair of
+//! references: pass 51,048,187, sample 34,578,707 (off unchanged): about 289.5 instructions per
+//! command over risk off. What the passing path still pays (callgrind): `check_new` about 214
+//! per new order inclusive (139 per command); the risk layer's lines inlined into the engine
+//! and the book (event upkeep, the cancel's throttle) about 68 per command; the rest the
+//! engine's glue and the register pressure both leave in its command loop. Tried and dropped:
+//! `on_trade_price` inlined (+81,544).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

@@ -1,4 +1,6 @@
-//! The risk layer's own table of live orders: a preallocated slab of records plus an index keyed
+//! The risk layer's table of the live orders that are not plain (market, stop, MMP-flagged and
+//! reduce-only orders: a plain limit order is kept in counters only, see `risk.rs`'s `Cur`): a
+//! preallocated slab of records plus an index keyed
 //! by (instrument, order id) in two tiers, as the book's id map: a direct power-of-two table
 //! indexed by the id's low bits (offset per instrument), where a find is one load and one key
 //! compare and a removal one store, and an open-addressing overflow for the orders whose direct

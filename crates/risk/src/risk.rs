@@ -183,8 +183,9 @@ pub(crate) struct ModifyOld {
 /// `Solo::tag` bit: the solo order is live.
 pub(crate) const SOLO_LIVE: u64 = 1 << 32;
 
-/// The one order the risk layer tracks outside its order table's index: a transient order
-/// (limit IOC/FOK or market, not MMP-flagged) the last check passed, from its `Accepted` to the
+/// The one order the risk layer tracks outside its order table's index: a transient order that
+/// is not plain (see [`Cur`]: a market order, or a reduce-only limit IOC/FOK; not MMP-flagged)
+/// the last check passed, from its `Accepted` to the
 /// trade or cancel that ends it, which the book always emits within the command that entered
 /// it (such an order never rests). A marketable IOC is accepted, fills and ends within a few
 /// events; in the table it cost a hash insert, a probe per event and a backward-shift removal.
@@ -1151,7 +1152,15 @@ impl Risk {
     /// the book's events. Call it for every event the book emits, in order (the risk layer's
     /// own `AccountState`/`InstrumentState` events are ignored). May emit a volatility halt
     /// (`InstrumentState`) or an MMP freeze (`AccountState`) into `out`, and asks for mass
-    /// cancels through the returned action. O(1) per event (one or two order-table lookups).
+    /// cancels through the returned action. O(1) per event: a plain order's events (a limit
+    /// order, not MMP-flagged or reduce-only; see the crate documentation's Cost) update
+    /// counters from the event's own fields, with no lookup while its account has no order in
+    /// the table; other orders' take one or two order-table lookups.
+    ///
+    /// A modify's `Replaced` must follow its passed [`Risk::check_modify`] (which notes the
+    /// book's view of the order), as the engine does: a plain order's old price and open
+    /// quantity are known nowhere else. Every `Cancelled` and `Expired` must carry the order's
+    /// side, limit price and open quantity left, as the book's do.
     ///
     /// Inlined into the caller as a bare dispatch on the event kind: events that cannot change
     /// risk state (rejects, triggers, level updates, state events) cost one compare; accepts,
@@ -1261,20 +1270,15 @@ impl Risk {
             // The plain order of this command (the usual taker): its reserve, account and
             // slot are at hand.
             let c = self.cur;
-            let (a, si) = (c.acct as usize, c.slot as usize);
-            self.plain_fill(
-                a,
-                si,
-                side_idx(aggressor),
+            self.plain_trade(
+                c.acct as usize,
+                i,
+                c.slot as usize,
+                aggressor,
                 c.reserve,
                 q,
                 taker_leaves.0 == 0,
             );
-            let delta = match aggressor {
-                Side::Buy => q as i128,
-                Side::Sell => -(q as i128),
-            };
-            self.add_position_at(a, i, si, delta);
             None
         } else {
             self.on_fill(
@@ -1489,7 +1493,9 @@ impl Risk {
         let tabled = self.accounts.get(a).is_some_and(|x| x.tabled != 0)
             && self.fill_tabled(order_id.0, i, a, si, leaves_after, &mut mmp);
         if !tabled && price != i64::MIN {
-            self.plain_fill(a, si, side_idx(side), price, qty, leaves_after == 0);
+            // A plain order: counters and position through one pair of references.
+            self.plain_trade(a, i, si, side, price, qty, leaves_after == 0);
+            return None;
         }
         let delta = match side {
             Side::Buy => qty as i128,
@@ -1533,6 +1539,43 @@ impl Risk {
             self.set_leaves(k, pos, new_leaves);
         }
         true
+    }
+
+    /// A plain order (account `a`, instrument `i`, slot `si`, `side`, reserve price `reserve`)
+    /// traded `qty` lots; `done`: the order is gone. [`Risk::plain_fill`] and the position
+    /// ([`Risk::add_position_at`]) with each table looked up once.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn plain_trade(
+        &mut self,
+        a: usize,
+        i: usize,
+        si: usize,
+        side: Side,
+        reserve: i64,
+        qty: u64,
+        done: bool,
+    ) {
+        let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a)) else {
+            return;
+        };
+        let sd = side_idx(side);
+        s.open_qty[sd] = s.open_qty[sd].saturating_sub(qty);
+        acct.open_notional = sub128(acct.open_notional, reserve as i128 * qty as i128);
+        if done {
+            s.open_orders = s.open_orders.saturating_sub(1);
+            acct.open_orders = acct.open_orders.saturating_sub(1);
+            self.live = self.live.saturating_sub(1);
+        }
+        let before = s.position;
+        let after = match side {
+            Side::Buy => add128(before, qty as i128),
+            Side::Sell => sub128(before, qty as i128),
+        };
+        s.position = after;
+        if (before == 0) != (after == 0) {
+            self.held_changed(a, i, si, before == 0);
+        }
     }
 
     /// `qty` lots of a plain order (account `a`, slot `si`, side index `sd`, reserve price
@@ -1766,8 +1809,11 @@ impl Risk {
         qty: u64,
     ) {
         self.settle_solo(order_id, instrument);
+        // The note of the passed check is used (or not needed) now.
+        let m = self.modify_old;
+        self.modify_old.tag = 0;
         let Some((k, pos)) = self.orders.find_at(order_id, instrument) else {
-            self.replaced_plain(order_id, account, instrument, price, qty);
+            self.replaced_plain(m, order_id, account, instrument, price, qty);
             return;
         };
         if qty == 0 {
@@ -1795,15 +1841,14 @@ impl Risk {
     /// Without that note (a modify the risk layer did not check) nothing is known to undo.
     fn replaced_plain(
         &mut self,
+        m: ModifyOld,
         order_id: u64,
         account: AccountId,
         instrument: u32,
         price: i64,
         qty: u64,
     ) {
-        let m = self.modify_old;
         let tag = instrument as u64 | SOLO_LIVE;
-        self.modify_old.tag = 0;
         if m.order_id != order_id || m.tag != tag {
             return;
         }

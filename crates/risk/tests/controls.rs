@@ -1415,3 +1415,61 @@ fn position_limit_beyond_i64() {
         Some((R::PositionLimit, i64::MAX, i64::MAX))
     );
 }
+
+/// A plain order is kept in no table: its modify (checked, then `Replaced`) re-prices its open
+/// notional from the book's view the check was given, and when it then takes at a maker's
+/// better price its own reserve leaves with each fill; the maker's leaves at the trade price.
+#[test]
+fn plain_order_modify_then_take_at_a_better_price() {
+    let mut r = risk(&base());
+    let mut out = Vec::new();
+    enter(&mut r, &order(9, A2, Side::Sell, 105, 3), 0, &NOMKT).unwrap();
+    enter(&mut r, &buy(1, 100, 5), 0, &NOMKT).unwrap();
+    assert_eq!(r.exposure(A1), 500);
+    assert_eq!(r.exposure(A2), 315);
+    let m = ModifyOrder {
+        order_id: OrderId(1),
+        account: A1,
+        instrument: I0,
+        price: Price(110),
+        qty: Qty(4),
+    };
+    let old = OrderSnapshot {
+        side: Side::Buy,
+        price: Price(100),
+        leaves: Qty(5),
+    };
+    assert_eq!(r.check_modify(&m, &old, 0, &NOMKT), Ok(()));
+    r.on_event(
+        &EventKind::Replaced {
+            order_id: OrderId(1),
+            account: A1,
+            instrument: I0,
+            price: Price(110),
+            qty: Qty(4),
+            kept_priority: false,
+        },
+        0,
+        &mut out,
+    );
+    assert_eq!(r.open_qty(A1, I0, Side::Buy), 4);
+    assert_eq!(r.exposure(A1), 440);
+    // It takes all 3 of order 9 at 105.
+    r.on_event(
+        &trade(105, 3, (9, A2, 0), (1, A1, 1), Side::Buy),
+        0,
+        &mut out,
+    );
+    assert_eq!(r.open_qty(A1, I0, Side::Buy), 1);
+    assert_eq!(r.open_orders(A1), 1);
+    assert_eq!(r.position(A1, I0), 3);
+    assert_eq!(r.exposure(A1), 110 + 3 * 105);
+    assert_eq!(r.open_orders(A2), 0);
+    assert_eq!(r.open_qty(A2, I0, Side::Sell), 0);
+    assert_eq!(r.exposure(A2), 3 * 105);
+    // The rest is cancelled at its (new) price.
+    r.on_event(&cancelled(1, A1, Side::Buy, 110, 1), 0, &mut out);
+    assert_eq!(r.open_orders(A1), 0);
+    assert_eq!(r.exposure(A1), 3 * 105);
+    assert!(out.is_empty());
+}
