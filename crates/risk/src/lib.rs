@@ -164,12 +164,16 @@
 //! `Cancelled` gained the order's side, price and leaves after, `Expired` its side and price):
 //! pass 51,745,139, sample 34,924,481, off 22,094,962 (+2.1 per command: the book's wider
 //! `Cancelled`); a plain order's trade updating its counters and position through one pair of
-//! references: pass 51,048,187, sample 34,578,707 (off unchanged): about 289.5 instructions per
-//! command over risk off. What the passing path still pays (callgrind): `check_new` about 214
+//! references: pass 51,048,187, sample 34,578,707 (off unchanged); a cancel's account and
+//! instrument read once for both their known flags and the account's table count: pass
+//! 50,843,948, sample 34,465,664, off 22,094,962: about 287.5 instructions per command over
+//! risk off. What the passing path still pays (callgrind): `check_new` about 214
 //! per new order inclusive (139 per command); the risk layer's lines inlined into the engine
 //! and the book (event upkeep, the cancel's throttle) about 68 per command; the rest the
 //! engine's glue and the register pressure both leave in its command loop. Tried and dropped:
-//! `on_trade_price` inlined (+81,544).
+//! `on_trade_price` inlined (+81,544); the pending record doubling as the current plain order,
+//! so its `Accepted` copies nothing (-335,347, sample -14,855: but any check between a plain
+//! order's `Accepted` and its fills, which the engine never makes, would lose its reserve).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

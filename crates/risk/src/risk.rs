@@ -1609,12 +1609,14 @@ impl Risk {
         price: i64,
         leaves: u64,
     ) {
-        let (Some(a), Some(i)) = (self.acct_idx(account), self.instr_idx(instrument)) else {
+        let (a, i) = (account.0 as usize, instrument.0 as usize);
+        let (Some(acct), Some(ins)) = (self.accounts.get(a), self.instruments.get(i)) else {
             return;
         };
-        if self.accounts.get(a).is_some_and(|x| x.tabled != 0)
-            && self.reduce_open(order_id.0, instrument.0, qty)
-        {
+        if !(acct.known & ins.known) {
+            return;
+        }
+        if acct.tabled != 0 && self.reduce_open(order_id.0, instrument.0, qty) {
             return;
         }
         let si = self.slot_idx(a, i);
