@@ -594,14 +594,36 @@ impl Book {
     /// O(1) to rest at an existing level; O(1) per fill when it trades. Never allocates.
     #[inline]
     pub fn new_order<S: EventKindSink>(&mut self, o: &NewOrder, now: u64, out: &mut S) {
-        if o.ord_type == OrdType::Limit
+        self.new_order_classified(o, Book::is_plain_limit(o), now, out);
+    }
+
+    /// True when `o` is the common order the add fast path takes: a plain (non-iceberg) GTC limit
+    /// whose STP group is its account. Four field tests, no book state. O(1).
+    #[inline(always)]
+    pub fn is_plain_limit(o: &NewOrder) -> bool {
+        o.ord_type == OrdType::Limit
             && o.tif == TimeInForce::Gtc
             && o.display_qty.0 == 0
             // No explicit STP group (0) or the account's own: `g · (g ⊕ account)` is 0 exactly
             // then (two u32 factors, so the u64 product never wraps), one branch instead of two.
             && u64::from(o.stp_group) * u64::from(o.stp_group ^ o.account.0) == 0
-            && self.new_plain_limit(o, out)
-        {
+    }
+
+    /// [`Book::new_order`] with `plain` = [`Book::is_plain_limit`]`(o)` computed by the caller,
+    /// which may read the order's fields early: the engine tests them before it calls out to
+    /// expire GTD orders, so they are tested while still in registers rather than reloaded
+    /// after the call. `plain` must be that predicate's answer for `o` (debug builds assert
+    /// it): a wrong `true` would enter any order as a plain GTC limit.
+    #[inline(always)]
+    pub fn new_order_classified<S: EventKindSink>(
+        &mut self,
+        o: &NewOrder,
+        plain: bool,
+        now: u64,
+        out: &mut S,
+    ) {
+        debug_assert_eq!(plain, Book::is_plain_limit(o));
+        if plain && self.new_plain_limit(o, out) {
             return;
         }
         self.new_order_general(o, now, out);

@@ -184,10 +184,22 @@ impl Engine {
             time,
             sink,
         };
+        // A new order is classified (fast path or not) before the expiry call: its fields are
+        // read while they are still registers or constants. Read after the call, they came from
+        // memory, because the command's address escapes into out-of-line calls (the risk path,
+        // the book's general path) that the call might have stored.
+        let plain = is_plain_new(cmd);
         if time >= self.next_expiry {
             self.next_expiry = expire_all(&mut self.books, time, &mut out);
         }
-        apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut out);
+        apply_classified(
+            &mut self.books,
+            &mut self.next_expiry,
+            cmd,
+            plain,
+            time,
+            &mut out,
+        );
     }
 
     /// `process` with the pre-trade risk layer (already sequenced: `time` and `cmd_seq` set):
@@ -441,6 +453,12 @@ fn expire_all<K: EventKindSink>(books: &mut [Book], time: u64, out: &mut K) -> u
     next
 }
 
+/// True when `cmd` is a new order that [`Book::is_plain_limit`] accepts.
+#[inline(always)]
+fn is_plain_new(cmd: &Command) -> bool {
+    matches!(cmd.kind, CommandKind::New(ref o) if Book::is_plain_limit(o))
+}
+
 /// Route one (non-risk) command to its book.
 #[inline(always)]
 fn apply<K: EventKindSink>(
@@ -450,10 +468,23 @@ fn apply<K: EventKindSink>(
     time: u64,
     out: &mut K,
 ) {
+    apply_classified(books, next_expiry, cmd, is_plain_new(cmd), time, out);
+}
+
+/// [`apply`] with `plain` = [`is_plain_new`]`(cmd)` computed by the caller.
+#[inline(always)]
+fn apply_classified<K: EventKindSink>(
+    books: &mut [Book],
+    next_expiry: &mut u64,
+    cmd: &Command,
+    plain: bool,
+    time: u64,
+    out: &mut K,
+) {
     match cmd.kind {
         CommandKind::New(ref o) => match books.get_mut(o.instrument.0 as usize) {
             Some(book) => {
-                book.new_order(o, time, out);
+                book.new_order_classified(o, plain, time, out);
                 if let Some(t) = book.next_expiry() {
                     *next_expiry = (*next_expiry).min(t);
                 }
