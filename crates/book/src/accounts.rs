@@ -45,7 +45,8 @@ impl Accounts {
         Accounts {
             b: vec![EMPTY; cap],
             mask: cap - 1,
-            shift: 64 - cap.trailing_zeros(),
+            // cap ≤ 2^31 (max_live ≤ max_orders ≤ 2^30), so the shift is 1..=31.
+            shift: 32 - cap.trailing_zeros(),
             len: 0,
             limit: max_live,
         }
@@ -69,8 +70,10 @@ impl Accounts {
 
     #[inline(always)]
     fn home(&self, account: u32) -> usize {
-        ((u64::from(account) ^ 0x5bd1_e995).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift)
-            as usize
+        // Fibonacci hashing on 32 bits (⌊2^32/φ⌋, odd): the top bits of the product. One
+        // multiply by an immediate and a shift; the 64-bit form took a constant load and a xor
+        // more on every append.
+        (account.wrapping_mul(0x9E37_79B1) >> self.shift) as usize
     }
 
     #[inline]
@@ -110,14 +113,23 @@ impl Accounts {
         self.push_as(nodes, s, account);
     }
 
-    /// [`Accounts::push`] of slot `s` whose owner the caller knows (`account`, as in the
-    /// node): the add fast path, which just wrote the node, does not read it back.
+    /// [`Accounts::push`] of slot `s` whose owner the caller knows (`account`, as in the node).
     #[inline(always)]
     pub fn push_as(&mut self, nodes: &mut [Node], s: u32, account: u32) {
-        let Some(n) = nodes.get_mut(s as usize) else {
-            return;
-        };
-        n.acct_next = NIL;
+        let prev = self.link_as(nodes, s, account);
+        if let Some(n) = nodes.get_mut(s as usize) {
+            n.acct_next = NIL;
+            n.acct_prev = prev;
+        }
+    }
+
+    /// Appends slot `s` to `account`'s list without writing node `s`: links the list's old tail
+    /// to it and returns that tail (`NIL` when the account is new), which the caller stores as
+    /// `s`'s `acct_prev`, with `acct_next` = `NIL`. The add fast path writes its fresh node once,
+    /// links included. O(1) expected. The probe masks with `len − 1` of the table slice, so the
+    /// compiler proves every bucket index in bounds.
+    #[inline(always)]
+    pub fn link_as(&mut self, nodes: &mut [Node], s: u32, account: u32) -> u32 {
         let home = self.home(account);
         let b = &mut self.b[..];
         // len is a power of two ≥ 2: masking with len − 1 keeps every index in bounds.
@@ -131,18 +143,16 @@ impl Accounts {
                     head: s,
                     tail: s,
                 };
-                n.acct_prev = NIL;
                 self.len += 1;
-                return;
+                return NIL;
             }
             if e.account == account {
                 let t = e.tail;
                 e.tail = s;
-                n.acct_prev = t;
                 if let Some(nt) = nodes.get_mut(t as usize) {
                     nt.acct_next = s;
                 }
-                return;
+                return t;
             }
             i = (i + 1) & mask;
         }

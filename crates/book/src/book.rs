@@ -603,14 +603,36 @@ impl Book {
     /// O(1) to rest at an existing level; O(1) per fill when it trades. Never allocates.
     #[inline]
     pub fn new_order<S: EventKindSink>(&mut self, o: &NewOrder, now: u64, out: &mut S) {
-        if o.ord_type == OrdType::Limit
+        self.new_order_classified(o, Book::is_plain_limit(o), now, out);
+    }
+
+    /// True when `o` is the common order the add fast path takes: a plain (non-iceberg) GTC limit
+    /// whose STP group is its account. Four field tests, no book state. O(1).
+    #[inline(always)]
+    pub fn is_plain_limit(o: &NewOrder) -> bool {
+        o.ord_type == OrdType::Limit
             && o.tif == TimeInForce::Gtc
             && o.display_qty.0 == 0
             // No explicit STP group (0) or the account's own: `g · (g ⊕ account)` is 0 exactly
             // then (two u32 factors, so the u64 product never wraps), one branch instead of two.
             && u64::from(o.stp_group) * u64::from(o.stp_group ^ o.account.0) == 0
-            && self.new_plain_limit(o, out)
-        {
+    }
+
+    /// [`Book::new_order`] with `plain` = [`Book::is_plain_limit`]`(o)` computed by the caller,
+    /// which may read the order's fields early: the engine tests them before it calls out to
+    /// expire GTD orders, so they are tested while still in registers rather than reloaded
+    /// after the call. `plain` must be that predicate's answer for `o` (debug builds assert
+    /// it): a wrong `true` would enter any order as a plain GTC limit.
+    #[inline(always)]
+    pub fn new_order_classified<S: EventKindSink>(
+        &mut self,
+        o: &NewOrder,
+        plain: bool,
+        now: u64,
+        out: &mut S,
+    ) {
+        debug_assert_eq!(plain, Book::is_plain_limit(o));
+        if plain && self.new_plain_limit(o, out) {
             return;
         }
         self.new_order_general(o, now, out);
@@ -660,8 +682,10 @@ impl Book {
             price: o.price,
             qty: o.qty,
         });
-        let mut leaves = qty;
-        let mut bucket = Some(bucket);
+        // The order rests on one of two paths: straight away (most orders do not cross), with
+        // the id-map position found above, or after matching. Two inlined copies of the resting
+        // code: the first runs with the values it needs still in registers; after matching, they
+        // come back from the stack.
         if let Some(b) = self.ladders[side.opposite().index()].best
             && crosses(side, b, price)
         {
@@ -676,40 +700,58 @@ impl Book {
                 market: false,
             };
             self.match_taker_inline(&mut t, Some(b), out);
-            leaves = t.leaves;
-            // Fills released makers, which moved id-map entries: probe again to insert.
-            bucket = None;
-        }
-        if leaves > 0
-            && let Some(s) = self.slab.alloc()
-        {
-            let nodes = &mut self.slab.nodes;
-            if let Some(n) = nodes.get_mut(s as usize) {
-                *n = Node {
-                    id: o.order_id.0,
-                    price,
-                    visible: leaves,
-                    next: NIL,
-                    prev: NIL,
-                    acct_next: NIL,
-                    acct_prev: NIL,
-                    account: o.account.0,
-                    side,
-                    state: State::Resting,
-                    tif: TimeInForce::Gtc,
-                    flags: Node::pack(0, o.stp, OrdType::Limit),
-                };
+            if t.leaves > 0 {
+                // Fills released makers, which moved id-map entries: probe again to insert.
+                self.rest_plain(o, di, t.leaves, None, out);
             }
-            match bucket {
-                Some(i) => self.ids.insert_at(i, s),
-                None => self.ids.insert(o.order_id.0, s),
-            }
-            self.accounts.push_as(nodes, s, o.account.0);
-            let (lq, lc) = self.ladders[side.index()].push_dense(di, price, nodes, s, leaves);
-            self.level_changed(side, o.price.0, lq, lc, out);
+        } else {
+            self.rest_plain(o, di, qty, Some(bucket), out);
         }
         self.run_stops(out);
         true
+    }
+
+    /// The add fast path's resting step: `leaves` lots of plain GTC limit `o` join the back of
+    /// dense level `di`; `bucket` is the id map's position for its id if known.
+    #[inline(always)]
+    fn rest_plain<S: EventKindSink>(
+        &mut self,
+        o: &NewOrder,
+        di: usize,
+        leaves: u64,
+        bucket: Option<usize>,
+        out: &mut S,
+    ) {
+        let (side, price) = (o.side, o.price.0);
+        let Some(s) = self.slab.alloc() else {
+            return;
+        };
+        // Both lists first (they write only their old tails), then the node once with its
+        // links: no second write of it, no second bounds check.
+        let nodes = &mut self.slab.nodes;
+        let acct_prev = self.accounts.link_as(nodes, s, o.account.0);
+        let (prev, lq, lc) = self.ladders[side.index()].link_dense(di, price, nodes, s, leaves);
+        if let Some(n) = nodes.get_mut(s as usize) {
+            *n = Node {
+                id: o.order_id.0,
+                price,
+                visible: leaves,
+                next: NIL,
+                prev,
+                acct_next: NIL,
+                acct_prev,
+                account: o.account.0,
+                side,
+                state: State::Resting,
+                tif: TimeInForce::Gtc,
+                flags: Node::pack(0, o.stp, OrdType::Limit),
+            };
+        }
+        match bucket {
+            Some(i) => self.ids.insert_at(i, s),
+            None => self.ids.insert(o.order_id.0, s),
+        }
+        self.level_changed(side, price, lq, lc, out);
     }
 
     /// `new_order` for every order the fast path does not take.

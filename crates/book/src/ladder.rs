@@ -8,7 +8,7 @@
 //! cost a binary search, inserting/removing one shifts the sparse array (≤ sparse_levels entries).
 
 use crate::level::Level;
-use crate::slab::Node;
+use crate::slab::{NIL, Node};
 use ferrex_types::Side;
 
 /// Two-level occupancy bitmap over `n` dense slots.
@@ -323,19 +323,22 @@ impl Ladder {
     }
 
     /// Appends slot `s` (`visible` lots, price `p`) to the dense level `i` (from
-    /// [`Ladder::fast_idx`] for `p`), creating the level if missing and updating the best price;
-    /// returns the level's (qty, count). O(1).
+    /// [`Ladder::fast_idx`] for `p`), creating the level if missing and updating the best price,
+    /// without writing node `s`; returns its `prev` (see [`Queue::link_back`]) and the level's
+    /// (qty, count). O(1).
+    ///
+    /// [`Queue::link_back`]: crate::slab::Queue::link_back
     #[inline(always)]
-    pub fn push_dense(
+    pub fn link_dense(
         &mut self,
         i: usize,
         p: i64,
         nodes: &mut [Node],
         s: u32,
         visible: u64,
-    ) -> (u64, u32) {
+    ) -> (u32, u64, u32) {
         let Some(l) = self.dense.get_mut(i) else {
-            return (0, 0);
+            return (NIL, 0, 0);
         };
         if l.count == 0 {
             let better = match self.best {
@@ -351,8 +354,8 @@ impl Ladder {
             self.levels += 1;
             self.bits.set(i);
         }
-        l.push(nodes, s, visible);
-        (l.qty, l.count)
+        let prev = l.link_back(nodes, s, visible);
+        (prev, l.qty, l.count)
     }
 
     /// The level at `p`, created (empty, already marked occupied) if missing; `None` only when

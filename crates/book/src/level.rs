@@ -29,6 +29,16 @@ impl Level {
         self.qty = self.qty.wrapping_add(visible);
     }
 
+    /// [`Level::push`] without writing node `s`: returns its `prev` (see [`Queue::link_back`]).
+    /// O(1).
+    #[inline(always)]
+    pub fn link_back(&mut self, nodes: &mut [Node], s: u32, visible: u64) -> u32 {
+        let t = self.q.link_back(nodes, s);
+        self.count += 1;
+        self.qty = self.qty.wrapping_add(visible);
+        t
+    }
+
     /// Removes slot `s` holding `visible` lots. O(1).
     #[inline]
     pub fn remove(&mut self, nodes: &mut [Node], s: u32, visible: u64) {

@@ -371,6 +371,21 @@ impl Queue {
         self.tail = s;
     }
 
+    /// Appends `s` without writing node `s`: links the old tail (or the head) to it and returns
+    /// the old tail (`NIL` if the queue was empty), which the caller stores as `s`'s `prev`, with
+    /// `next` = `NIL` (the add fast path writes its fresh node once, links included).
+    #[inline(always)]
+    pub fn link_back(&mut self, nodes: &mut [Node], s: u32) -> u32 {
+        let t = self.tail;
+        if t == NIL {
+            self.head = s;
+        } else if let Some(n) = nodes.get_mut(t as usize) {
+            n.next = s;
+        }
+        self.tail = s;
+        t
+    }
+
     /// Removes `s` (which must be in this queue).
     #[inline]
     pub fn unlink(&mut self, nodes: &mut [Node], s: u32) {

@@ -63,6 +63,11 @@ pub struct Engine {
     last_time: u64,
     /// Earliest GTD expiry over all books (`u64::MAX` when none).
     next_expiry: u64,
+    /// The command loop's one test for "anything but a plain apply": `next_expiry` without a
+    /// risk layer, 0 with one (every command then takes the risk path). One compare instead of
+    /// a test of the risk option and a compare with `next_expiry`. Kept equal to `next_expiry`
+    /// wherever the risk-free path changes that.
+    gate: u64,
 }
 
 /// Stamps book events with sequence numbers and forwards them to the user's sink.
@@ -110,6 +115,7 @@ impl Engine {
             event_seq: 0,
             last_time: 0,
             next_expiry: u64::MAX,
+            gate: u64::MAX,
         })
     }
 
@@ -134,6 +140,7 @@ impl Engine {
             .min(1 << 20);
         let mut e = Engine::new(cfg)?;
         e.risk = Some(risk);
+        e.gate = 0;
         e.mmp_buf = Vec::with_capacity(cap);
         Ok(e)
     }
@@ -174,20 +181,52 @@ impl Engine {
         };
         self.last_time = time;
         self.cmd_seq += 1;
-        if self.risk.is_some() {
-            self.process_risk(cmd, time, sink);
-            return;
-        }
+        // A new order is classified (fast path or not) before the expiry call: its fields are
+        // read while they are still registers or constants. Read after the call, they came from
+        // memory, because the command's address escapes into out-of-line calls (the risk path,
+        // the book's general path) that the call might have stored.
+        let plain = if time >= self.gate {
+            if self.risk.is_some() {
+                self.process_risk(cmd, time, sink);
+                return;
+            }
+            let plain = is_plain_new(cmd);
+            self.expire_due(time, sink);
+            plain
+        } else {
+            is_plain_new(cmd)
+        };
         let mut out = Stamper {
             event_seq: &mut self.event_seq,
             cmd_seq: self.cmd_seq,
             time,
             sink,
         };
-        if time >= self.next_expiry {
-            self.next_expiry = expire_all(&mut self.books, time, &mut out);
-        }
-        apply(&mut self.books, &mut self.next_expiry, cmd, time, &mut out);
+        apply_classified(
+            &mut self.books,
+            &mut self.next_expiry,
+            &mut self.gate,
+            cmd,
+            plain,
+            time,
+            &mut out,
+        );
+    }
+
+    /// Expires the due GTD orders of every book (no risk layer; `time` and `cmd_seq` set) and
+    /// moves `next_expiry` and `gate` on. Cold and out of line: the command loop's risk path
+    /// stays its fall-through.
+    #[cold]
+    #[inline(never)]
+    fn expire_due<S: EventSink>(&mut self, time: u64, sink: &mut S) {
+        let mut out = Stamper {
+            event_seq: &mut self.event_seq,
+            cmd_seq: self.cmd_seq,
+            time,
+            sink,
+        };
+        self.next_expiry = expire_all(&mut self.books, time, &mut out);
+        self.gate = self.next_expiry;
     }
 
     /// `process` with the pre-trade risk layer (already sequenced: `time` and `cmd_seq` set):
@@ -441,6 +480,12 @@ fn expire_all<K: EventKindSink>(books: &mut [Book], time: u64, out: &mut K) -> u
     next
 }
 
+/// True when `cmd` is a new order that [`Book::is_plain_limit`] accepts.
+#[inline(always)]
+fn is_plain_new(cmd: &Command) -> bool {
+    matches!(cmd.kind, CommandKind::New(ref o) if Book::is_plain_limit(o))
+}
+
 /// Route one (non-risk) command to its book.
 #[inline(always)]
 fn apply<K: EventKindSink>(
@@ -450,12 +495,40 @@ fn apply<K: EventKindSink>(
     time: u64,
     out: &mut K,
 ) {
+    // No new order comes this way (modify and mass cancel from the risk path), and `gate` is
+    // 0 there anyway.
+    let mut gate = 0;
+    apply_classified(
+        books,
+        next_expiry,
+        &mut gate,
+        cmd,
+        is_plain_new(cmd),
+        time,
+        out,
+    );
+}
+
+/// [`apply`] with `plain` = [`is_plain_new`]`(cmd)` computed by the caller; a new GTD order
+/// lowers `gate` with `next_expiry`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)] // the engine's fields, borrowed one by one
+fn apply_classified<K: EventKindSink>(
+    books: &mut [Book],
+    next_expiry: &mut u64,
+    gate: &mut u64,
+    cmd: &Command,
+    plain: bool,
+    time: u64,
+    out: &mut K,
+) {
     match cmd.kind {
         CommandKind::New(ref o) => match books.get_mut(o.instrument.0 as usize) {
             Some(book) => {
-                book.new_order(o, time, out);
+                book.new_order_classified(o, plain, time, out);
                 if let Some(t) = book.next_expiry() {
                     *next_expiry = (*next_expiry).min(t);
+                    *gate = (*gate).min(t);
                 }
             }
             None => reject_unknown_instrument(o.order_id, o.account, o.instrument, out),

@@ -434,6 +434,11 @@ impl Engine {
         self.event_seq = h.info.event_seq;
         self.last_time = h.info.time;
         self.next_expiry = h.next_expiry;
+        self.gate = if self.risk.is_some() {
+            0
+        } else {
+            h.next_expiry
+        };
         Ok(())
     }
 
