@@ -181,10 +181,11 @@ impl Engine {
         };
         self.last_time = time;
         self.cmd_seq += 1;
-        // A new order is classified (fast path or not) before the expiry call: its fields are
-        // read while they are still registers or constants. Read after the call, they came from
-        // memory, because the command's address escapes into out-of-line calls (the risk path,
-        // the book's general path) that the call might have stored.
+        // One compare with `gate` tells the common case (no risk layer, no GTD expiry due) from
+        // both others. A new order is classified (fast path or not) before the expiry call: its
+        // fields are read while they are still registers or constants. Read after the call,
+        // they came from memory, because the command's address escapes into out-of-line calls
+        // (the risk path, the book's general path) that the call might have stored.
         let plain = if time >= self.gate {
             if self.risk.is_some() {
                 self.process_risk(cmd, time, sink);
