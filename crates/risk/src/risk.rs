@@ -649,7 +649,7 @@ impl Risk {
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
             self.accounts.get_mut(a),
-            self.instruments.get(i),
+            self.instruments.get_mut(i),
             self.slots.get(si),
         ) else {
             // Never (the lookups found both, and every account has a row of slots); the
@@ -728,12 +728,18 @@ impl Risk {
         if v > max as i128 {
             return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
         }
-        let mut band_miss = None;
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
-            && let Err(e) = check_band(ins, r, p, &mut band_miss)
         {
-            return self.fail(e);
+            // A cache miss refreshes the cache at once (out of line): the cache maps a
+            // reference to its width whatever the order's fate, so nothing of the miss lives
+            // on to the end of the path.
+            if ins.band_ref != r {
+                band_refresh(ins, r);
+            }
+            if let Err(e) = check_band_edges(ins.band_lo, ins.band_hi, p) {
+                return self.fail(e);
+            }
         }
         let notional = p as i128 * qty as i128;
         if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
@@ -755,9 +761,6 @@ impl Risk {
             if e > credit_limit as i128 {
                 return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
-        }
-        if let Some((r, w)) = band_miss {
-            self.instruments[i].set_band_cache(r, w);
         }
         true
     }
@@ -2543,6 +2546,14 @@ fn band_cached(ins: &mut Instr, reference: i64) -> (i64, i64) {
         ins.set_band_cache(reference, w);
     }
     (ins.band_lo, ins.band_hi)
+}
+
+/// Refresh the band cache for `reference` (a miss of the plain-limit path, out of line).
+#[cold]
+#[inline(never)]
+fn band_refresh(ins: &mut Instr, reference: i64) {
+    let w = band_width_of(ins, reference);
+    ins.set_band_cache(reference, w);
 }
 
 /// Band width around `reference`: reference × bps / 10 000, or ticks × tick_size. A 64-bit
