@@ -750,12 +750,13 @@ impl Risk {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand. One instrument held and a
             // position in this one: it is the one held.
-            let exposure = match acct.held_len {
-                0 => acct.open_notional,
-                1 if slot.position != 0 => {
-                    add128(acct.open_notional, position_value(slot.position, ins.mark))
-                }
-                _ => self.exposure_cold(a),
+            let pos = slot.position;
+            let exposure = if acct.held_len == u32::from(pos != 0) {
+                // None held (then this slot's position is 0 and so is its value), or only this
+                // one: one term, with no branch on which.
+                add128(acct.open_notional, position_value(pos, ins.mark))
+            } else {
+                self.exposure_cold(a)
             };
             let e = add128(exposure, notional);
             if e > credit_limit as i128 {
