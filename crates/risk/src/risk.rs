@@ -1344,9 +1344,12 @@ impl Risk {
                 };
                 s.open_orders = s.open_orders.saturating_add(1);
                 s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
-                acct.open_orders = acct.open_orders.saturating_add(1);
+                // The check passed this command with `live < max_live`, and an account's
+                // open orders are at most `live` (restores derive `live` as their saturated
+                // sum): neither count can wrap.
+                acct.open_orders = acct.open_orders.wrapping_add(1);
                 acct.open_notional = add128(acct.open_notional, p.reserve as i128 * qty as i128);
-                self.live = self.live.saturating_add(1);
+                self.live = self.live.wrapping_add(1);
                 return;
             }
             let transient = matches!(p.tif, TimeInForce::Ioc | TimeInForce::Fok)
