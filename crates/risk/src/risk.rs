@@ -751,14 +751,21 @@ impl Risk {
             // usual cases), from the records already at hand. One instrument held and a
             // position in this one: it is the one held.
             let pos = slot.position;
-            let exposure = if acct.held_len == u32::from(pos != 0) {
+            let e = if acct.held_len == u32::from(pos != 0) {
                 // None held (then this slot's position is 0 and so is its value), or only this
-                // one: one term, with no branch on which.
-                add128(acct.open_notional, position_value(pos, ins.mark))
+                // one: one term, with no branch on which. The sum exact, in the order the
+                // registers hold its terms; beyond i128 the precise path saturates it.
+                let sum = acct
+                    .open_notional
+                    .checked_add(notional)
+                    .and_then(|x| x.checked_add(position_value(pos, ins.mark)));
+                let Some(e) = sum else {
+                    return self.check_new_slow(o, now, mkt);
+                };
+                e
             } else {
-                self.exposure_cold(a)
+                add128(self.exposure_cold(a), notional)
             };
-            let e = add128(exposure, notional);
             if e > credit_limit as i128 {
                 return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
