@@ -2587,6 +2587,12 @@ fn band_width_of(ins: &Instr, reference: i64) -> i128 {
 /// price `p`, `p > hi` exactly when `p > reference + w` (in i128), and likewise below.
 #[inline(always)]
 fn band_edges(reference: i64, w: i128) -> (i64, i64) {
+    if let Ok(w) = u64::try_from(w)
+        && let Ok(w) = i64::try_from(w)
+    {
+        // 0 ≤ w ≤ i64::MAX (any real width): the i64 saturating forms give the same edges.
+        return (reference.saturating_sub(w), reference.saturating_add(w));
+    }
     let r = reference as i128;
     (sat_i64(r.saturating_sub(w)), sat_i64(r.saturating_add(w)))
 }
