@@ -530,7 +530,7 @@ impl Risk {
         now: u64,
         mkt: M,
     ) -> Result<(), RiskReject> {
-        if self.check_new_ok(o, now, &mkt) {
+        if self.check_new_ok(o, now, mkt) {
             Ok(())
         } else {
             Err(self.reject)
@@ -540,9 +540,10 @@ impl Risk {
     /// `check_new` out of line with a one-register answer (the reject, if any, is left in
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
+    /// The market comes by value (a `Copy` handle: the engine's is one pointer, in a register).
     #[inline(never)]
-    fn check_new_ok<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
-        self.check_new_inner(o, now, mkt)
+    fn check_new_ok<M: Market + Copy>(&mut self, o: &NewOrder, now: u64, mkt: M) -> bool {
+        self.check_new_inner(o, now, &mkt)
     }
 
     /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
