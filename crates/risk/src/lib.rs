@@ -63,9 +63,10 @@
 //! loop keeps its registers and no result goes through memory. After the throttle, a plain
 //! limit order (no reduce-only flag, no state set) takes a straight path: the static checks as
 //! range compares, open orders, position (one checked i128 add or subtract, no saturation
-//! needed), band edges cached per reference price, notional, and credit with the exposure taken
-//! from the records already at hand when the account holds no position or one in this
-//! instrument only (else one pass over the instruments held). Anything unusual (a static check
+//! needed), band edges cached per reference price (a miss refreshes the cache at once, out of
+//! line), notional, and credit (one exact checked sum) with the exposure taken from the records
+//! already at hand when the account holds no position or one in this instrument only (else one
+//! pass over the instruments held). Anything unusual (a static check
 //! failing, a position sum beyond i128, a full order table, a gate or a non-limit order) goes to
 //! the precise, ordered sequence, which has no side effect before its end, so the first failing
 //! check is always the one reported. Saturating i128 sums keep their saturating meaning with
@@ -174,6 +175,30 @@
 //! `on_trade_price` inlined (+81,544); the pending record doubling as the current plain order,
 //! so its `Accepted` copies nothing (-335,347, sample -14,855: but any check between a plain
 //! order's `Accepted` and its fills, which the engine never makes, would lose its reserve).
+//!
+//! Session 8, second pass (same commands, from off 22,094,962, pass 50,843,948, sample 34,465,664):
+//! a band cache miss of the plain-limit path refreshes the cache at once, out of line
+//! (`band_refresh`: the cache maps a reference to its width whatever the order's fate, so it may
+//! change for an order a later check rejects), instead of carrying the miss to the end of the path:
+//! pass 49,817,289, sample 33,818,366 (the stack frame 0x98 -> 0x58 bytes, its spills gone); the
+//! exposure term without a branch on `held_len` 0 or 1 (`held_len == (position != 0)`): pass
+//! 49,691,997, sample 33,761,488; a plain order's `Accepted` counting the account's open orders and
+//! `live` with wrapping adds (the check just proved `live < max_live`, and an account's count is at
+//! most `live`): pass 48,597,881, sample 33,201,130, off 21,794,961 (the engine's command loop lays
+//! out differently, -3.0 per command with risk off too); the throttle shortcut stepping
+//! `fast_after` by a derived `refill_ns - 1`: pass 48,462,885; the credit sum exact (open notional
+//! + order notional + position value, checked, the precise path on overflow) instead of two
+//! saturating adds: pass 47,972,819, sample 32,928,747; band edges of a width within i64 as i64
+//! saturating sums: pass 47,930,889, sample 32,905,332; `check_new_ok` taking the market handle by
+//! value: pass 47,865,873, sample 32,879,839, off 21,794,961: about 260.7 instructions per command
+//! over risk off (was 287.5), 110.8 with the sample config (was 123.7). `check_new` now about 189
+//! per new order inclusive (was 214; 123 per command), a band refresh about 52 on the 5,990 misses;
+//! the risk layer's lines inlined into the engine and the book still about 68 per command. Tried
+//! and dropped (against the kept state they were tried on): the position value's i64 test as a sign
+//! compare of the two halves (`(p >> 63) == pos >> 64`): pass +1,052,012, sample +505,858 (the
+//! check's layout, not the test itself); the market by value through the plain-limit path and its
+//! cold exit too (+130,004, sample +62,396); the velocity window's end kept derived, so a trade
+//! tests one compare instead of "live" and a saturating add (pass +643, sample +33,335).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

@@ -530,7 +530,7 @@ impl Risk {
         now: u64,
         mkt: M,
     ) -> Result<(), RiskReject> {
-        if self.check_new_ok(o, now, &mkt) {
+        if self.check_new_ok(o, now, mkt) {
             Ok(())
         } else {
             Err(self.reject)
@@ -540,9 +540,10 @@ impl Risk {
     /// `check_new` out of line with a one-register answer (the reject, if any, is left in
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
+    /// The market comes by value (a `Copy` handle: the engine's is one pointer, in a register).
     #[inline(never)]
-    fn check_new_ok<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
-        self.check_new_inner(o, now, mkt)
+    fn check_new_ok<M: Market + Copy>(&mut self, o: &NewOrder, now: u64, mkt: M) -> bool {
+        self.check_new_inner(o, now, &mkt)
     }
 
     /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
@@ -649,7 +650,7 @@ impl Risk {
         let si = a * self.n_instr + i;
         let (Some(acct), Some(ins), Some(slot)) = (
             self.accounts.get_mut(a),
-            self.instruments.get(i),
+            self.instruments.get_mut(i),
             self.slots.get(si),
         ) else {
             // Never (the lookups found both, and every account has a row of slots); the
@@ -728,12 +729,18 @@ impl Risk {
         if v > max as i128 {
             return self.fail(RiskReject::new(R::PositionLimit, u2i(max), sat_i64(v)));
         }
-        let mut band_miss = None;
         if ins.band_kind != 0
             && let Some(r) = band_reference(ins, mkt)
-            && let Err(e) = check_band(ins, r, p, &mut band_miss)
         {
-            return self.fail(e);
+            // A cache miss refreshes the cache at once (out of line): the cache maps a
+            // reference to its width whatever the order's fate, so nothing of the miss lives
+            // on to the end of the path.
+            if ins.band_ref != r {
+                band_refresh(ins, r);
+            }
+            if let Err(e) = check_band_edges(ins.band_lo, ins.band_hi, p) {
+                return self.fail(e);
+            }
         }
         let notional = p as i128 * qty as i128;
         if let Err(e) = check_order_notional(notional, slot.max_order_notional) {
@@ -744,20 +751,25 @@ impl Risk {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand. One instrument held and a
             // position in this one: it is the one held.
-            let exposure = match acct.held_len {
-                0 => acct.open_notional,
-                1 if slot.position != 0 => {
-                    add128(acct.open_notional, position_value(slot.position, ins.mark))
-                }
-                _ => self.exposure_cold(a),
+            let pos = slot.position;
+            let e = if acct.held_len == u32::from(pos != 0) {
+                // None held (then this slot's position is 0 and so is its value), or only this
+                // one: one term, with no branch on which. The sum exact, in the order the
+                // registers hold its terms; beyond i128 the precise path saturates it.
+                let sum = acct
+                    .open_notional
+                    .checked_add(notional)
+                    .and_then(|x| x.checked_add(position_value(pos, ins.mark)));
+                let Some(e) = sum else {
+                    return self.check_new_slow(o, now, mkt);
+                };
+                e
+            } else {
+                add128(self.exposure_cold(a), notional)
             };
-            let e = add128(exposure, notional);
             if e > credit_limit as i128 {
                 return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
-        }
-        if let Some((r, w)) = band_miss {
-            self.instruments[i].set_band_cache(r, w);
         }
         true
     }
@@ -1340,9 +1352,12 @@ impl Risk {
                 };
                 s.open_orders = s.open_orders.saturating_add(1);
                 s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
-                acct.open_orders = acct.open_orders.saturating_add(1);
+                // The check passed this command with `live < max_live`, and an account's
+                // open orders are at most `live` (restores derive `live` as their saturated
+                // sum): neither count can wrap.
+                acct.open_orders = acct.open_orders.wrapping_add(1);
                 acct.open_notional = add128(acct.open_notional, p.reserve as i128 * qty as i128);
-                self.live = self.live.saturating_add(1);
+                self.live = self.live.wrapping_add(1);
                 return;
             }
             let transient = matches!(p.tif, TimeInForce::Ioc | TimeInForce::Fok)
@@ -2545,6 +2560,14 @@ fn band_cached(ins: &mut Instr, reference: i64) -> (i64, i64) {
     (ins.band_lo, ins.band_hi)
 }
 
+/// Refresh the band cache for `reference` (a miss of the plain-limit path, out of line).
+#[cold]
+#[inline(never)]
+fn band_refresh(ins: &mut Instr, reference: i64) {
+    let w = band_width_of(ins, reference);
+    ins.set_band_cache(reference, w);
+}
+
 /// Band width around `reference`: reference × bps / 10 000, or ticks × tick_size. A 64-bit
 /// division when |reference| × bps fits in 64 bits (always, for real prices), else i128.
 #[cold]
@@ -2565,6 +2588,12 @@ fn band_width_of(ins: &Instr, reference: i64) -> i128 {
 /// price `p`, `p > hi` exactly when `p > reference + w` (in i128), and likewise below.
 #[inline(always)]
 fn band_edges(reference: i64, w: i128) -> (i64, i64) {
+    if let Ok(w) = u64::try_from(w)
+        && let Ok(w) = i64::try_from(w)
+    {
+        // 0 ≤ w ≤ i64::MAX (any real width): the i64 saturating forms give the same edges.
+        return (reference.saturating_sub(w), reference.saturating_add(w));
+    }
     let r = reference as i128;
     (sat_i64(r.saturating_sub(w)), sat_i64(r.saturating_add(w)))
 }

@@ -36,6 +36,9 @@ pub(crate) struct Bucket {
     /// `⌈window / halt⌉` whichever is longer, so a bucket at most one message below full is
     /// full again after it.
     refill_ns: u64,
+    /// Derived: `refill_ns − 1` (wrapping; used only while `refill_ns ≥ 1`), the shortcut's
+    /// step to its next `fast_after`.
+    refill_m1: u64,
     /// Derived ([`Bucket::rearm`]): `take` at a time after this one is the full-bucket
     /// shortcut (both buckets at most one message below full, `refill_ns` elapsed):
     /// `last + refill_ns − 1` while the buckets are that full, the throttle is on and
@@ -65,6 +68,7 @@ impl Bucket {
             cap_w: 0,
             halt_cap_w: 0,
             refill_ns: 0,
+            refill_m1: u64::MAX,
             fast_after: u64::MAX,
         };
         b.fill();
@@ -88,6 +92,7 @@ impl Bucket {
         self.halt_cap_w = self.halt_cap.saturating_sub(w);
         let per = |r: u64| if r == 0 { 0 } else { w.div_ceil(r) };
         self.refill_ns = per(self.rate).max(per(self.halt));
+        self.refill_m1 = self.refill_ns.wrapping_sub(1);
         self.rearm();
     }
 
@@ -153,6 +158,7 @@ impl Bucket {
             cap_w: 0,
             halt_cap_w: 0,
             refill_ns: 0,
+            refill_m1: u64::MAX,
             fast_after: u64::MAX,
         };
         b.derive();
@@ -170,7 +176,7 @@ impl Bucket {
             self.tokens = self.cap_w;
             self.halt_tokens = self.halt_cap_w;
             // refill_ns ≥ 1 (else `fast_after` is never set).
-            self.fast_after = now.saturating_add(self.refill_ns.wrapping_sub(1));
+            self.fast_after = now.saturating_add(self.refill_m1);
             return Throttle::Pass;
         }
         self.take_general(now)
