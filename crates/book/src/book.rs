@@ -291,6 +291,27 @@ impl Book {
         });
     }
 
+    /// `Cancelled` for all of taker `t`'s open quantity (the order is gone: leaves 0), at the
+    /// price its events report ([`Taker::event_price`]).
+    #[inline(always)]
+    pub(crate) fn cancel_taker<S: EventKindSink>(
+        &self,
+        t: &Taker,
+        reason: CancelReason,
+        out: &mut S,
+    ) {
+        self.emit_cancel(
+            t.id,
+            t.account,
+            reason,
+            t.leaves,
+            t.side,
+            t.event_price(),
+            0,
+            out,
+        );
+    }
+
     /// `LevelChanged` for (side, price) as it is now (when level events are on).
     #[inline(always)]
     pub(crate) fn emit_level<S: EventKindSink>(&self, side: Side, price: i64, out: &mut S) {
@@ -812,7 +833,7 @@ impl Book {
                     } else {
                         CancelReason::Unfilled
                     };
-                    self.emit_cancel(t.id, t.account, reason, t.leaves, t.side, 0, 0, out);
+                    self.cancel_taker(&t, reason, out);
                 }
                 self.run_stops(out);
             }
@@ -826,16 +847,7 @@ impl Book {
                 }
                 if t.leaves > 0 {
                     if matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok) {
-                        self.emit_cancel(
-                            t.id,
-                            t.account,
-                            CancelReason::Unfilled,
-                            t.leaves,
-                            t.side,
-                            t.limit,
-                            0,
-                            out,
-                        );
+                        self.cancel_taker(&t, CancelReason::Unfilled, out);
                     } else if let Some(s) = if needs_special(o) {
                         self.slab.alloc_special()
                     } else {
@@ -845,16 +857,7 @@ impl Book {
                         self.set_leaves(s, t.leaves);
                         if !self.place(s, out) {
                             // unreachable: checked by validation
-                            self.emit_cancel(
-                                t.id,
-                                t.account,
-                                CancelReason::Unfilled,
-                                t.leaves,
-                                t.side,
-                                t.limit,
-                                0,
-                                out,
-                            );
+                            self.cancel_taker(&t, CancelReason::Unfilled, out);
                             self.release(s);
                         }
                     }

@@ -191,30 +191,12 @@ impl Book {
         match t.stp {
             StpMode::CancelResting => self.cancel_resting(head, CancelReason::SelfTrade, out),
             StpMode::CancelAggressor => {
-                self.emit_cancel(
-                    t.id,
-                    t.account,
-                    CancelReason::SelfTrade,
-                    t.leaves,
-                    t.side,
-                    t.event_price(),
-                    0,
-                    out,
-                );
+                self.cancel_taker(t, CancelReason::SelfTrade, out);
                 t.leaves = 0;
             }
             StpMode::CancelBoth => {
                 self.cancel_resting(head, CancelReason::SelfTrade, out);
-                self.emit_cancel(
-                    t.id,
-                    t.account,
-                    CancelReason::SelfTrade,
-                    t.leaves,
-                    t.side,
-                    t.event_price(),
-                    0,
-                    out,
-                );
+                self.cancel_taker(t, CancelReason::SelfTrade, out);
                 t.leaves = 0;
             }
             StpMode::DecrementAndCancel | StpMode::None => {
