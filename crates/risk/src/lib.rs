@@ -186,9 +186,10 @@
 //! `live` with wrapping adds (the check just proved `live < max_live`, and an account's count is at
 //! most `live`): pass 48,597,881, sample 33,201,130, off 21,794,961 (the engine's command loop lays
 //! out differently, -3.0 per command with risk off too); the throttle shortcut stepping
-//! `fast_after` by a derived `refill_ns - 1`: pass 48,462,885; the credit sum exact (open notional
-//! + order notional + position value, checked, the precise path on overflow) instead of two
-//! saturating adds: pass 47,972,819, sample 32,928,747; band edges of a width within i64 as i64
+//! `fast_after` by a derived `refill_ns - 1`: pass 48,462,885; the credit sum exact (open
+//! notional plus order notional plus position value, checked, the precise path on overflow)
+//! instead of two saturating adds: pass 47,972,819, sample 32,928,747; band edges of a width
+//! within i64 as i64
 //! saturating sums: pass 47,930,889, sample 32,905,332; `check_new_ok` taking the market handle by
 //! value: pass 47,865,873, sample 32,879,839, off 21,794,961: about 260.7 instructions per command
 //! over risk off (was 287.5), 110.8 with the sample config (was 123.7). `check_new` now about 189
