@@ -187,8 +187,9 @@
 //! most `live`): pass 48,597,881, sample 33,201,130, off 21,794,961 (the engine's command loop lays
 //! out differently, -3.0 per command with risk off too); the throttle shortcut stepping
 //! `fast_after` by a derived `refill_ns - 1`: pass 48,462,885; the credit sum exact (open
-//! notional + order notional + position value, checked, the precise path on overflow) instead of two
-//! saturating adds: pass 47,972,819, sample 32,928,747; band edges of a width within i64 as i64
+//! notional plus order notional plus position value, checked, the precise path on overflow)
+//! instead of two saturating adds: pass 47,972,819, sample 32,928,747; band edges of a width
+//! within i64 as i64
 //! saturating sums: pass 47,930,889, sample 32,905,332; `check_new_ok` taking the market handle by
 //! value: pass 47,865,873, sample 32,879,839, off 21,794,961: about 260.7 instructions per command
 //! over risk off (was 287.5), 110.8 with the sample config (was 123.7). `check_new` now about 189
@@ -199,6 +200,21 @@
 //! check's layout, not the test itself); the market by value through the plain-limit path and its
 //! cold exit too (+130,004, sample +62,396); the velocity window's end kept derived, so a trade
 //! tests one compare instead of "live" and a saturating add (pass +643, sample +33,335).
+//!
+//! Session 8, third pass (same commands, measured again at its start: off 21,085,479, pass
+//! 47,431,607, sample 32,822,891; 263.5 per command passing, 117.4 with the sample config): a
+//! plain order's trade tests "held changed" as `(before == 0 || after == 0) && before != after`
+//! instead of `(before == 0) != (after == 0)`: pass 47,412,862, sample 32,813,298, off 21,085,479
+//! (263.3 and 117.3 per command). Where the upkeep outside `check_new` goes (callgrind, per
+//! instruction, pass): every trade of the stream (18,710) comes from the book's general path, whose
+//! inlined risk lines cost 2,375,159 Ir (with the `Accepted` of its 9,862 orders), plus
+//! `on_trade_price` out of line at 37 per trade (692,260 inclusive); in the engine's loop, a plain
+//! order's `Accepted` is about 60 instructions (the pending-order test 12, the open notional's i128
+//! product and checked add 9, the current-order record 6), and the risk path's dispatch on the
+//! command kind 10 per command (the niche-encoded discriminant decoded in full). Tried and dropped:
+//! the risk path's dispatch as `if let` on new order, then cancel, then the rest (pass +34,697,
+//! sample -134,705, off +1); a trade's position as one signed `add128` for both sides instead of
+//! `add128`/`sub128` per side (pass +572,107, sample +255,787).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

@@ -1588,7 +1588,8 @@ impl Risk {
             Side::Sell => sub128(before, qty as i128),
         };
         s.position = after;
-        if (before == 0) != (after == 0) {
+        // Exactly one of them 0 (both 0 only when they are equal).
+        if (before == 0 || after == 0) && before != after {
             self.held_changed(a, i, si, before == 0);
         }
     }
