@@ -4,7 +4,7 @@ use ferrex_book::{Book, BookConfig, BookConfigError};
 use ferrex_risk::{Market, MarketView, OrderSnapshot, Risk, RiskAction, RiskReject};
 use ferrex_types::{
     AccountId, CancelOrder, CancelReason, Command, CommandKind, Event, EventKind, EventKindSink,
-    EventSink, FnvHasher, InstrumentId, ModifyOrder, OrderId, Price, RejectReason,
+    EventSink, FnvHasher, InstrumentId, MassCancel, ModifyOrder, OrderId, Price, RejectReason,
 };
 use std::hash::Hasher;
 
@@ -298,7 +298,6 @@ impl Engine {
             CommandKind::Modify(_) | CommandKind::MassCancel(_) | CommandKind::Risk(_) => {
                 n_actions = risk_rare(
                     &mut self.books,
-                    &mut self.next_expiry,
                     risk,
                     &mut out,
                     &mut self.risk_actions,
@@ -403,10 +402,8 @@ impl Market for BookMarket<'_> {
 /// risk commands), out of line so the hot arms keep the command loop's registers. Returns the
 /// action count.
 #[inline(never)]
-#[allow(clippy::too_many_arguments)]
 fn risk_rare<K: EventKindSink>(
     books: &mut [Book],
-    next_expiry: &mut u64,
     risk: &mut Risk,
     out: &mut K,
     actions: &mut [RiskAction; 4],
@@ -417,7 +414,7 @@ fn risk_rare<K: EventKindSink>(
     let mut tap = RiskTap::new(risk, out, time, actions, n_actions);
     match cmd.kind {
         CommandKind::Modify(ref m) => modify_risk(books, &mut tap, m, time),
-        CommandKind::MassCancel(_) => apply(books, next_expiry, cmd, time, &mut tap),
+        CommandKind::MassCancel(ref mc) => mass_cancel(books, mc, time, &mut tap),
         CommandKind::Risk(ref c) => {
             let a = tap.risk.control(c, time, tap.out);
             tap.push(a);
@@ -487,31 +484,8 @@ fn is_plain_new(cmd: &Command) -> bool {
     matches!(cmd.kind, CommandKind::New(ref o) if Book::is_plain_limit(o))
 }
 
-/// Route one (non-risk) command to its book.
-#[inline(always)]
-fn apply<K: EventKindSink>(
-    books: &mut [Book],
-    next_expiry: &mut u64,
-    cmd: &Command,
-    time: u64,
-    out: &mut K,
-) {
-    // No new order comes this way (modify and mass cancel from the risk path), and `gate` is
-    // 0 there anyway.
-    let mut gate = 0;
-    apply_classified(
-        books,
-        next_expiry,
-        &mut gate,
-        cmd,
-        is_plain_new(cmd),
-        time,
-        out,
-    );
-}
-
-/// [`apply`] with `plain` = [`is_plain_new`]`(cmd)` computed by the caller; a new GTD order
-/// lowers `gate` with `next_expiry`.
+/// Route one (non-risk) command to its book, with `plain` = [`is_plain_new`]`(cmd)` computed
+/// by the caller; a new GTD order lowers `gate` with `next_expiry`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)] // the engine's fields, borrowed one by one
 fn apply_classified<K: EventKindSink>(
@@ -542,17 +516,7 @@ fn apply_classified<K: EventKindSink>(
             Some(book) => book.modify(m, time, out),
             None => reject_unknown_instrument(m.order_id, m.account, m.instrument, out),
         },
-        CommandKind::MassCancel(ref mc) => match mc.instrument {
-            Some(i) => match books.get_mut(i.0 as usize) {
-                Some(book) => book.mass_cancel(mc.account, time, out),
-                None => reject_unknown_instrument(OrderId(0), mc.account, i, out),
-            },
-            None => {
-                for book in books.iter_mut() {
-                    book.mass_cancel(mc.account, time, out);
-                }
-            }
-        },
+        CommandKind::MassCancel(ref mc) => mass_cancel(books, mc, time, out),
         CommandKind::Risk(_) => out.emit(EventKind::Rejected {
             order_id: OrderId(0),
             account: AccountId(0),
@@ -561,6 +525,22 @@ fn apply_classified<K: EventKindSink>(
             limit: 0,
             value: 0,
         }),
+    }
+}
+
+/// A mass cancel: by account in one book, or by account in every book.
+#[inline(always)]
+fn mass_cancel<K: EventKindSink>(books: &mut [Book], mc: &MassCancel, time: u64, out: &mut K) {
+    match mc.instrument {
+        Some(i) => match books.get_mut(i.0 as usize) {
+            Some(book) => book.mass_cancel(mc.account, time, out),
+            None => reject_unknown_instrument(OrderId(0), mc.account, i, out),
+        },
+        None => {
+            for book in books.iter_mut() {
+                book.mass_cancel(mc.account, time, out);
+            }
+        }
     }
 }
 
