@@ -501,7 +501,10 @@ fn apply_classified<K: EventKindSink>(
         CommandKind::New(ref o) => match books.get_mut(o.instrument.0 as usize) {
             Some(book) => {
                 book.new_order_classified(o, plain, time, out);
-                if let Some(t) = book.next_expiry() {
+                // A plain order is GTC: it adds no expiry, and the fills it makes can only
+                // remove some, so the earliest expiry cannot move earlier (a later one is
+                // found when `expire_due` runs).
+                if !plain && let Some(t) = book.next_expiry() {
                     *next_expiry = (*next_expiry).min(t);
                     *gate = (*gate).min(t);
                 }
