@@ -92,18 +92,21 @@ impl Book {
                     let Some(n) = self.slab.nodes.get_mut(head as usize) else {
                         break 'level;
                     };
-                    // Effective group: the account, unless the order has an explicit one (rare,
-                    // kept in its cold record).
-                    let ng = if n.flags & F_GROUP == 0 {
-                        n.account
-                    } else {
-                        ext_at(&self.slab.ext, self.slab.base, head).group
-                    };
-                    if stp != StpMode::None && ng == group {
-                        t.leaves = leaves;
-                        self.self_match(t, head, out);
-                        leaves = t.leaves;
-                        break 'fills;
+                    if stp != StpMode::None {
+                        // Effective group: the account, unless the order has an explicit one
+                        // (rare, kept in its cold record). Read only when the taker has STP
+                        // (the loop is unswitched on it: a taker without STP tests no flag).
+                        let ng = if n.flags & F_GROUP == 0 {
+                            n.account
+                        } else {
+                            ext_at(&self.slab.ext, self.slab.base, head).group
+                        };
+                        if ng == group {
+                            t.leaves = leaves;
+                            self.self_match(t, head, out);
+                            leaves = t.leaves;
+                            break 'fills;
+                        }
                     }
                     let q = leaves.min(n.visible);
                     leaves -= q;
