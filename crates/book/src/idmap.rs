@@ -9,15 +9,24 @@
 //! - **Overflow:** an id whose direct entry is taken by another live id goes to an
 //!   open-addressing hash ([`HashIds`]: linear probing, backward-shift deletion, no tombstones;
 //!   4-byte buckets holding the slot; 1.25 × max_orders buckets, so its load factor stays ≤ 0.8
-//!   even if every live id lands there, as ids chosen to collide would). It is consulted only
-//!   while it holds an entry (a count says so), so a direct miss costs nothing more in the
-//!   common case.
+//!   even if every live id lands there, as ids chosen to collide would). A free direct entry
+//!   is `NIL` when no overflow id can have it as home, and [`MOVED`] when one may (it was
+//!   freed while the overflow held ids), so a `NIL` entry alone says "absent": a direct miss
+//!   costs one load and one compare, with no look at the overflow's count (session 9: that
+//!   count was tested on every new order and every cancel).
 //!
 //! Memory: 4 bytes per direct entry (max_orders rounded up to a power of two) plus 5 bytes per
 //! order slot of overflow: about 9.2 bytes per order at 1,000,000 (the single tagged hash this
 //! replaced took 10).
 
 use crate::slab::{NIL, Node};
+
+/// A free direct entry that an id in the overflow may have as its home: written instead of
+/// `NIL` when an entry is freed while the overflow holds ids. Never a slot (slots are below
+/// 2^30). An absent id whose home is `MOVED` is looked for in the overflow; an insert may take
+/// the entry. Once the overflow is empty, freed entries are `NIL` again; a `MOVED` left over
+/// only sends a miss to the (then empty) overflow.
+const MOVED: u32 = NIL - 1;
 
 /// The overflow tier: an open-addressing hash of the ids whose direct entry was taken. A bucket
 /// is just the slot (`NIL` = empty): the id is read from the slab node, and so is the home
@@ -165,7 +174,7 @@ impl HashIds {
 /// [`IdMap::insert_at`] and [`IdMap::remove_at`]) is a direct index (`< direct.len()`) or
 /// `direct.len()` + an overflow bucket.
 pub(crate) struct IdMap {
-    /// Slot of the live id whose low bits index the entry, or `NIL`.
+    /// Slot of the live id whose low bits index the entry, or `NIL` / [`MOVED`] when free.
     direct: Vec<u32>,
     /// `direct.len() - 1` (a power of two minus one).
     mask: u64,
@@ -209,13 +218,13 @@ impl IdMap {
     }
 
     /// True when `id` is certainly absent and its position is its direct entry
-    /// ([`IdMap::direct_pos`]): the entry is free and the overflow is empty. The common outcome
-    /// of a probe for a new id (and for a cancel of an unknown one), answered as a plain branch:
-    /// callers test it before [`IdMap::find_free`] / [`IdMap::find`], whose `Result`/`Option`
-    /// the compiler otherwise merges and tests again on this path. O(1).
+    /// ([`IdMap::direct_pos`]): the entry is `NIL` (free, and no overflow id's home). The
+    /// common outcome of a probe for a new id (and for a cancel of an unknown one), answered as
+    /// a plain branch: callers test it before [`IdMap::find_free`] / [`IdMap::find`], whose
+    /// `Result`/`Option` the compiler otherwise merges and tests again on this path. O(1).
     #[inline(always)]
     pub fn surely_free(&self, id: u64) -> bool {
-        self.direct_at(self.home(id)) == NIL && self.n_over == 0
+        self.direct_at(self.home(id)) == NIL
     }
 
     /// The direct position of `id` (where [`IdMap::insert_at`] puts it when
@@ -252,13 +261,12 @@ impl IdMap {
         let d = self.home(id);
         let s = self.direct_at(d);
         if s == NIL {
-            if self.n_over == 0 {
-                return Ok(d);
-            }
-        } else if nodes.get(s as usize).is_some_and(|n| n.id == id) {
+            return Ok(d);
+        }
+        if nodes.get(s as usize).is_some_and(|n| n.id == id) {
             return Err(d);
         }
-        self.probe_over(id, d, s == NIL, nodes)
+        self.probe_over(id, d, s == MOVED, nodes)
     }
 
     /// [`IdMap::probe`] past the direct entry: `id` is live in the overflow, or absent; an
@@ -300,11 +308,19 @@ impl IdMap {
         }
     }
 
+    /// The value a direct entry takes when it is freed: `NIL`, or [`MOVED`] while the
+    /// overflow holds ids (one of them may have this home).
+    #[inline(always)]
+    fn freed(&self) -> u32 {
+        NIL - u32::from(self.n_over != 0)
+    }
+
     /// Inserts `id → slot`; `id` must be absent. O(1) expected.
     #[inline]
     pub fn insert(&mut self, id: u64, slot: u32) {
         let d = self.home(id);
-        if self.direct_at(d) == NIL {
+        // NIL or MOVED: free.
+        if self.direct_at(d) >= MOVED {
             self.direct[d] = slot;
         } else {
             self.over.insert(id, slot);
@@ -317,7 +333,7 @@ impl IdMap {
     pub fn remove(&mut self, id: u64, slot: u32, nodes: &[Node]) {
         let d = self.home(id);
         if self.direct_at(d) == slot {
-            self.direct[d] = NIL;
+            self.direct[d] = self.freed();
         } else if self.n_over != 0 {
             self.remove_over(id, slot, nodes);
         }
@@ -333,8 +349,9 @@ impl IdMap {
     /// Empties position `i` (from [`IdMap::find`], map unchanged since).
     #[inline(always)]
     pub fn remove_at(&mut self, i: usize, nodes: &[Node]) {
+        let freed = self.freed();
         if let Some(e) = self.direct.get_mut(i) {
-            *e = NIL;
+            *e = freed;
         } else {
             self.remove_at_over(i - self.direct.len(), nodes);
         }
@@ -434,8 +451,12 @@ mod tests {
             }
             assert_eq!(
                 m.n_over as usize,
-                want.len() - m.direct.iter().filter(|&&e| e != NIL).count()
+                want.len() - m.direct.iter().filter(|&&e| e < MOVED).count()
             );
+            // A live id's home entry is never `NIL` (its slot, another id's, or `MOVED`).
+            for &k in want.keys() {
+                assert_ne!(m.direct[m.home(k)], NIL, "id {k}");
+            }
         }
     }
 }
