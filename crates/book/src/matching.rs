@@ -47,7 +47,8 @@ impl Book {
     /// O(orders touched); each trade is O(1).
     #[inline]
     pub(crate) fn match_taker<S: EventKindSink>(&mut self, t: &mut Taker, out: &mut S) {
-        self.match_taker_inline(t, None, out);
+        let level_events = self.cfg.level_events;
+        self.match_loop(t, None, level_events, out);
     }
 
     /// [`Book::match_taker`], always inlined (the add fast path). `crossing` is the best
@@ -60,9 +61,25 @@ impl Book {
         crossing: Option<i64>,
         out: &mut S,
     ) {
+        // One copy of the loop per setting of level events: the loop tests no flag per fill.
+        if self.cfg.level_events {
+            self.match_loop(t, crossing, true, out);
+        } else {
+            self.match_loop(t, crossing, false, out);
+        }
+    }
+
+    /// [`Book::match_taker_inline`] with `level_events` = the book's setting.
+    #[inline(always)]
+    fn match_loop<S: EventKindSink>(
+        &mut self,
+        t: &mut Taker,
+        crossing: Option<i64>,
+        level_events: bool,
+        out: &mut S,
+    ) {
         let oi = t.side.opposite().index();
         let instrument = self.instrument;
-        let level_events = self.cfg.level_events;
         // The taker's fields in locals: `t` is written back only around the cold STP call, so
         // the loop keeps them in registers.
         let (side, limit, stp, group) = (t.side, t.limit, t.stp, t.group);
@@ -132,12 +149,13 @@ impl Book {
                     });
                     self.last_trade = Some(bp);
                     if vis > 0 {
-                        // The taker is done (it took less than this order's visible lots).
+                        // The taker is done (it took less than this order's visible lots, so
+                        // `leaves` is 0): out of both loops, without testing `leaves` again.
                         if level_events {
                             let (lq, lc) = (lvl.qty, lvl.count);
                             self.level_changed(lside, bp, lq, lc, out);
                         }
-                        break 'fills;
+                        break 'level;
                     }
                     let (next, id, gtd) = (n.next, n.id, n.flags & F_GTD != 0);
                     // `head` is first in its level (its `prev` is NIL): unlink it without reading
