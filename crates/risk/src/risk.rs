@@ -1185,6 +1185,33 @@ impl Risk {
         now: u64,
         out: &mut impl EventKindSink,
     ) -> RiskAction {
+        self.on_event_as::<false>(ev, now, out)
+    }
+
+    /// [`Risk::on_event`] for the events of the book call that enters the order the last
+    /// [`Risk::check_new`] passed, made right after that check (the engine's new-order path).
+    /// The one `Accepted` such a book call emits is that order's (a book accepts only the order
+    /// it is entering), so it is matched to the order the check left pending without comparing
+    /// its key, account and instrument. Any other use must call [`Risk::on_event`].
+    #[inline(always)]
+    pub fn on_entered_event(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
+        self.on_event_as::<true>(ev, now, out)
+    }
+
+    /// `on_event`; `ENTERED`: the events of the book call entering the order the last check
+    /// passed (see [`Risk::on_entered_event`]).
+    #[inline(always)]
+    fn on_event_as<const ENTERED: bool>(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
         match *ev {
             EventKind::Accepted {
                 order_id,
@@ -1194,10 +1221,10 @@ impl Risk {
                 price,
                 qty,
             } => {
-                self.on_accepted(order_id, account, instrument, side, price, qty.0);
+                self.on_accepted::<ENTERED>(order_id, account, instrument, side, price, qty.0);
                 RiskAction::None
             }
-            EventKind::Trade { .. } => self.on_trade(ev, now, out),
+            EventKind::Trade { .. } => self.on_trade::<ENTERED>(ev, now, out),
             EventKind::Cancelled {
                 order_id,
                 account,
@@ -1246,8 +1273,17 @@ impl Risk {
     /// A trade: both sides' open quantity and position, the last trade price, velocity and MMP.
     /// Inlined into the event dispatch, as `on_accepted` is: out of line, its call and six
     /// saved registers cost about 30 instructions per trade (`examples/risk_cost.rs`).
+    ///
+    /// `ENTERED` (see [`Risk::on_entered_event`]): every taker is the order being entered or a
+    /// stop it triggered (an order of the table), so the taker is matched against the pending
+    /// order, which describes the entered order until the next check.
     #[inline(always)]
-    fn on_trade(&mut self, ev: &EventKind, now: u64, out: &mut impl EventKindSink) -> RiskAction {
+    fn on_trade<const ENTERED: bool>(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
         let EventKind::Trade {
             instrument,
             price,
@@ -1278,7 +1314,20 @@ impl Risk {
             now,
             out,
         );
-        let t = if self.is_cur(taker_order_id.0, i as u32) {
+        let p = self.pending;
+        let t = if ENTERED && p.plain && p.order_id == taker_order_id.0 {
+            // The plain order being entered: its reserve, account and slot are pending.
+            self.plain_trade(
+                p.acct as usize,
+                i,
+                p.slot as usize,
+                aggressor,
+                p.reserve,
+                q,
+                taker_leaves.0 == 0,
+            );
+            None
+        } else if !ENTERED && self.is_cur(taker_order_id.0, i as u32) {
             // The plain order of this command (the usual taker): its reserve, account and
             // slot are at hand.
             let c = self.cur;
@@ -1321,7 +1370,7 @@ impl Risk {
     /// a hundred instructions' work, about 30 instructions per accepted order in all
     /// (`examples/risk_cost.rs`, every order passing).
     #[inline(always)]
-    fn on_accepted(
+    fn on_accepted<const ENTERED: bool>(
         &mut self,
         order_id: OrderId,
         account: AccountId,
@@ -1332,20 +1381,25 @@ impl Risk {
     ) {
         let p = self.pending;
         // The order the last check passed (the usual case): its account and slot are known.
-        if p.hot && p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0
-        {
+        // Entering that very order (`ENTERED`), the book accepts no other one.
+        let same = p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0;
+        debug_assert!(!ENTERED || !p.hot || same);
+        if p.hot && (ENTERED || same) {
             self.pending.valid = false;
             self.pending.hot = false;
             let (a, si) = (p.acct as usize, p.slot as usize);
             if p.plain {
-                // A plain order: counters only, and it is the order that may take now.
-                self.cur = Cur {
-                    order_id: order_id.0,
-                    tag: instrument.0 as u64 | SOLO_LIVE,
-                    reserve: p.reserve,
-                    acct: p.acct,
-                    slot: p.slot,
-                };
+                // A plain order: counters only, and it is the order that may take now (while
+                // it is being entered, the pending record still describes it).
+                if !ENTERED {
+                    self.cur = Cur {
+                        order_id: order_id.0,
+                        tag: instrument.0 as u64 | SOLO_LIVE,
+                        reserve: p.reserve,
+                        acct: p.acct,
+                        slot: p.slot,
+                    };
+                }
                 let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a))
                 else {
                     return; // the check resolved both: never
