@@ -259,7 +259,7 @@ impl Engine {
         match cmd.kind {
             CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
                 Some(book) => {
-                    let res = risk.check_new_with(o, time, BookMarket(book));
+                    let res = risk.check_new_entering(o, time, BookMarket(book));
                     if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
                         let mut tap = RiskTap::entering(
                             risk,

@@ -142,6 +142,13 @@ struct Pending {
     /// Not part of snapshots either: a plain order (a limit order, not MMP-flagged or
     /// reduce-only): its `Accepted` keeps it out of the order table (see [`Cur`]).
     plain: bool,
+    /// Not part of snapshots either (false between commands): the plain-limit path of
+    /// [`Risk::check_new_entering`] has already done the order's `Accepted` upkeep (counters,
+    /// open quantity and notional), so its `Accepted` only clears this; a book reject of it
+    /// undoes that upkeep (from `side` and `qty`).
+    applied: bool,
+    side: Side,
+    qty: u64,
     acct: u32,
     slot: u32,
 }
@@ -537,13 +544,43 @@ impl Risk {
         }
     }
 
+    /// [`Risk::check_new_with`] for an order the caller enters into its book right after a
+    /// passed check, passing every event of that book call to [`Risk::on_entered_event`] (the
+    /// engine's new-order path). A plain limit order that passes has its `Accepted` upkeep
+    /// done here, while the check holds its records and notional: its `Accepted` then has
+    /// nothing left to do, and a book reject of it (the book's own checks) undoes it.
+    #[inline(always)]
+    pub fn check_new_entering<M: Market + Copy>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> Result<(), RiskReject> {
+        if self.check_new_ok_as::<M, true>(o, now, mkt) {
+            Ok(())
+        } else {
+            Err(self.reject)
+        }
+    }
+
     /// `check_new` out of line with a one-register answer (the reject, if any, is left in
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
     /// The market comes by value (a `Copy` handle: the engine's is one pointer, in a register).
-    #[inline(never)]
+    #[inline(always)]
     fn check_new_ok<M: Market + Copy>(&mut self, o: &NewOrder, now: u64, mkt: M) -> bool {
-        self.check_new_inner(o, now, &mkt)
+        self.check_new_ok_as::<M, false>(o, now, mkt)
+    }
+
+    /// `check_new_ok`; `APPLY`: [`Risk::check_new_entering`].
+    #[inline(never)]
+    fn check_new_ok_as<M: Market + Copy, const APPLY: bool>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> bool {
+        self.check_new_inner::<M, APPLY>(o, now, &mkt)
     }
 
     /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
@@ -552,6 +589,7 @@ impl Risk {
     fn fail(&mut self, r: RiskReject) -> bool {
         self.pending.valid = false;
         self.pending.hot = false;
+        self.pending.applied = false;
         self.reject = r;
         false
     }
@@ -588,7 +626,12 @@ impl Risk {
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
     /// precise sequence.
     #[inline(always)]
-    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+    fn check_new_inner<M: Market, const APPLY: bool>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: &M,
+    ) -> bool {
         let Some((a, i)) = self.lookup_new(o) else {
             return false;
         };
@@ -598,7 +641,7 @@ impl Risk {
         }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
             // The throttle first there too, on the account the path reads afterwards.
-            self.check_new_limit(o, a, i, now, mkt)
+            self.check_new_limit::<M, APPLY>(o, a, i, now, mkt)
         } else {
             if let Err(r) = self.throttle(a, now) {
                 return self.fail(r);
@@ -638,7 +681,7 @@ impl Risk {
     /// table, a position sum beyond i128) goes to `check_new_rest`, which has no side effect
     /// before its end, so the answer is the same either way.
     #[inline(always)]
-    fn check_new_limit<M: Market>(
+    fn check_new_limit<M: Market, const APPLY: bool>(
         &mut self,
         o: &NewOrder,
         a: usize,
@@ -651,7 +694,7 @@ impl Risk {
         let (Some(acct), Some(ins), Some(slot)) = (
             self.accounts.get_mut(a),
             self.instruments.get_mut(i),
-            self.slots.get(si),
+            self.slots.get_mut(si),
         ) else {
             // Never (the lookups found both, and every account has a row of slots); the
             // throttle still counts the message first.
@@ -666,9 +709,9 @@ impl Risk {
         if t != Throttle::Pass {
             return self.throttle_fail(a, now, t);
         }
-        let acct = &*acct;
         let qty = o.qty.0;
         let p = o.price.0;
+        let plain = !o.flags.contains(OrderFlags::MMP);
         // The pending order is written first, while the order's fields are at hand: every way
         // out below either passes it (as written here) or invalidates it (`fail`, or the
         // precise path, which writes its own), so the fields need not live to the end.
@@ -680,7 +723,10 @@ impl Risk {
             valid: true,
             hot: true,
             tif: o.tif,
-            plain: !o.flags.contains(OrderFlags::MMP),
+            plain,
+            applied: APPLY && plain,
+            side: o.side,
+            qty,
             acct: a as u32,
             slot: si as u32,
         };
@@ -747,31 +793,98 @@ impl Risk {
             return self.fail(e);
         }
         let credit_limit = acct.credit_limit;
-        if credit_limit != i64::MAX {
+        // The account's open notional with this order (what its `Accepted` makes it): the
+        // credit sum's first term, kept for `APPLY`.
+        let open_after = if credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand. One instrument held and a
-            // position in this one: it is the one held.
+            // position in this one: it is the one held. Other instruments held: out of line.
             let pos = slot.position;
-            let e = if acct.held_len == u32::from(pos != 0) {
-                // None held (then this slot's position is 0 and so is its value), or only this
-                // one: one term, with no branch on which. The sum exact, in the order the
-                // registers hold its terms; beyond i128 the precise path saturates it.
-                let sum = acct
-                    .open_notional
-                    .checked_add(notional)
-                    .and_then(|x| x.checked_add(position_value(pos, ins.mark)));
-                let Some(e) = sum else {
-                    return self.check_new_slow(o, now, mkt);
-                };
-                e
-            } else {
-                add128(self.exposure_cold(a), notional)
+            if acct.held_len != u32::from(pos != 0) {
+                return self.credit_held::<APPLY>(a, si, notional, plain);
+            }
+            // None held (then this slot's position is 0 and so is its value), or only this
+            // one: one term, with no branch on which. The sum exact, in the order the
+            // registers hold its terms; beyond i128 the precise path saturates it.
+            let Some(open_after) = acct.open_notional.checked_add(notional) else {
+                return self.check_new_slow(o, now, mkt);
+            };
+            let Some(e) = open_after.checked_add(position_value(pos, ins.mark)) else {
+                return self.check_new_slow(o, now, mkt);
             };
             if e > credit_limit as i128 {
                 return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
+            open_after
+        } else if APPLY {
+            add128(acct.open_notional, notional)
+        } else {
+            0
+        };
+        if APPLY && plain {
+            // The order's `Accepted` upkeep (`Pending::applied`, set above), through the
+            // records at hand. The check passed with `live < max_live` (see `on_accepted`):
+            // neither count wraps.
+            slot.open_orders = slot.open_orders.saturating_add(1);
+            let sd = side_idx(o.side);
+            slot.open_qty[sd] = slot.open_qty[sd].saturating_add(qty);
+            acct.open_orders = acct.open_orders.wrapping_add(1);
+            acct.open_notional = open_after;
+            self.live = self.live.wrapping_add(1);
         }
         true
+    }
+
+    /// The credit check of the plain-limit path for an account holding positions in other
+    /// instruments (one pass over them), and for `APPLY` the order's `Accepted` upkeep.
+    #[cold]
+    #[inline(never)]
+    fn credit_held<const APPLY: bool>(
+        &mut self,
+        a: usize,
+        si: usize,
+        notional: i128,
+        plain: bool,
+    ) -> bool {
+        let credit_limit = self.accounts[a].credit_limit;
+        let e = add128(self.exposure_cold(a), notional);
+        if e > credit_limit as i128 {
+            return self.fail(RiskReject::new(
+                RejectReason::CreditLimit,
+                credit_limit,
+                sat_i64(e),
+            ));
+        }
+        if APPLY && plain {
+            let (side, qty) = (self.pending.side, self.pending.qty);
+            let (s, acct) = (&mut self.slots[si], &mut self.accounts[a]);
+            s.open_orders = s.open_orders.saturating_add(1);
+            s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
+            acct.open_orders = acct.open_orders.wrapping_add(1);
+            acct.open_notional = add128(acct.open_notional, notional);
+            self.live = self.live.wrapping_add(1);
+        }
+        true
+    }
+
+    /// A book reject of the order whose `Accepted` upkeep `check_new_entering` did: undone.
+    #[cold]
+    #[inline(never)]
+    fn unapply_pending(&mut self) {
+        // The pending record stays as a book reject leaves it without `APPLY` (valid).
+        let p = self.pending;
+        self.pending.applied = false;
+        let (Some(s), Some(acct)) = (
+            self.slots.get_mut(p.slot as usize),
+            self.accounts.get_mut(p.acct as usize),
+        ) else {
+            return;
+        };
+        s.open_orders = s.open_orders.saturating_sub(1);
+        s.open_qty[side_idx(p.side)] = s.open_qty[side_idx(p.side)].saturating_sub(p.qty);
+        acct.open_orders = acct.open_orders.saturating_sub(1);
+        acct.open_notional = sub128(acct.open_notional, p.reserve as i128 * p.qty as i128);
+        self.live = self.live.saturating_sub(1);
     }
 
     /// The plain-limit path's way out to [`Risk::check_new_rest`], out of line: the account and
@@ -897,6 +1010,9 @@ impl Risk {
             plain: o.ord_type == OrdType::Limit
                 && !o.flags.contains(OrderFlags::MMP)
                 && !o.flags.contains(OrderFlags::REDUCE_ONLY),
+            applied: false,
+            side: o.side,
+            qty,
             acct: a as u32,
             slot: si as u32,
         };
@@ -1262,8 +1378,14 @@ impl Risk {
                 self.on_replaced(order_id.0, account, instrument.0, price.0, qty.0);
                 RiskAction::None
             }
-            EventKind::Rejected { .. }
-            | EventKind::Triggered { .. }
+            EventKind::Rejected { order_id, .. } => {
+                // Entering an order: the book's reject of it (the only one it can emit then).
+                if ENTERED && self.pending.applied && order_id.0 == self.pending.order_id {
+                    self.unapply_pending();
+                }
+                RiskAction::None
+            }
+            EventKind::Triggered { .. }
             | EventKind::LevelChanged { .. }
             | EventKind::AccountState { .. }
             | EventKind::InstrumentState { .. } => RiskAction::None,
@@ -1380,6 +1502,13 @@ impl Risk {
         qty: u64,
     ) {
         let p = self.pending;
+        if ENTERED && p.applied {
+            // Its upkeep is done (`check_new_entering`).
+            self.pending.applied = false;
+            self.pending.valid = false;
+            self.pending.hot = false;
+            return;
+        }
         // The order the last check passed (the usual case): its account and slot are known.
         // Entering that very order (`ENTERED`), the book accepts no other one.
         let same = p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0;
