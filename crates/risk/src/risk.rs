@@ -1421,8 +1421,16 @@ impl Risk {
         else {
             return RiskAction::None;
         };
-        let Some(i) = self.instr_idx(instrument) else {
-            return RiskAction::None;
+        let i = if ENTERED {
+            // The book entering the pending order trades in its instrument, which the check
+            // found configured.
+            debug_assert_eq!(self.pending.instrument, instrument.0);
+            self.pending.instrument as usize
+        } else {
+            let Some(i) = self.instr_idx(instrument) else {
+                return RiskAction::None;
+            };
+            i
         };
         let q = qty.0;
         let m = self.on_fill(
