@@ -147,6 +147,12 @@ struct Pending {
     /// open quantity and notional), so its `Accepted` only clears this; a book reject of it
     /// undoes that upkeep (from `side` and `qty`).
     applied: bool,
+    /// Not part of snapshots either: with `applied`, a plain IOC or FOK order. The book ends
+    /// it within the book call that enters it, so its open order, quantity and notional are
+    /// never counted: its fills as taker move only its position, and its `Cancelled` (the
+    /// unfilled rest) is passed over. Each count would be taken at the check and given back
+    /// by its fills and cancel within the same command, nothing reading it in between.
+    transient: bool,
     side: Side,
     qty: u64,
     acct: u32,
@@ -725,6 +731,7 @@ impl Risk {
             tif: o.tif,
             plain,
             applied: APPLY && plain,
+            transient: APPLY && plain && matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok),
             side: o.side,
             qty,
             acct: a as u32,
@@ -821,7 +828,8 @@ impl Risk {
         } else {
             0
         };
-        if APPLY && plain {
+        // Read back from the pending record: no flag lives through the path for it.
+        if APPLY && self.pending.applied && !self.pending.transient {
             // The order's `Accepted` upkeep (`Pending::applied`, set above), through the
             // records at hand. The check passed with `live < max_live` (see `on_accepted`):
             // neither count wraps.
@@ -874,6 +882,9 @@ impl Risk {
         // The pending record stays as a book reject leaves it without `APPLY` (valid).
         let p = self.pending;
         self.pending.applied = false;
+        if p.transient {
+            return; // nothing counted
+        }
         let (Some(s), Some(acct)) = (
             self.slots.get_mut(p.slot as usize),
             self.accounts.get_mut(p.acct as usize),
@@ -1011,6 +1022,7 @@ impl Risk {
                 && !o.flags.contains(OrderFlags::MMP)
                 && !o.flags.contains(OrderFlags::REDUCE_ONLY),
             applied: false,
+            transient: false,
             side: o.side,
             qty,
             acct: a as u32,
@@ -1351,6 +1363,10 @@ impl Risk {
                 leaves,
                 ..
             } => {
+                // Entering a transient order: its unfilled rest, never counted.
+                if ENTERED && self.pending.transient && order_id.0 == self.pending.order_id {
+                    return RiskAction::None;
+                }
                 self.on_cancelled(
                     order_id, account, instrument, qty.0, side, price.0, leaves.0,
                 );
@@ -1447,15 +1463,20 @@ impl Risk {
         let p = self.pending;
         let t = if ENTERED && p.plain && p.order_id == taker_order_id.0 {
             // The plain order being entered: its reserve, account and slot are pending.
-            self.plain_trade(
-                p.acct as usize,
-                i,
-                p.slot as usize,
-                aggressor,
-                p.reserve,
-                q,
-                taker_leaves.0 == 0,
-            );
+            if p.transient {
+                // Its counts were never taken (`Pending::transient`): the position only.
+                self.plain_position(p.acct as usize, i, p.slot as usize, aggressor, q);
+            } else {
+                self.plain_trade(
+                    p.acct as usize,
+                    i,
+                    p.slot as usize,
+                    aggressor,
+                    p.reserve,
+                    q,
+                    taker_leaves.0 == 0,
+                );
+            }
             None
         } else if !ENTERED && self.is_cur(taker_order_id.0, i as u32) {
             // The plain order of this command (the usual taker): its reserve, account and
@@ -1780,6 +1801,24 @@ impl Risk {
         };
         s.position = after;
         // Exactly one of them 0 (both 0 only when they are equal).
+        if (before == 0 || after == 0) && before != after {
+            self.held_changed(a, i, si, before == 0);
+        }
+    }
+
+    /// [`Risk::plain_trade`] of an order whose counts were never taken (see
+    /// `Pending::transient`): the position only.
+    #[inline(always)]
+    fn plain_position(&mut self, a: usize, i: usize, si: usize, side: Side, qty: u64) {
+        let Some(s) = self.slots.get_mut(si) else {
+            return;
+        };
+        let before = s.position;
+        let after = match side {
+            Side::Buy => add128(before, qty as i128),
+            Side::Sell => sub128(before, qty as i128),
+        };
+        s.position = after;
         if (before == 0 || after == 0) && before != after {
             self.held_changed(a, i, si, before == 0);
         }
