@@ -1532,8 +1532,8 @@ impl Risk {
     ) {
         let p = self.pending;
         if ENTERED && p.applied {
-            // Its upkeep is done (`check_new_entering`).
-            self.pending.applied = false;
+            // Its upkeep is done (`check_new_entering`). `applied` stays: no reject of it can
+            // follow, and the next check writes it again.
             self.pending.valid = false;
             self.pending.hot = false;
             return;
