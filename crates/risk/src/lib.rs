@@ -240,14 +240,15 @@
 //! 45,246,454, sample 32,081,791; a plain IOC or FOK order passed there is never counted (the book
 //! ends it within the call: its fills as taker move only its position and its unfilled rest's
 //! `Cancelled` is passed over): pass 45,148,945, sample 31,930,345; that `Accepted` leaving the
-//! applied flag (no reject can follow it): pass 45,083,943, sample 31,899,147. Off unchanged at
-//! 21,085,479 throughout: 240.0 instructions per command over risk off passing (was 263.3), 108.1
-//! with the sample config (was 117.5). `check_new` is now about 223 per new order inclusive, with
-//! the `Accepted` upkeep of a plain order that rests (was 189 without it, plus about 60 in the
-//! engine's loop); the IOC path (`Book::new_order_general`, 9,862 calls, all of the stream's 18,710
-//! trades) 7,626,856 against 3,969,755 with risk off (was 8,982,282); `on_trade_price` 25 per trade
-//! (was 37). Tried and dropped (against the kept state they were tried on): the velocity's quiet
-//! test inlined into the trade dispatch with the rest out of line (pass +242,249); the check's
+//! applied flag (no reject can follow it): pass 45,083,943, sample 31,899,147; a refused check
+//! leaving it too (no book call follows one): sample 31,865,343. Off unchanged at 21,085,479
+//! throughout: 240.0 instructions per command over risk off passing (was 263.3), 107.8 with the
+//! sample config (was 117.5). `check_new` is now about 223 per new order inclusive, with the
+//! `Accepted` upkeep of a plain order that rests (was 189 without it, plus about 60 in the engine's
+//! loop); the IOC path (`Book::new_order_general`, 9,862 calls, all of the stream's 18,710 trades)
+//! 7,626,856 against 3,969,755 with risk off (was 8,982,282); `on_trade_price` 25 per trade (was
+//! 37). Tried and dropped (against the kept state they were tried on): the velocity's quiet test
+//! inlined into the trade dispatch with the rest out of line (pass +242,249); the check's
 //! `Accepted` upkeep with the order's fields kept live to its end (+1,277,430), or read back from
 //! the pending record with fresh lookups (+415,841): the records the check holds are what pays; the
 //! price range and the band as one range test ahead of the static checks, the band's edges clamped

@@ -142,10 +142,11 @@ struct Pending {
     /// Not part of snapshots either: a plain order (a limit order, not MMP-flagged or
     /// reduce-only): its `Accepted` keeps it out of the order table (see [`Cur`]).
     plain: bool,
-    /// Not part of snapshots either (false between commands): the plain-limit path of
-    /// [`Risk::check_new_entering`] has already done the order's `Accepted` upkeep (counters,
-    /// open quantity and notional), so its `Accepted` only clears this; a book reject of it
-    /// undoes that upkeep (from `side` and `qty`).
+    /// Not part of snapshots either, and read only by the events of the book call entering
+    /// the order (which always follows a passed check, and so a pending record written by it):
+    /// the plain-limit path of [`Risk::check_new_entering`] has already done the order's
+    /// `Accepted` upkeep (counters, open quantity and notional), so its `Accepted` has nothing
+    /// left to do; a book reject of it undoes that upkeep (from `side` and `qty`).
     applied: bool,
     /// Not part of snapshots either: with `applied`, a plain IOC or FOK order. The book ends
     /// it within the book call that enters it, so its open order, quantity and notional are
@@ -593,9 +594,9 @@ impl Risk {
     /// pending (a passed check has just set it). Returns false.
     #[inline(always)]
     fn fail(&mut self, r: RiskReject) -> bool {
+        // `applied` may stay: no book call enters a refused order.
         self.pending.valid = false;
         self.pending.hot = false;
-        self.pending.applied = false;
         self.reject = r;
         false
     }
