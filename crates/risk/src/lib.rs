@@ -258,7 +258,9 @@
 //! cancel's account and instrument tests (pass +1,635, sample +9,640); the transient flag kept in a
 //! register to the end of the check (pass 45,237,913 against 45,148,945 read back), or both flags
 //! as one mode byte (pass +21,841, sample +212,286); `applied` false for a transient order so the
-//! check's end reads one flag (pass +169,815, sample +262,351).
+//! check's end reads one flag (pass +169,815, sample +262,351); the engine classifying a new order
+//! for the book's fast path before its check, as the risk-free path does (off +944,818,
+//! pass +1,577,110, sample +1,357,926: the command loop laid out anew).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now
