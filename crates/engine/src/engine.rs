@@ -259,10 +259,15 @@ impl Engine {
         match cmd.kind {
             CommandKind::New(ref o) => match self.books.get_mut(o.instrument.0 as usize) {
                 Some(book) => {
-                    let res = risk.check_new_with(o, time, BookMarket(book));
+                    let res = risk.check_new_entering(o, time, BookMarket(book));
                     if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
-                        let mut tap =
-                            RiskTap::new(risk, &mut out, time, &mut self.risk_actions, n_actions);
+                        let mut tap = RiskTap::entering(
+                            risk,
+                            &mut out,
+                            time,
+                            &mut self.risk_actions,
+                            n_actions,
+                        );
                         book.new_order(o, time, &mut tap);
                         n_actions = tap.n_actions;
                         if let Some(t) = book.next_expiry() {
@@ -646,8 +651,9 @@ fn cancel_mmp<K: EventKindSink>(
 }
 
 /// Forwards book events to the output and feeds each to the risk layer, collecting the actions
-/// it asks for.
-struct RiskTap<'a, K: EventKindSink> {
+/// it asks for. `ENTERED`: the tap of the book call entering the new order whose check just
+/// passed, whose events go to [`Risk::on_entered_event`] (its `Accepted` is that order's).
+struct RiskTap<'a, K: EventKindSink, const ENTERED: bool = false> {
     risk: &'a mut Risk,
     out: &'a mut K,
     now: u64,
@@ -672,7 +678,29 @@ impl<'a, K: EventKindSink> RiskTap<'a, K> {
             n_actions,
         }
     }
+}
 
+impl<'a, K: EventKindSink> RiskTap<'a, K, true> {
+    /// The tap of the book call entering the new order whose check just passed.
+    #[inline(always)]
+    fn entering(
+        risk: &'a mut Risk,
+        out: &'a mut K,
+        now: u64,
+        actions: &'a mut [RiskAction; 4],
+        n_actions: usize,
+    ) -> Self {
+        RiskTap {
+            risk,
+            out,
+            now,
+            actions,
+            n_actions,
+        }
+    }
+}
+
+impl<K: EventKindSink, const ENTERED: bool> RiskTap<'_, K, ENTERED> {
     #[inline(always)]
     fn push(&mut self, a: RiskAction) {
         if a != RiskAction::None && self.n_actions < self.actions.len() {
@@ -682,11 +710,15 @@ impl<'a, K: EventKindSink> RiskTap<'a, K> {
     }
 }
 
-impl<K: EventKindSink> EventKindSink for RiskTap<'_, K> {
+impl<K: EventKindSink, const ENTERED: bool> EventKindSink for RiskTap<'_, K, ENTERED> {
     #[inline(always)]
     fn emit(&mut self, kind: EventKind) {
         self.out.emit(kind);
-        let a = self.risk.on_event(&kind, self.now, self.out);
+        let a = if ENTERED {
+            self.risk.on_entered_event(&kind, self.now, self.out)
+        } else {
+            self.risk.on_event(&kind, self.now, self.out)
+        };
         self.push(a);
     }
 }

@@ -297,3 +297,59 @@ fn risk_commands_without_risk_are_refused_clearly() {
         }
     ));
 }
+
+/// A new order the risk checks pass but the book rejects (here a duplicate order id) leaves the
+/// risk state as it was: the new-order path's upkeep done ahead of the `Accepted` is undone by
+/// the book's reject, for a resting order and an IOC alike.
+#[test]
+fn a_book_reject_after_a_passed_check_leaves_risk_state_unchanged() {
+    let mut e = engine();
+    let mut ev: Vec<Event> = Vec::new();
+    let new = |t: u64, id: u64, price: i64, qty: u64, tif: TimeInForce| {
+        Command::new(
+            t,
+            CommandKind::New(NewOrder {
+                order_id: OrderId(id),
+                account: AccountId(1),
+                side: Side::Buy,
+                price: Price(price),
+                qty: Qty(qty),
+                tif,
+                ..NewOrder::default()
+            }),
+        )
+    };
+    let state = |e: &Engine| {
+        let r = e.risk().unwrap();
+        (
+            r.open_orders(AccountId(1)),
+            r.exposure(AccountId(1)),
+            r.open_qty(AccountId(1), InstrumentId(0), Side::Buy),
+            r.position(AccountId(1), InstrumentId(0)),
+        )
+    };
+    e.process(&new(1, 7, 99, 5, TimeInForce::Gtc), &mut ev);
+    let rested = state(&e);
+    assert_eq!(rested, (1, 99 * 5, 5, 0), "{ev:?}");
+    for (t, tif) in [(2, TimeInForce::Gtc), (3, TimeInForce::Ioc)] {
+        ev.clear();
+        e.process(&new(t, 7, 98, 3, tif), &mut ev);
+        assert!(
+            matches!(
+                ev[..],
+                [Event {
+                    kind: EventKind::Rejected {
+                        reason: RejectReason::DuplicateOrderId,
+                        ..
+                    },
+                    ..
+                }]
+            ),
+            "{ev:?}"
+        );
+        assert_eq!(state(&e), rested);
+    }
+    // The next order is counted as usual.
+    e.process(&new(4, 8, 97, 2, TimeInForce::Gtc), &mut ev);
+    assert_eq!(state(&e), (2, 99 * 5 + 97 * 2, 7, 0));
+}

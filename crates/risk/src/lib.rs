@@ -47,6 +47,11 @@
 //!    `AccountState`), and skip the book.
 //! 3. On `Ok`, call the book; pass each event it emits, in order, to `risk.on_event(&ev, now,
 //!    out)` (after emitting the event itself, so risk's own state events follow their cause).
+//!    The engine checks a new order with `risk.check_new_entering` instead and passes the
+//!    events of the book call entering it, and of that call only, to `risk.on_entered_event`:
+//!    such a call emits one `Accepted` or one `Rejected`, both of that order, and its takers
+//!    are that order or stops it triggered, so the check may do part of the order's upkeep
+//!    ahead (see the Session 9 paragraph below).
 //! 4. Risk commands: `risk.control(&c, now, out)`.
 //! 5. Act on every non-`None` [`RiskAction`] after the book call returns: `CancelAccount(a)` →
 //!    mass-cancel `a` on every book (reason `Kill`); `CancelMmp(a)` → copy `risk.mmp_orders(a)`
@@ -215,6 +220,47 @@
 //! the risk path's dispatch as `if let` on new order, then cancel, then the rest (pass +34,697,
 //! sample -134,705, off +1); a trade's position as one signed `add128` for both sides instead of
 //! `add128`/`sub128` per side (pass +572,107, sample +255,787).
+//!
+//! Session 9 (same commands, measured again at its start: off 21,085,479, pass 47,413,018, sample
+//! 32,837,550; 263.3 per command passing, 117.5 with the sample config). The new-order path became
+//! a contract between the engine and the risk layer: `check_new_entering`, then the book call's
+//! events through `on_entered_event` (the one `Accepted` of such a call is the checked order's, a
+//! `Rejected` too, and every taker is that order or a stop it triggered). In steps: that `Accepted`
+//! matched to the pending order without comparing key, account and instrument: pass 47,016,022,
+//! sample 32,649,872; the plain order being entered takes through the pending record, so its
+//! `Accepted` writes no `Cur` record: pass 46,575,711, sample 32,430,439; a trade within the
+//! velocity window's current range while the last one raised no move records only its time (a
+//! derived `quiet_end`; the buckets' live flags moved into `Velocity`, since a 288-byte `Instr`
+//! cost 75,466 more, its index two instructions instead of one `imul`): pass 46,351,273, sample
+//! 32,315,729; the plain-limit path of `check_new_entering` does the order's `Accepted` upkeep
+//! itself, through the records and the credit sum's open notional it holds (the `Accepted` then
+//! only clears a flag, a book reject of the order undoes it, and an account holding other
+//! instruments takes its credit check out of line so the records stay borrowed): pass 45,278,058,
+//! sample 32,096,242; the trades of that book call take the pending order's instrument index: pass
+//! 45,246,454, sample 32,081,791; a plain IOC or FOK order passed there is never counted (the book
+//! ends it within the call: its fills as taker move only its position and its unfilled rest's
+//! `Cancelled` is passed over): pass 45,148,945, sample 31,930,345; that `Accepted` leaving the
+//! applied flag (no reject can follow it): pass 45,083,943, sample 31,899,147; a refused check
+//! leaving it too (no book call follows one): sample 31,865,343. Off unchanged at 21,085,479
+//! throughout: 240.0 instructions per command over risk off passing (was 263.3), 107.8 with the
+//! sample config (was 117.5). `check_new` is now about 223 per new order inclusive, with the
+//! `Accepted` upkeep of a plain order that rests (was 189 without it, plus about 60 in the engine's
+//! loop); the IOC path (`Book::new_order_general`, 9,862 calls, all of the stream's 18,710 trades)
+//! 7,626,856 against 3,969,755 with risk off (was 8,982,282); `on_trade_price` 25 per trade (was
+//! 37). Tried and dropped (against the kept state they were tried on): the velocity's quiet test
+//! inlined into the trade dispatch with the rest out of line (pass +242,249); the check's
+//! `Accepted` upkeep with the order's fields kept live to its end (+1,277,430), or read back from
+//! the pending record with fresh lookups (+415,841): the records the check holds are what pays; the
+//! price range and the band as one range test ahead of the static checks, the band's edges clamped
+//! to the range (pass +561,946, sample +806,614); `fill_tabled` answering found and MMP in a
+//! register instead of a flag on the stack (pass +133,571); `on_trade` out of line
+//! (pass +1,491,881, and off +320,571 from the layout); one derived `Slot::known` flag for a
+//! cancel's account and instrument tests (pass +1,635, sample +9,640); the transient flag kept in a
+//! register to the end of the check (pass 45,237,913 against 45,148,945 read back), or both flags
+//! as one mode byte (pass +21,841, sample +212,286); `applied` false for a transient order so the
+//! check's end reads one flag (pass +169,815, sample +262,351); the engine classifying a new order
+//! for the book's fast path before its check, as the risk-free path does (off +944,818,
+//! pass +1,577,110, sample +1,357,926: the command loop laid out anew).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

@@ -142,6 +142,20 @@ struct Pending {
     /// Not part of snapshots either: a plain order (a limit order, not MMP-flagged or
     /// reduce-only): its `Accepted` keeps it out of the order table (see [`Cur`]).
     plain: bool,
+    /// Not part of snapshots either, and read only by the events of the book call entering
+    /// the order (which always follows a passed check, and so a pending record written by it):
+    /// the plain-limit path of [`Risk::check_new_entering`] has already done the order's
+    /// `Accepted` upkeep (counters, open quantity and notional), so its `Accepted` has nothing
+    /// left to do; a book reject of it undoes that upkeep (from `side` and `qty`).
+    applied: bool,
+    /// Not part of snapshots either: with `applied`, a plain IOC or FOK order. The book ends
+    /// it within the book call that enters it, so its open order, quantity and notional are
+    /// never counted: its fills as taker move only its position, and its `Cancelled` (the
+    /// unfilled rest) is passed over. Each count would be taken at the check and given back
+    /// by its fills and cancel within the same command, nothing reading it in between.
+    transient: bool,
+    side: Side,
+    qty: u64,
     acct: u32,
     slot: u32,
 }
@@ -537,19 +551,50 @@ impl Risk {
         }
     }
 
+    /// [`Risk::check_new_with`] for an order the caller enters into its book right after a
+    /// passed check, passing every event of that book call to [`Risk::on_entered_event`] (the
+    /// engine's new-order path). A plain limit order that passes has its `Accepted` upkeep
+    /// done here, while the check holds its records and notional: its `Accepted` then has
+    /// nothing left to do, and a book reject of it (the book's own checks) undoes it.
+    #[inline(always)]
+    pub fn check_new_entering<M: Market + Copy>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> Result<(), RiskReject> {
+        if self.check_new_ok_as::<M, true>(o, now, mkt) {
+            Ok(())
+        } else {
+            Err(self.reject)
+        }
+    }
+
     /// `check_new` out of line with a one-register answer (the reject, if any, is left in
     /// `self.reject`), so the caller keeps its registers and no 24-byte result goes through
     /// memory on the common path.
     /// The market comes by value (a `Copy` handle: the engine's is one pointer, in a register).
-    #[inline(never)]
+    #[inline(always)]
     fn check_new_ok<M: Market + Copy>(&mut self, o: &NewOrder, now: u64, mkt: M) -> bool {
-        self.check_new_inner(o, now, &mkt)
+        self.check_new_ok_as::<M, false>(o, now, mkt)
+    }
+
+    /// `check_new_ok`; `APPLY`: [`Risk::check_new_entering`].
+    #[inline(never)]
+    fn check_new_ok_as<M: Market + Copy, const APPLY: bool>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: M,
+    ) -> bool {
+        self.check_new_inner::<M, APPLY>(o, now, &mkt)
     }
 
     /// Record a failed check: the reject goes where `check_new` reads it, and no order is left
     /// pending (a passed check has just set it). Returns false.
     #[inline(always)]
     fn fail(&mut self, r: RiskReject) -> bool {
+        // `applied` may stay: no book call enters a refused order.
         self.pending.valid = false;
         self.pending.hot = false;
         self.reject = r;
@@ -588,7 +633,12 @@ impl Risk {
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
     /// precise sequence.
     #[inline(always)]
-    fn check_new_inner<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
+    fn check_new_inner<M: Market, const APPLY: bool>(
+        &mut self,
+        o: &NewOrder,
+        now: u64,
+        mkt: &M,
+    ) -> bool {
         let Some((a, i)) = self.lookup_new(o) else {
             return false;
         };
@@ -598,7 +648,7 @@ impl Risk {
         }
         if o.ord_type == OrdType::Limit && !o.flags.contains(OrderFlags::REDUCE_ONLY) {
             // The throttle first there too, on the account the path reads afterwards.
-            self.check_new_limit(o, a, i, now, mkt)
+            self.check_new_limit::<M, APPLY>(o, a, i, now, mkt)
         } else {
             if let Err(r) = self.throttle(a, now) {
                 return self.fail(r);
@@ -638,7 +688,7 @@ impl Risk {
     /// table, a position sum beyond i128) goes to `check_new_rest`, which has no side effect
     /// before its end, so the answer is the same either way.
     #[inline(always)]
-    fn check_new_limit<M: Market>(
+    fn check_new_limit<M: Market, const APPLY: bool>(
         &mut self,
         o: &NewOrder,
         a: usize,
@@ -651,7 +701,7 @@ impl Risk {
         let (Some(acct), Some(ins), Some(slot)) = (
             self.accounts.get_mut(a),
             self.instruments.get_mut(i),
-            self.slots.get(si),
+            self.slots.get_mut(si),
         ) else {
             // Never (the lookups found both, and every account has a row of slots); the
             // throttle still counts the message first.
@@ -666,9 +716,9 @@ impl Risk {
         if t != Throttle::Pass {
             return self.throttle_fail(a, now, t);
         }
-        let acct = &*acct;
         let qty = o.qty.0;
         let p = o.price.0;
+        let plain = !o.flags.contains(OrderFlags::MMP);
         // The pending order is written first, while the order's fields are at hand: every way
         // out below either passes it (as written here) or invalidates it (`fail`, or the
         // precise path, which writes its own), so the fields need not live to the end.
@@ -680,7 +730,11 @@ impl Risk {
             valid: true,
             hot: true,
             tif: o.tif,
-            plain: !o.flags.contains(OrderFlags::MMP),
+            plain,
+            applied: APPLY && plain,
+            transient: APPLY && plain && matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok),
+            side: o.side,
+            qty,
             acct: a as u32,
             slot: si as u32,
         };
@@ -747,31 +801,102 @@ impl Risk {
             return self.fail(e);
         }
         let credit_limit = acct.credit_limit;
-        if credit_limit != i64::MAX {
+        // The account's open notional with this order (what its `Accepted` makes it): the
+        // credit sum's first term, kept for `APPLY`.
+        let open_after = if credit_limit != i64::MAX {
             // Exposure (`exposure_idx`): with no position, or one in this very instrument (the
             // usual cases), from the records already at hand. One instrument held and a
-            // position in this one: it is the one held.
+            // position in this one: it is the one held. Other instruments held: out of line.
             let pos = slot.position;
-            let e = if acct.held_len == u32::from(pos != 0) {
-                // None held (then this slot's position is 0 and so is its value), or only this
-                // one: one term, with no branch on which. The sum exact, in the order the
-                // registers hold its terms; beyond i128 the precise path saturates it.
-                let sum = acct
-                    .open_notional
-                    .checked_add(notional)
-                    .and_then(|x| x.checked_add(position_value(pos, ins.mark)));
-                let Some(e) = sum else {
-                    return self.check_new_slow(o, now, mkt);
-                };
-                e
-            } else {
-                add128(self.exposure_cold(a), notional)
+            if acct.held_len != u32::from(pos != 0) {
+                return self.credit_held::<APPLY>(a, si, notional, plain);
+            }
+            // None held (then this slot's position is 0 and so is its value), or only this
+            // one: one term, with no branch on which. The sum exact, in the order the
+            // registers hold its terms; beyond i128 the precise path saturates it.
+            let Some(open_after) = acct.open_notional.checked_add(notional) else {
+                return self.check_new_slow(o, now, mkt);
+            };
+            let Some(e) = open_after.checked_add(position_value(pos, ins.mark)) else {
+                return self.check_new_slow(o, now, mkt);
             };
             if e > credit_limit as i128 {
                 return self.fail(RiskReject::new(R::CreditLimit, credit_limit, sat_i64(e)));
             }
+            open_after
+        } else if APPLY {
+            add128(acct.open_notional, notional)
+        } else {
+            0
+        };
+        // Read back from the pending record: no flag lives through the path for it.
+        if APPLY && self.pending.applied && !self.pending.transient {
+            // The order's `Accepted` upkeep (`Pending::applied`, set above), through the
+            // records at hand. The check passed with `live < max_live` (see `on_accepted`):
+            // neither count wraps.
+            slot.open_orders = slot.open_orders.saturating_add(1);
+            let sd = side_idx(o.side);
+            slot.open_qty[sd] = slot.open_qty[sd].saturating_add(qty);
+            acct.open_orders = acct.open_orders.wrapping_add(1);
+            acct.open_notional = open_after;
+            self.live = self.live.wrapping_add(1);
         }
         true
+    }
+
+    /// The credit check of the plain-limit path for an account holding positions in other
+    /// instruments (one pass over them), and for `APPLY` the order's `Accepted` upkeep.
+    #[cold]
+    #[inline(never)]
+    fn credit_held<const APPLY: bool>(
+        &mut self,
+        a: usize,
+        si: usize,
+        notional: i128,
+        plain: bool,
+    ) -> bool {
+        let credit_limit = self.accounts[a].credit_limit;
+        let e = add128(self.exposure_cold(a), notional);
+        if e > credit_limit as i128 {
+            return self.fail(RiskReject::new(
+                RejectReason::CreditLimit,
+                credit_limit,
+                sat_i64(e),
+            ));
+        }
+        if APPLY && plain {
+            let (side, qty) = (self.pending.side, self.pending.qty);
+            let (s, acct) = (&mut self.slots[si], &mut self.accounts[a]);
+            s.open_orders = s.open_orders.saturating_add(1);
+            s.open_qty[side_idx(side)] = s.open_qty[side_idx(side)].saturating_add(qty);
+            acct.open_orders = acct.open_orders.wrapping_add(1);
+            acct.open_notional = add128(acct.open_notional, notional);
+            self.live = self.live.wrapping_add(1);
+        }
+        true
+    }
+
+    /// A book reject of the order whose `Accepted` upkeep `check_new_entering` did: undone.
+    #[cold]
+    #[inline(never)]
+    fn unapply_pending(&mut self) {
+        // The pending record stays as a book reject leaves it without `APPLY` (valid).
+        let p = self.pending;
+        self.pending.applied = false;
+        if p.transient {
+            return; // nothing counted
+        }
+        let (Some(s), Some(acct)) = (
+            self.slots.get_mut(p.slot as usize),
+            self.accounts.get_mut(p.acct as usize),
+        ) else {
+            return;
+        };
+        s.open_orders = s.open_orders.saturating_sub(1);
+        s.open_qty[side_idx(p.side)] = s.open_qty[side_idx(p.side)].saturating_sub(p.qty);
+        acct.open_orders = acct.open_orders.saturating_sub(1);
+        acct.open_notional = sub128(acct.open_notional, p.reserve as i128 * p.qty as i128);
+        self.live = self.live.saturating_sub(1);
     }
 
     /// The plain-limit path's way out to [`Risk::check_new_rest`], out of line: the account and
@@ -897,6 +1022,10 @@ impl Risk {
             plain: o.ord_type == OrdType::Limit
                 && !o.flags.contains(OrderFlags::MMP)
                 && !o.flags.contains(OrderFlags::REDUCE_ONLY),
+            applied: false,
+            transient: false,
+            side: o.side,
+            qty,
             acct: a as u32,
             slot: si as u32,
         };
@@ -1185,6 +1314,33 @@ impl Risk {
         now: u64,
         out: &mut impl EventKindSink,
     ) -> RiskAction {
+        self.on_event_as::<false>(ev, now, out)
+    }
+
+    /// [`Risk::on_event`] for the events of the book call that enters the order the last
+    /// [`Risk::check_new`] passed, made right after that check (the engine's new-order path).
+    /// The one `Accepted` such a book call emits is that order's (a book accepts only the order
+    /// it is entering), so it is matched to the order the check left pending without comparing
+    /// its key, account and instrument. Any other use must call [`Risk::on_event`].
+    #[inline(always)]
+    pub fn on_entered_event(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
+        self.on_event_as::<true>(ev, now, out)
+    }
+
+    /// `on_event`; `ENTERED`: the events of the book call entering the order the last check
+    /// passed (see [`Risk::on_entered_event`]).
+    #[inline(always)]
+    fn on_event_as<const ENTERED: bool>(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
         match *ev {
             EventKind::Accepted {
                 order_id,
@@ -1194,10 +1350,10 @@ impl Risk {
                 price,
                 qty,
             } => {
-                self.on_accepted(order_id, account, instrument, side, price, qty.0);
+                self.on_accepted::<ENTERED>(order_id, account, instrument, side, price, qty.0);
                 RiskAction::None
             }
-            EventKind::Trade { .. } => self.on_trade(ev, now, out),
+            EventKind::Trade { .. } => self.on_trade::<ENTERED>(ev, now, out),
             EventKind::Cancelled {
                 order_id,
                 account,
@@ -1208,6 +1364,10 @@ impl Risk {
                 leaves,
                 ..
             } => {
+                // Entering a transient order: its unfilled rest, never counted.
+                if ENTERED && self.pending.transient && order_id.0 == self.pending.order_id {
+                    return RiskAction::None;
+                }
                 self.on_cancelled(
                     order_id, account, instrument, qty.0, side, price.0, leaves.0,
                 );
@@ -1235,8 +1395,14 @@ impl Risk {
                 self.on_replaced(order_id.0, account, instrument.0, price.0, qty.0);
                 RiskAction::None
             }
-            EventKind::Rejected { .. }
-            | EventKind::Triggered { .. }
+            EventKind::Rejected { order_id, .. } => {
+                // Entering an order: the book's reject of it (the only one it can emit then).
+                if ENTERED && self.pending.applied && order_id.0 == self.pending.order_id {
+                    self.unapply_pending();
+                }
+                RiskAction::None
+            }
+            EventKind::Triggered { .. }
             | EventKind::LevelChanged { .. }
             | EventKind::AccountState { .. }
             | EventKind::InstrumentState { .. } => RiskAction::None,
@@ -1246,8 +1412,17 @@ impl Risk {
     /// A trade: both sides' open quantity and position, the last trade price, velocity and MMP.
     /// Inlined into the event dispatch, as `on_accepted` is: out of line, its call and six
     /// saved registers cost about 30 instructions per trade (`examples/risk_cost.rs`).
+    ///
+    /// `ENTERED` (see [`Risk::on_entered_event`]): every taker is the order being entered or a
+    /// stop it triggered (an order of the table), so the taker is matched against the pending
+    /// order, which describes the entered order until the next check.
     #[inline(always)]
-    fn on_trade(&mut self, ev: &EventKind, now: u64, out: &mut impl EventKindSink) -> RiskAction {
+    fn on_trade<const ENTERED: bool>(
+        &mut self,
+        ev: &EventKind,
+        now: u64,
+        out: &mut impl EventKindSink,
+    ) -> RiskAction {
         let EventKind::Trade {
             instrument,
             price,
@@ -1263,8 +1438,16 @@ impl Risk {
         else {
             return RiskAction::None;
         };
-        let Some(i) = self.instr_idx(instrument) else {
-            return RiskAction::None;
+        let i = if ENTERED {
+            // The book entering the pending order trades in its instrument, which the check
+            // found configured.
+            debug_assert_eq!(self.pending.instrument, instrument.0);
+            self.pending.instrument as usize
+        } else {
+            let Some(i) = self.instr_idx(instrument) else {
+                return RiskAction::None;
+            };
+            i
         };
         let q = qty.0;
         let m = self.on_fill(
@@ -1278,7 +1461,25 @@ impl Risk {
             now,
             out,
         );
-        let t = if self.is_cur(taker_order_id.0, i as u32) {
+        let p = self.pending;
+        let t = if ENTERED && p.plain && p.order_id == taker_order_id.0 {
+            // The plain order being entered: its reserve, account and slot are pending.
+            if p.transient {
+                // Its counts were never taken (`Pending::transient`): the position only.
+                self.plain_position(p.acct as usize, i, p.slot as usize, aggressor, q);
+            } else {
+                self.plain_trade(
+                    p.acct as usize,
+                    i,
+                    p.slot as usize,
+                    aggressor,
+                    p.reserve,
+                    q,
+                    taker_leaves.0 == 0,
+                );
+            }
+            None
+        } else if !ENTERED && self.is_cur(taker_order_id.0, i as u32) {
             // The plain order of this command (the usual taker): its reserve, account and
             // slot are at hand.
             let c = self.cur;
@@ -1321,7 +1522,7 @@ impl Risk {
     /// a hundred instructions' work, about 30 instructions per accepted order in all
     /// (`examples/risk_cost.rs`, every order passing).
     #[inline(always)]
-    fn on_accepted(
+    fn on_accepted<const ENTERED: bool>(
         &mut self,
         order_id: OrderId,
         account: AccountId,
@@ -1331,21 +1532,33 @@ impl Risk {
         qty: u64,
     ) {
         let p = self.pending;
+        if ENTERED && p.applied {
+            // Its upkeep is done (`check_new_entering`). `applied` stays: no reject of it can
+            // follow, and the next check writes it again.
+            self.pending.valid = false;
+            self.pending.hot = false;
+            return;
+        }
         // The order the last check passed (the usual case): its account and slot are known.
-        if p.hot && p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0
-        {
+        // Entering that very order (`ENTERED`), the book accepts no other one.
+        let same = p.order_id == order_id.0 && p.instrument == instrument.0 && p.acct == account.0;
+        debug_assert!(!ENTERED || !p.hot || same);
+        if p.hot && (ENTERED || same) {
             self.pending.valid = false;
             self.pending.hot = false;
             let (a, si) = (p.acct as usize, p.slot as usize);
             if p.plain {
-                // A plain order: counters only, and it is the order that may take now.
-                self.cur = Cur {
-                    order_id: order_id.0,
-                    tag: instrument.0 as u64 | SOLO_LIVE,
-                    reserve: p.reserve,
-                    acct: p.acct,
-                    slot: p.slot,
-                };
+                // A plain order: counters only, and it is the order that may take now (while
+                // it is being entered, the pending record still describes it).
+                if !ENTERED {
+                    self.cur = Cur {
+                        order_id: order_id.0,
+                        tag: instrument.0 as u64 | SOLO_LIVE,
+                        reserve: p.reserve,
+                        acct: p.acct,
+                        slot: p.slot,
+                    };
+                }
                 let (Some(s), Some(acct)) = (self.slots.get_mut(si), self.accounts.get_mut(a))
                 else {
                     return; // the check resolved both: never
@@ -1589,6 +1802,24 @@ impl Risk {
         };
         s.position = after;
         // Exactly one of them 0 (both 0 only when they are equal).
+        if (before == 0 || after == 0) && before != after {
+            self.held_changed(a, i, si, before == 0);
+        }
+    }
+
+    /// [`Risk::plain_trade`] of an order whose counts were never taken (see
+    /// `Pending::transient`): the position only.
+    #[inline(always)]
+    fn plain_position(&mut self, a: usize, i: usize, si: usize, side: Side, qty: u64) {
+        let Some(s) = self.slots.get_mut(si) else {
+            return;
+        };
+        let before = s.position;
+        let after = match side {
+            Side::Buy => add128(before, qty as i128),
+            Side::Sell => sub128(before, qty as i128),
+        };
+        s.position = after;
         if (before == 0 || after == 0) && before != after {
             self.held_changed(a, i, si, before == 0);
         }

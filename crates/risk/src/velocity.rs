@@ -7,17 +7,25 @@
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Velocity {
     pub on: bool,
+    /// The current and the previous bucket hold trades (kept here rather than in [`Range`],
+    /// so the instrument record does not grow by the padding of two flags).
+    cur_live: bool,
+    prev_live: bool,
     /// Largest allowed high − low, in price units (ticks × tick_size).
     pub max_move: i64,
     pub window: u64,
     pub halt_ns: u64,
     cur: Range,
     prev: Range,
+    /// Derived (not serialized; 0 after a restore or reset): the end of the current bucket,
+    /// `cur.start + window` (saturating), while the last trade raised no move; else 0. Before
+    /// it, a trade within the current bucket's range changes nothing but its time and raises
+    /// no move either: the range, the previous bucket and so the move are the last trade's.
+    quiet_end: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default)]
 struct Range {
-    live: bool,
     start: u64,
     last: u64,
     lo: i64,
@@ -37,39 +45,59 @@ impl Velocity {
 
     /// The current and previous buckets as `(live, start, last, lo, hi)`, for snapshots.
     pub(crate) fn ranges(&self) -> [(bool, u64, u64, i64, i64); 2] {
-        [self.cur, self.prev].map(|r| (r.live, r.start, r.last, r.lo, r.hi))
+        [(self.cur_live, self.cur), (self.prev_live, self.prev)]
+            .map(|(live, r)| (live, r.start, r.last, r.lo, r.hi))
     }
 
     /// Sets both buckets from [`Velocity::ranges`] (snapshots).
     pub(crate) fn set_ranges(&mut self, r: [(bool, u64, u64, i64, i64); 2]) {
-        let [cur, prev] = r.map(|(live, start, last, lo, hi)| Range {
-            live,
-            start,
-            last,
-            lo,
-            hi,
+        let [cur, prev] = r.map(|(live, start, last, lo, hi)| {
+            (
+                live,
+                Range {
+                    start,
+                    last,
+                    lo,
+                    hi,
+                },
+            )
         });
-        self.cur = cur;
-        self.prev = prev;
+        (self.cur_live, self.cur) = cur;
+        (self.prev_live, self.prev) = prev;
+        self.quiet_end = 0;
     }
 
     /// Forget the history (after a halt: the next trade starts a new reference).
     pub(crate) fn reset(&mut self) {
-        self.cur.live = false;
-        self.prev.live = false;
+        self.cur_live = false;
+        self.prev_live = false;
+        self.quiet_end = 0;
     }
 
     /// Record a trade; returns `Some(move)` when high − low over the window exceeds the limit.
-    #[inline]
+    /// A trade within the current bucket's range while the last one raised no move (the usual
+    /// case) only records its time (see `quiet_end`).
+    #[inline(always)]
     pub(crate) fn on_trade(&mut self, now: u64, price: i64) -> Option<i64> {
-        if !self.cur.live || now >= self.cur.start.saturating_add(self.window) {
-            if self.cur.live && now.saturating_sub(self.cur.last) < self.window {
+        if now < self.quiet_end && price >= self.cur.lo && price <= self.cur.hi {
+            self.cur.last = now;
+            return None;
+        }
+        self.on_trade_slow(now, price)
+    }
+
+    /// `on_trade` of a trade outside the current bucket's range or after it, or after a move.
+    #[inline]
+    fn on_trade_slow(&mut self, now: u64, price: i64) -> Option<i64> {
+        if !self.cur_live || now >= self.cur.start.saturating_add(self.window) {
+            if self.cur_live && now.saturating_sub(self.cur.last) < self.window {
                 self.prev = self.cur;
+                self.prev_live = true;
             } else {
-                self.prev.live = false;
+                self.prev_live = false;
             }
+            self.cur_live = true;
             self.cur = Range {
-                live: true,
                 start: now,
                 last: now,
                 lo: price,
@@ -81,13 +109,19 @@ impl Velocity {
             self.cur.last = now;
         }
         let (mut lo, mut hi) = (self.cur.lo, self.cur.hi);
-        if self.prev.live {
+        if self.prev_live {
             lo = lo.min(self.prev.lo);
             hi = hi.max(self.prev.hi);
         }
         // hi ≥ lo: the difference only overflows above i64::MAX, where it saturates.
         let mv = hi.checked_sub(lo).unwrap_or(i64::MAX);
-        if mv > self.max_move { Some(mv) } else { None }
+        if mv > self.max_move {
+            self.quiet_end = 0;
+            Some(mv)
+        } else {
+            self.quiet_end = self.cur.start.saturating_add(self.window);
+            None
+        }
     }
 }
 
