@@ -251,7 +251,7 @@ impl Engine {
         // Actions asked for by the events of this command (expiry first, then the command).
         let mut n_actions = 0;
         if time >= self.next_expiry {
-            let mut tap = RiskTap::new(risk, &mut out, time, &mut self.risk_actions, 0);
+            let mut tap = RiskTap::<_, false>::new(risk, &mut out, time, &mut self.risk_actions, 0);
             self.next_expiry = expire_all(&mut self.books, time, &mut tap);
             n_actions = tap.n_actions;
         }
@@ -261,7 +261,7 @@ impl Engine {
                 Some(book) => {
                     let res = risk.check_new_entering(o, time, BookMarket(book));
                     if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
-                        let mut tap = RiskTap::entering(
+                        let mut tap = RiskTap::<_, true>::new(
                             risk,
                             &mut out,
                             time,
@@ -284,7 +284,7 @@ impl Engine {
                 if verdict(risk, res, c.order_id, c.account, c.instrument, &mut out) {
                     match self.books.get_mut(c.instrument.0 as usize) {
                         Some(book) => {
-                            let mut tap = RiskTap::new(
+                            let mut tap = RiskTap::<_, false>::new(
                                 risk,
                                 &mut out,
                                 time,
@@ -416,7 +416,7 @@ fn risk_rare<K: EventKindSink>(
     cmd: &Command,
     time: u64,
 ) -> usize {
-    let mut tap = RiskTap::new(risk, out, time, actions, n_actions);
+    let mut tap = RiskTap::<_, false>::new(risk, out, time, actions, n_actions);
     match cmd.kind {
         CommandKind::Modify(ref m) => modify_risk(books, &mut tap, m, time),
         CommandKind::MassCancel(ref mc) => mass_cancel(books, mc, time, &mut tap),
@@ -661,29 +661,10 @@ struct RiskTap<'a, K: EventKindSink, const ENTERED: bool = false> {
     n_actions: usize,
 }
 
-impl<'a, K: EventKindSink> RiskTap<'a, K> {
+impl<'a, K: EventKindSink, const ENTERED: bool> RiskTap<'a, K, ENTERED> {
+    /// `ENTERED`: see the type.
     #[inline(always)]
     fn new(
-        risk: &'a mut Risk,
-        out: &'a mut K,
-        now: u64,
-        actions: &'a mut [RiskAction; 4],
-        n_actions: usize,
-    ) -> Self {
-        RiskTap {
-            risk,
-            out,
-            now,
-            actions,
-            n_actions,
-        }
-    }
-}
-
-impl<'a, K: EventKindSink> RiskTap<'a, K, true> {
-    /// The tap of the book call entering the new order whose check just passed.
-    #[inline(always)]
-    fn entering(
         risk: &'a mut Risk,
         out: &'a mut K,
         now: u64,

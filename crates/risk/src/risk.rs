@@ -356,6 +356,20 @@ fn until_field(until: u64) -> u64 {
     if until == FOREVER { 0 } else { until }
 }
 
+/// Moves a position by a fill of `qty` lots on `side`. `Some(entered)` when the position went
+/// from 0 to non-zero (`true`) or from non-zero to 0 (`false`): the held-instrument list changes.
+#[inline(always)]
+fn move_position(position: &mut i128, side: Side, qty: u64) -> Option<bool> {
+    let before = *position;
+    let after = match side {
+        Side::Buy => add128(before, qty as i128),
+        Side::Sell => sub128(before, qty as i128),
+    };
+    *position = after;
+    // Exactly one of them 0 (both 0 only when they are equal).
+    ((before == 0 || after == 0) && before != after).then_some(before == 0)
+}
+
 #[inline(always)]
 fn side_idx(s: Side) -> usize {
     s.index()
@@ -1795,15 +1809,8 @@ impl Risk {
             acct.open_orders = acct.open_orders.saturating_sub(1);
             self.live = self.live.saturating_sub(1);
         }
-        let before = s.position;
-        let after = match side {
-            Side::Buy => add128(before, qty as i128),
-            Side::Sell => sub128(before, qty as i128),
-        };
-        s.position = after;
-        // Exactly one of them 0 (both 0 only when they are equal).
-        if (before == 0 || after == 0) && before != after {
-            self.held_changed(a, i, si, before == 0);
+        if let Some(entered) = move_position(&mut s.position, side, qty) {
+            self.held_changed(a, i, si, entered);
         }
     }
 
@@ -1814,14 +1821,8 @@ impl Risk {
         let Some(s) = self.slots.get_mut(si) else {
             return;
         };
-        let before = s.position;
-        let after = match side {
-            Side::Buy => add128(before, qty as i128),
-            Side::Sell => sub128(before, qty as i128),
-        };
-        s.position = after;
-        if (before == 0 || after == 0) && before != after {
-            self.held_changed(a, i, si, before == 0);
+        if let Some(entered) = move_position(&mut s.position, side, qty) {
+            self.held_changed(a, i, si, entered);
         }
     }
 
