@@ -662,7 +662,6 @@ struct RiskTap<'a, K: EventKindSink, const ENTERED: bool = false> {
 }
 
 impl<'a, K: EventKindSink, const ENTERED: bool> RiskTap<'a, K, ENTERED> {
-    /// `ENTERED`: see the type.
     #[inline(always)]
     fn new(
         risk: &'a mut Risk,
@@ -679,9 +678,7 @@ impl<'a, K: EventKindSink, const ENTERED: bool> RiskTap<'a, K, ENTERED> {
             n_actions,
         }
     }
-}
 
-impl<K: EventKindSink, const ENTERED: bool> RiskTap<'_, K, ENTERED> {
     #[inline(always)]
     fn push(&mut self, a: RiskAction) {
         if a != RiskAction::None && self.n_actions < self.actions.len() {

@@ -353,3 +353,95 @@ fn a_book_reject_after_a_passed_check_leaves_risk_state_unchanged() {
     e.process(&new(4, 8, 97, 2, TimeInForce::Gtc), &mut ev);
     assert_eq!(state(&e), (2, 99 * 5 + 97 * 2, 7, 0));
 }
+
+/// A plain IOC from an account that holds a position in another instrument (its credit check
+/// sums the exposure over the instruments held) is never left counted: after it trades and its
+/// rest is cancelled, open orders, open quantity and exposure are those of the resting orders
+/// and positions alone.
+#[test]
+fn an_ioc_of_an_account_holding_other_instruments_leaves_no_open_count() {
+    let cfg = RiskConfig::from_toml_str(
+        r#"
+max_orders = 64
+[[instruments]]
+id = 0
+[[instruments]]
+id = 1
+[[accounts]]
+id = 1
+credit_limit = 1000000
+[[accounts]]
+id = 2
+credit_limit = 1000000
+"#,
+    )
+    .unwrap();
+    let book = BookConfig {
+        max_orders: 64,
+        dense_levels: 256,
+        level_events: false,
+        ..BookConfig::default()
+    };
+    let mut e = Engine::with_risk(
+        EngineConfig {
+            instruments: vec![book, book],
+        },
+        Risk::new(&cfg).unwrap(),
+    )
+    .unwrap();
+    let new = |t: u64, id: u64, account: u32, instrument: u32, side: Side, qty: u64, tif| {
+        Command::new(
+            t,
+            CommandKind::New(NewOrder {
+                order_id: OrderId(id),
+                account: AccountId(account),
+                instrument: InstrumentId(instrument),
+                side,
+                price: Price(100),
+                qty: Qty(qty),
+                tif,
+                ..NewOrder::default()
+            }),
+        )
+    };
+    let mut ev: Vec<Event> = Vec::new();
+    // Account 1 buys 5 in instrument 1 from account 2: it now holds instrument 1.
+    e.process(&new(1, 1, 2, 1, Side::Sell, 5, TimeInForce::Gtc), &mut ev);
+    e.process(&new(2, 2, 1, 1, Side::Buy, 5, TimeInForce::Gtc), &mut ev);
+    // Account 2 rests 3 in instrument 0; account 1 sends an IOC for 10 there: 3 trade, 7 are
+    // cancelled.
+    e.process(&new(3, 3, 2, 0, Side::Sell, 3, TimeInForce::Gtc), &mut ev);
+    ev.clear();
+    e.process(&new(4, 4, 1, 0, Side::Buy, 10, TimeInForce::Ioc), &mut ev);
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e.kind, EventKind::Trade { qty: Qty(3), .. })),
+        "{ev:?}"
+    );
+    let r = e.risk().unwrap();
+    assert_eq!(r.position(AccountId(1), InstrumentId(0)), 3);
+    assert_eq!(r.position(AccountId(1), InstrumentId(1)), 5);
+    assert_eq!(r.open_orders(AccountId(1)), 0);
+    assert_eq!(r.open_qty(AccountId(1), InstrumentId(0), Side::Buy), 0);
+    // Positions only: 3 + 5 lots marked at 100.
+    assert_eq!(r.exposure(AccountId(1)), 800);
+    // A resting order on the same path is counted once, and released by its cancel.
+    e.process(&new(5, 5, 1, 0, Side::Buy, 2, TimeInForce::Gtc), &mut ev);
+    let r = e.risk().unwrap();
+    assert_eq!(r.open_orders(AccountId(1)), 1);
+    assert_eq!(r.open_qty(AccountId(1), InstrumentId(0), Side::Buy), 2);
+    assert_eq!(r.exposure(AccountId(1)), 1000);
+    let cancel = Command::new(
+        6,
+        CommandKind::Cancel(CancelOrder {
+            order_id: OrderId(5),
+            account: AccountId(1),
+            instrument: InstrumentId(0),
+        }),
+    );
+    e.process(&cancel, &mut ev);
+    let r = e.risk().unwrap();
+    assert_eq!(r.open_orders(AccountId(1)), 0);
+    assert_eq!(r.open_qty(AccountId(1), InstrumentId(0), Side::Buy), 0);
+    assert_eq!(r.exposure(AccountId(1)), 800);
+}

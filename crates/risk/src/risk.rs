@@ -823,7 +823,7 @@ impl Risk {
             // position in this one: it is the one held. Other instruments held: out of line.
             let pos = slot.position;
             if acct.held_len != u32::from(pos != 0) {
-                return self.credit_held::<APPLY>(a, si, notional, plain);
+                return self.credit_held::<APPLY>(a, si, notional);
             }
             // None held (then this slot's position is 0 and so is its value), or only this
             // one: one term, with no branch on which. The sum exact, in the order the
@@ -862,13 +862,7 @@ impl Risk {
     /// instruments (one pass over them), and for `APPLY` the order's `Accepted` upkeep.
     #[cold]
     #[inline(never)]
-    fn credit_held<const APPLY: bool>(
-        &mut self,
-        a: usize,
-        si: usize,
-        notional: i128,
-        plain: bool,
-    ) -> bool {
+    fn credit_held<const APPLY: bool>(&mut self, a: usize, si: usize, notional: i128) -> bool {
         let credit_limit = self.accounts[a].credit_limit;
         let e = add128(self.exposure_cold(a), notional);
         if e > credit_limit as i128 {
@@ -878,7 +872,8 @@ impl Risk {
                 sat_i64(e),
             ));
         }
-        if APPLY && plain {
+        // As on the main path: a transient (IOC/FOK) order is never counted.
+        if APPLY && self.pending.applied && !self.pending.transient {
             let (side, qty) = (self.pending.side, self.pending.qty);
             let (s, acct) = (&mut self.slots[si], &mut self.accounts[a]);
             s.open_orders = s.open_orders.saturating_add(1);
