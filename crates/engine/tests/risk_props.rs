@@ -445,3 +445,1039 @@ credit_limit = 1000000
     assert_eq!(r.open_qty(AccountId(1), InstrumentId(0), Side::Buy), 0);
     assert_eq!(r.exposure(AccountId(1)), 800);
 }
+
+// ------------------------------------------------------------------ several instruments
+
+/// Three instruments with different steps, limits and bands, four accounts (one without any
+/// limit) and an unknown one.
+const MULTI_CFG: &str = r#"
+max_orders = 4096
+[[instruments]]
+id = 0
+max_order_qty = 40
+max_order_notional = 4000
+price_band = { ticks = 15 }
+reference_price = 100
+market_protection_ticks = 5
+[[instruments]]
+id = 1
+tick_size = 5
+lot_size = 5
+min_qty = 5
+max_qty = 100
+max_order_notional = 30000
+price_band = { bps = 400 }
+reference_price = 500
+market_protection_ticks = 4
+[[instruments]]
+id = 2
+min_price = 50
+max_price = 150
+market_protection_ticks = 3
+[[accounts]]
+id = 1
+credit_limit = 15000
+max_open_orders = 6
+max_long = 120
+max_short = 120
+[[accounts]]
+id = 2
+credit_limit = 25000
+max_open_orders = 10
+max_open_orders_per_instrument = 4
+max_order_qty = 80
+max_order_notional = 20000
+[[accounts]]
+id = 3
+max_long = 60
+max_short = 60
+throttle = { rate = 8, window_ns = 1000 }
+[[accounts]]
+id = 4
+"#;
+
+const N_INSTR: usize = 3;
+const N_ACCT: usize = 6; // 0 (never used), 1..=4 configured, 5 unknown
+const NONE_U: u64 = u64::MAX;
+const NONE_I: i64 = i64::MAX;
+
+/// The model's copy of an instrument's limits (`MULTI_CFG`).
+#[derive(Clone, Copy, Debug)]
+struct InsLim {
+    tick: i64,
+    lot: u64,
+    min_qty: u64,
+    max_qty: u64,
+    min_price: i64,
+    max_price: i64,
+    /// 0 off, 1 bps, 2 ticks.
+    band_kind: u8,
+    band: i64,
+    reference: Option<i64>,
+    protection: i64,
+    /// Where the generator centres its prices.
+    center: i64,
+}
+
+const INS: [InsLim; N_INSTR] = [
+    InsLim {
+        tick: 1,
+        lot: 1,
+        min_qty: 1,
+        max_qty: NONE_U,
+        min_price: 1,
+        max_price: 1 << 53,
+        band_kind: 2,
+        band: 15,
+        reference: Some(100),
+        protection: 5,
+        center: 100,
+    },
+    InsLim {
+        tick: 5,
+        lot: 5,
+        min_qty: 5,
+        max_qty: 100,
+        min_price: 1,
+        max_price: 1 << 53,
+        band_kind: 1,
+        band: 400,
+        reference: Some(500),
+        protection: 4,
+        center: 500,
+    },
+    InsLim {
+        tick: 1,
+        lot: 1,
+        min_qty: 1,
+        max_qty: NONE_U,
+        min_price: 50,
+        max_price: 150,
+        band_kind: 0,
+        band: 0,
+        reference: None,
+        protection: 3,
+        center: 100,
+    },
+];
+
+/// The model's copy of an account's limits.
+#[derive(Clone, Copy, Debug)]
+struct AcctLim {
+    known: bool,
+    credit: i64,
+    max_open: u64,
+    max_open_instr: u64,
+    throttled: bool,
+}
+
+/// Per (account, instrument): min(account, instrument) limits, as `SetLimit` replaces them.
+#[derive(Clone, Copy, Debug)]
+struct SlotLim {
+    max_order_qty: u64,
+    max_order_notional: i64,
+    max_long: u64,
+    max_short: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct MOrder {
+    account: u32,
+    side: Side,
+    price: i64,
+    leaves: u64,
+    reduce_only: bool,
+}
+
+/// An independent model of what the risk layer must track, driven by the event stream only,
+/// and of what its checks must decide.
+struct Model {
+    ins: [InsLim; N_INSTR],
+    acct: [AcctLim; N_ACCT],
+    slot: [[SlotLim; N_INSTR]; N_ACCT],
+    acct_state: [TradingState; N_ACCT],
+    ins_state: [TradingState; N_INSTR],
+    orders: std::collections::BTreeMap<(u32, u64), MOrder>,
+    pos: [[i64; N_INSTR]; N_ACCT],
+    last: [Option<i64>; N_INSTR],
+}
+
+impl Model {
+    fn new() -> Model {
+        let unknown = AcctLim {
+            known: false,
+            credit: NONE_I,
+            max_open: NONE_U,
+            max_open_instr: NONE_U,
+            throttled: false,
+        };
+        let mut acct = [unknown; N_ACCT];
+        let free = SlotLim {
+            max_order_qty: NONE_U,
+            max_order_notional: NONE_I,
+            max_long: NONE_U,
+            max_short: NONE_U,
+        };
+        let mut slot = [[free; N_INSTR]; N_ACCT];
+        // Instrument limits apply to every account.
+        for row in slot.iter_mut() {
+            row[0].max_order_qty = 40;
+            row[0].max_order_notional = 4000;
+            row[1].max_order_notional = 30000;
+        }
+        acct[1] = AcctLim {
+            known: true,
+            credit: 15000,
+            max_open: 6,
+            ..unknown
+        };
+        for s in &mut slot[1] {
+            s.max_long = 120;
+            s.max_short = 120;
+        }
+        acct[2] = AcctLim {
+            known: true,
+            credit: 25000,
+            max_open: 10,
+            max_open_instr: 4,
+            ..unknown
+        };
+        for s in &mut slot[2] {
+            s.max_order_qty = s.max_order_qty.min(80);
+            s.max_order_notional = s.max_order_notional.min(20000);
+        }
+        acct[3] = AcctLim {
+            known: true,
+            throttled: true,
+            ..unknown
+        };
+        for s in &mut slot[3] {
+            s.max_long = 60;
+            s.max_short = 60;
+        }
+        acct[4] = AcctLim {
+            known: true,
+            ..unknown
+        };
+        Model {
+            ins: INS,
+            acct,
+            slot,
+            acct_state: [TradingState::Active; N_ACCT],
+            ins_state: [TradingState::Active; N_INSTR],
+            orders: Default::default(),
+            pos: [[0; N_INSTR]; N_ACCT],
+            last: [None; N_INSTR],
+        }
+    }
+
+    fn open_qty(&self, a: u32, i: usize, side: Side) -> u64 {
+        self.orders
+            .iter()
+            .filter(|((k, _), o)| *k as usize == i && o.account == a && o.side == side)
+            .map(|(_, o)| o.leaves)
+            .sum()
+    }
+
+    fn open_count(&self, a: u32, i: Option<usize>) -> u64 {
+        self.orders
+            .iter()
+            .filter(|((k, _), o)| o.account == a && i.is_none_or(|i| *k as usize == i))
+            .count() as u64
+    }
+
+    /// Open orders at their reserve (limit) price + Σ |position| × last trade price.
+    fn exposure(&self, a: u32) -> i128 {
+        let open: i128 = self
+            .orders
+            .values()
+            .filter(|o| o.account == a)
+            .map(|o| i128::from(o.price) * i128::from(o.leaves))
+            .sum();
+        let held: i128 = (0..N_INSTR)
+            .map(|i| {
+                i128::from(self.pos[a as usize][i]).abs() * i128::from(self.last[i].unwrap_or(0))
+            })
+            .sum();
+        open + held
+    }
+
+    /// The band check of limit price `p` in instrument `i` (`mkt`: best bid, best ask and last
+    /// trade before the command).
+    fn band(&self, i: usize, p: i64, mkt: (Option<i64>, Option<i64>, Option<i64>)) -> bool {
+        let ins = &self.ins[i];
+        if ins.band_kind == 0 {
+            return true;
+        }
+        let reference = match (mkt.2.or(self.last[i]), mkt.0, mkt.1) {
+            (Some(l), _, _) => Some(l),
+            (None, Some(b), Some(a)) => Some((b + a) >> 1),
+            _ => ins.reference,
+        };
+        let Some(r) = reference else { return true };
+        let w = if ins.band_kind == 1 {
+            r.abs() * ins.band / 10_000
+        } else {
+            ins.band * ins.tick
+        };
+        r - w <= p && p <= r + w
+    }
+
+    /// Quantity and price steps and ranges, in the risk layer's order.
+    fn statics(&self, i: usize, qty: u64, price: Option<i64>) -> Result<(), RejectReason> {
+        let ins = &self.ins[i];
+        if qty == 0 {
+            return Err(RejectReason::InvalidQty);
+        }
+        if !qty.is_multiple_of(ins.lot) {
+            return Err(RejectReason::LotSize);
+        }
+        if qty < ins.min_qty || qty > ins.max_qty {
+            return Err(RejectReason::OutsideMinMax);
+        }
+        if let Some(p) = price {
+            if p < ins.min_price || p > ins.max_price {
+                return Err(RejectReason::OutsideMinMax);
+            }
+            if p % ins.tick != 0 {
+                return Err(RejectReason::TickSize);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reduce-only and reducing states: qty + open on its side ≤ the position it reduces.
+    fn reducing(
+        &self,
+        a: usize,
+        i: usize,
+        ro: bool,
+        side: Side,
+        same_open: i64,
+        qty: u64,
+    ) -> Result<(), RejectReason> {
+        let acct_red = self.acct_state[a] == TradingState::Reducing;
+        let ins_red = self.ins_state[i] == TradingState::Reducing;
+        if !(ro || acct_red || ins_red) {
+            return Ok(());
+        }
+        let pos = self.pos[a][i];
+        let reducible = match side {
+            Side::Buy => (-pos).max(0),
+            Side::Sell => pos.max(0),
+        };
+        if qty as i64 <= reducible - same_open {
+            return Ok(());
+        }
+        Err(if ro {
+            RejectReason::ReduceOnly
+        } else if acct_red {
+            RejectReason::AccountReducing
+        } else {
+            RejectReason::InstrumentReducing
+        })
+    }
+
+    fn position_ok(&self, a: usize, i: usize, side: Side, same_open: i64, qty: u64) -> bool {
+        let s = &self.slot[a][i];
+        let pos = i128::from(self.pos[a][i]);
+        let (v, max) = match side {
+            Side::Buy => (pos + i128::from(same_open) + i128::from(qty), s.max_long),
+            Side::Sell => (-pos + i128::from(same_open) + i128::from(qty), s.max_short),
+        };
+        v <= i128::from(max)
+    }
+
+    /// What the risk layer must answer to a new order (the throttle aside).
+    fn check_new(
+        &self,
+        o: &NewOrder,
+        mkt: (Option<i64>, Option<i64>, Option<i64>),
+    ) -> Result<(), RejectReason> {
+        use RejectReason as R;
+        let a = o.account.0 as usize;
+        if a >= N_ACCT || !self.acct[a].known {
+            return Err(R::UnknownAccount);
+        }
+        let i = o.instrument.0 as usize;
+        if i >= N_INSTR {
+            return Err(R::UnknownInstrument);
+        }
+        if self.acct_state[a] == TradingState::Halted {
+            return Err(R::AccountHalted);
+        }
+        if self.ins_state[i] == TradingState::Halted {
+            return Err(R::InstrumentHalted);
+        }
+        let limit = o.ord_type == OrdType::Limit;
+        let qty = o.qty.0;
+        self.statics(i, qty, limit.then_some(o.price.0))?;
+        if qty > self.slot[a][i].max_order_qty {
+            return Err(R::MaxOrderQty);
+        }
+        let same_open = self.open_qty(a as u32, i, o.side) as i64;
+        self.reducing(
+            a,
+            i,
+            o.flags.contains(OrderFlags::REDUCE_ONLY),
+            o.side,
+            same_open,
+            qty,
+        )?;
+        let rests = limit && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        if rests
+            && (self.open_count(a as u32, None) >= self.acct[a].max_open
+                || self.open_count(a as u32, Some(i)) >= self.acct[a].max_open_instr)
+        {
+            return Err(R::MaxOpenOrders);
+        }
+        if !self.position_ok(a, i, o.side, same_open, qty) {
+            return Err(R::PositionLimit);
+        }
+        let ins = &self.ins[i];
+        let reserve = if limit {
+            o.price.0
+        } else {
+            let fallback = self.last[i].or(ins.reference).unwrap_or(0);
+            match o.side {
+                Side::Buy => mkt.1.map_or(fallback, |a| {
+                    (a + ins.protection * ins.tick).min(ins.max_price)
+                }),
+                Side::Sell => mkt.0.unwrap_or(fallback),
+            }
+        };
+        if limit && !self.band(i, o.price.0, mkt) {
+            return Err(R::PriceOutsideBand);
+        }
+        let notional = i128::from(reserve) * i128::from(qty);
+        if notional > i128::from(self.slot[a][i].max_order_notional) {
+            return Err(R::MaxOrderNotional);
+        }
+        let credit = self.acct[a].credit;
+        if credit != NONE_I && self.exposure(a as u32) + notional > i128::from(credit) {
+            return Err(R::CreditLimit);
+        }
+        Ok(())
+    }
+
+    /// What the risk layer must answer to a modify of a live order `old` (the throttle
+    /// aside). Limits are those of the modify's account, as `check_modify` reads them.
+    fn check_modify(
+        &self,
+        m: &ModifyOrder,
+        old: &MOrder,
+        mkt: (Option<i64>, Option<i64>, Option<i64>),
+    ) -> Result<(), RejectReason> {
+        use RejectReason as R;
+        let a = m.account.0 as usize;
+        if a >= N_ACCT || !self.acct[a].known {
+            return Err(R::UnknownAccount);
+        }
+        let i = m.instrument.0 as usize;
+        if self.acct_state[a] == TradingState::Halted {
+            return Err(R::AccountHalted);
+        }
+        if self.ins_state[i] == TradingState::Halted {
+            return Err(R::InstrumentHalted);
+        }
+        let qty = m.qty.0;
+        self.statics(i, qty, Some(m.price.0))?;
+        if qty > self.slot[a][i].max_order_qty {
+            return Err(R::MaxOrderQty);
+        }
+        let same_open = (self.open_qty(a as u32, i, old.side) as i64 - old.leaves as i64).max(0);
+        self.reducing(a, i, old.reduce_only, old.side, same_open, qty)?;
+        if !self.position_ok(a, i, old.side, same_open, qty) {
+            return Err(R::PositionLimit);
+        }
+        if !self.band(i, m.price.0, mkt) {
+            return Err(R::PriceOutsideBand);
+        }
+        let notional = i128::from(m.price.0) * i128::from(qty);
+        if notional > i128::from(self.slot[a][i].max_order_notional) {
+            return Err(R::MaxOrderNotional);
+        }
+        let credit = self.acct[a].credit;
+        if credit != NONE_I
+            && self.exposure(a as u32) - i128::from(old.price) * i128::from(old.leaves) + notional
+                > i128::from(credit)
+        {
+            return Err(R::CreditLimit);
+        }
+        Ok(())
+    }
+
+    /// A risk command the engine passed (known ids, value ≥ 0).
+    fn control(&mut self, c: &RiskControl) {
+        match *c {
+            RiskControl::Kill { account } => {
+                self.acct_state[account.0 as usize] = TradingState::Halted
+            }
+            RiskControl::SetAccountState { account, state } => {
+                self.acct_state[account.0 as usize] = state
+            }
+            RiskControl::SetInstrumentState { instrument, state } => {
+                self.ins_state[instrument.0 as usize] = state
+            }
+            RiskControl::SetLimit(l) => {
+                let (a, i, v) = (l.account.0 as usize, l.instrument.0 as usize, l.value);
+                match l.kind {
+                    LimitKind::CreditLimit => self.acct[a].credit = v,
+                    LimitKind::MaxOpenOrders => self.acct[a].max_open = v as u64,
+                    LimitKind::MaxOpenOrdersPerInstrument => self.acct[a].max_open_instr = v as u64,
+                    LimitKind::PriceBand => {
+                        let ins = &mut self.ins[i];
+                        if v == 0 {
+                            ins.band_kind = 0;
+                        } else {
+                            if ins.band_kind == 0 {
+                                ins.band_kind = 2;
+                            }
+                            ins.band = v;
+                        }
+                    }
+                    kind => {
+                        let accounts = if a == 0 { 0..N_ACCT } else { a..a + 1 };
+                        for a in accounts {
+                            let s = &mut self.slot[a][i];
+                            match kind {
+                                LimitKind::MaxOrderQty => s.max_order_qty = v as u64,
+                                LimitKind::MaxOrderNotional => s.max_order_notional = v,
+                                LimitKind::MaxLong => s.max_long = v as u64,
+                                _ => s.max_short = v as u64,
+                            }
+                        }
+                    }
+                }
+            }
+            RiskControl::SetReferencePrice { .. } | RiskControl::ResetMmp { .. } => {}
+        }
+    }
+
+    /// Apply one event of the stream (`reduce_only`: the flag of the order a new-order command
+    /// enters).
+    fn apply(&mut self, ev: &EventKind, reduce_only: bool) {
+        match *ev {
+            EventKind::Accepted {
+                order_id,
+                account,
+                instrument,
+                side,
+                price,
+                qty,
+            } => {
+                let prev = self.orders.insert(
+                    (instrument.0, order_id.0),
+                    MOrder {
+                        account: account.0,
+                        side,
+                        price: price.0,
+                        leaves: qty.0,
+                        reduce_only,
+                    },
+                );
+                assert!(prev.is_none(), "accepted twice: {ev:?}");
+            }
+            EventKind::Trade {
+                instrument,
+                price,
+                qty,
+                maker_order_id,
+                taker_order_id,
+                maker_leaves,
+                taker_leaves,
+                maker_account,
+                taker_account,
+                aggressor,
+            } => {
+                let i = instrument.0 as usize;
+                let q = qty.0 as i64;
+                let (buyer, seller) = match aggressor {
+                    Side::Buy => (taker_account, maker_account),
+                    Side::Sell => (maker_account, taker_account),
+                };
+                self.pos[buyer.0 as usize][i] += q;
+                self.pos[seller.0 as usize][i] -= q;
+                self.last[i] = Some(price.0);
+                for (id, leaves) in [
+                    (maker_order_id, maker_leaves),
+                    (taker_order_id, taker_leaves),
+                ] {
+                    self.set_leaves(instrument.0, id.0, leaves.0);
+                }
+            }
+            EventKind::Cancelled {
+                order_id,
+                instrument,
+                leaves,
+                ..
+            } => self.set_leaves(instrument.0, order_id.0, leaves.0),
+            EventKind::Expired {
+                order_id,
+                instrument,
+                ..
+            } => self.set_leaves(instrument.0, order_id.0, 0),
+            EventKind::Replaced {
+                order_id,
+                instrument,
+                price,
+                qty,
+                ..
+            } => {
+                if let Some(o) = self.orders.get_mut(&(instrument.0, order_id.0)) {
+                    o.price = price.0;
+                }
+                self.set_leaves(instrument.0, order_id.0, qty.0);
+            }
+            _ => {}
+        }
+    }
+
+    fn set_leaves(&mut self, instrument: u32, id: u64, leaves: u64) {
+        let k = (instrument, id);
+        if leaves == 0 {
+            self.orders.remove(&k);
+        } else if let Some(o) = self.orders.get_mut(&k) {
+            o.leaves = leaves;
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum MOp {
+    New {
+        account: u32,
+        instrument: u32,
+        buy: bool,
+        step: i64,
+        off_grid: bool,
+        lots: u64,
+        off_lot: bool,
+        tif: u8,
+        market: bool,
+        flags: u8,
+        /// Reuse a live id of the instrument (`Some(pick)`): the book rejects it.
+        dup: Option<usize>,
+    },
+    Cancel {
+        pick: usize,
+        /// Pick a live order (else any id entered).
+        live: bool,
+        other_account: Option<u32>,
+    },
+    Modify {
+        pick: usize,
+        live: bool,
+        other_account: Option<u32>,
+        step: i64,
+        lots: u64,
+        keep_price: bool,
+    },
+    MassCancel {
+        account: u32,
+        instrument: Option<u32>,
+    },
+    Control(RiskControl),
+}
+
+fn state_of(n: u8) -> TradingState {
+    match n % 4 {
+        0 | 3 => TradingState::Active,
+        1 => TradingState::Reducing,
+        _ => TradingState::Halted,
+    }
+}
+
+fn multi_op() -> impl Strategy<Value = MOp> {
+    let new = (
+        (
+            prop_oneof![30 => 1u32..=4, 1 => Just(5u32)],
+            prop_oneof![30 => 0u32..3, 1 => Just(3u32)],
+            any::<bool>(),
+            prop_oneof![6 => -5i64..=5, 1 => -20i64..=20],
+        ),
+        (
+            prop::bool::weighted(0.04),
+            0u64..=44,
+            prop::bool::weighted(0.03),
+        ),
+        (0u8..6, prop::bool::weighted(0.08), 0u8..10),
+        prop::option::weighted(0.03, any::<usize>()),
+    )
+        .prop_map(
+            |(
+                (account, instrument, buy, step),
+                (off_grid, lots, off_lot),
+                (tif, market, flags),
+                dup,
+            )| {
+                MOp::New {
+                    account,
+                    instrument,
+                    buy,
+                    step,
+                    off_grid,
+                    lots,
+                    off_lot,
+                    tif,
+                    market,
+                    flags,
+                    dup,
+                }
+            },
+        );
+    let control = prop_oneof![
+        3 => (1u32..=4, any::<u8>()).prop_map(|(a, s)| RiskControl::SetAccountState {
+            account: AccountId(a),
+            state: state_of(s),
+        }),
+        3 => (0u32..3, any::<u8>()).prop_map(|(i, s)| RiskControl::SetInstrumentState {
+            instrument: InstrumentId(i),
+            state: state_of(s),
+        }),
+        1 => (1u32..=4).prop_map(|a| RiskControl::Kill { account: AccountId(a) }),
+        6 => (0u8..8, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
+            let (kind, account, value) = match k {
+                0 => (LimitKind::CreditLimit, a.max(1), v * 500),
+                1 => (LimitKind::MaxOpenOrders, a.max(1), v / 8),
+                2 => (LimitKind::MaxOpenOrdersPerInstrument, a.max(1), v / 20),
+                3 => (LimitKind::MaxLong, a, v * 2),
+                4 => (LimitKind::MaxShort, a, v * 2),
+                5 => (LimitKind::MaxOrderQty, a, v),
+                6 => (LimitKind::MaxOrderNotional, a, v * 300),
+                _ => (LimitKind::PriceBand, 0, v / 4 * if i == 1 { 20 } else { 1 }),
+            };
+            RiskControl::SetLimit(SetLimit {
+                value,
+                account: AccountId(account),
+                instrument: InstrumentId(i),
+                kind,
+            })
+        }),
+    ];
+    prop_oneof![
+        40 => new,
+        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=5))
+            .prop_map(|(pick, live, other_account)| MOp::Cancel { pick, live, other_account }),
+        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=5), -8i64..=8, 0u64..=44, any::<bool>())
+            .prop_map(|(pick, live, other_account, step, lots, keep_price)| MOp::Modify { pick, live, other_account, step, lots, keep_price }),
+        1 => (1u32..=4, prop::option::of(0u32..3))
+            .prop_map(|(account, instrument)| MOp::MassCancel { account, instrument }),
+        2 => control.prop_map(MOp::Control),
+    ]
+}
+
+/// The instrument's price `step` ticks from its centre (`off_grid`: one price unit off);
+/// only the widest steps leave instrument 2's price range.
+fn price_at(i: usize, step: i64, off_grid: bool) -> i64 {
+    let ins = &INS[i];
+    let scale = if i == 2 && step.abs() >= 18 { 3 } else { 1 };
+    ins.center + step * ins.tick * scale + i64::from(off_grid)
+}
+
+/// An order quantity of `lots` (0..=44) in instrument `i` (`off_lot`: one lot unit off).
+fn qty_of(i: usize, lots: u64, off_lot: bool) -> u64 {
+    let q = match i {
+        1 if lots == 44 => 105,
+        1 => lots / 3 * INS[1].lot,
+        _ => lots,
+    };
+    q + u64::from(off_lot)
+}
+
+/// Book reject reasons a new order or modify may get after its risk check passed.
+fn book_reason(r: RejectReason) -> bool {
+    matches!(
+        r,
+        RejectReason::DuplicateOrderId
+            | RejectReason::NoLiquidity
+            | RejectReason::FokNotFillable
+            | RejectReason::NotOwner
+            | RejectReason::UnknownOrder
+    )
+}
+
+fn multi_engine() -> Engine {
+    let cfg = RiskConfig::from_toml_str(MULTI_CFG).unwrap();
+    let book = BookConfig {
+        max_orders: 4096,
+        dense_levels: 256,
+        level_events: false,
+        ..BookConfig::default()
+    };
+    Engine::with_risk(
+        EngineConfig {
+            instruments: vec![book; N_INSTR],
+        },
+        Risk::new(&cfg).unwrap(),
+    )
+    .unwrap()
+}
+
+/// A live order of the model (`live`, when there is one) or any id entered.
+fn pick_id(m: &Model, ids: &[(u32, u64, u32)], pick: usize, live: bool) -> (u32, u64, u32) {
+    if live && !m.orders.is_empty() {
+        let (&(i, id), o) = m.orders.iter().nth(pick % m.orders.len()).unwrap();
+        return (i, id, o.account);
+    }
+    ids[pick % ids.len()]
+}
+
+fn mkt_of(e: &Engine, i: usize) -> (Option<i64>, Option<i64>, Option<i64>) {
+    let b = e.book(InstrumentId(i as u32)).unwrap();
+    (
+        b.best_bid().map(|p| p.0),
+        b.best_ask().map(|p| p.0),
+        b.last_trade_price().map(|p| p.0),
+    )
+}
+
+/// Runs `ops`, checking every command's risk decisions against the model's and, after each,
+/// every tracked quantity against the model's (recomputed from the events) and the model's
+/// open orders against the books'.
+fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
+    let mut e = multi_engine();
+    let mut m = Model::new();
+    let mut events: Vec<Event> = Vec::new();
+    // Every id entered: (instrument, id, owner).
+    let mut ids: Vec<(u32, u64, u32)> = Vec::new();
+    // Ids are numbered per instrument, so the same id lives in several books at once.
+    let mut next = [1u64; N_INSTR + 1];
+    let mut t = 0u64;
+    for (n, op) in ops.iter().enumerate() {
+        t += 37;
+        // The decision the model expects: (order id, answer, throttled account).
+        let mut expect: Option<(u64, Result<(), RejectReason>, bool)> = None;
+        let mut reduce_only = false;
+        let kind = match *op {
+            MOp::New {
+                account,
+                instrument,
+                buy,
+                step,
+                off_grid,
+                lots,
+                off_lot,
+                tif,
+                market,
+                flags,
+                dup,
+            } => {
+                let i = instrument as usize;
+                let ii = i.min(N_INSTR - 1);
+                let live: Vec<u64> = m
+                    .orders
+                    .keys()
+                    .filter(|k| k.0 == instrument)
+                    .map(|k| k.1)
+                    .collect();
+                let id = match dup {
+                    Some(p) if !live.is_empty() => live[p % live.len()],
+                    _ => {
+                        let id = next[i];
+                        next[i] += 1;
+                        id
+                    }
+                };
+                let o = NewOrder {
+                    order_id: OrderId(id),
+                    account: AccountId(account),
+                    instrument: InstrumentId(instrument),
+                    side: if buy { Side::Buy } else { Side::Sell },
+                    ord_type: if market {
+                        OrdType::Market
+                    } else {
+                        OrdType::Limit
+                    },
+                    tif: match tif {
+                        0..=2 => TimeInForce::Gtc,
+                        3 | 4 => TimeInForce::Ioc,
+                        _ => TimeInForce::Fok,
+                    },
+                    price: Price(if market {
+                        0
+                    } else {
+                        price_at(ii, step, off_grid)
+                    }),
+                    qty: Qty(qty_of(ii, lots, off_lot)),
+                    stp: StpMode::None,
+                    flags: match flags {
+                        0 => OrderFlags::REDUCE_ONLY,
+                        1 => OrderFlags::MMP,
+                        _ => OrderFlags::NONE,
+                    },
+                    ..NewOrder::default()
+                };
+                reduce_only = o.flags.contains(OrderFlags::REDUCE_ONLY);
+                if i < N_INSTR {
+                    ids.push((instrument, id, account));
+                    let want = m.check_new(&o, mkt_of(&e, i));
+                    let throttled = m.acct.get(account as usize).is_some_and(|a| a.throttled);
+                    expect = Some((id, want, throttled));
+                }
+                CommandKind::New(o)
+            }
+            MOp::Cancel {
+                pick,
+                live,
+                other_account,
+            } if !ids.is_empty() => {
+                let (i, id, owner) = pick_id(&m, &ids, pick, live);
+                CommandKind::Cancel(CancelOrder {
+                    order_id: OrderId(id),
+                    account: AccountId(other_account.unwrap_or(owner)),
+                    instrument: InstrumentId(i),
+                })
+            }
+            MOp::Modify {
+                pick,
+                live,
+                other_account,
+                step,
+                lots,
+                keep_price,
+            } if !ids.is_empty() => {
+                let (i, id, owner) = pick_id(&m, &ids, pick, live);
+                let old = m.orders.get(&(i, id)).copied();
+                let price = match old {
+                    Some(o) if keep_price => o.price,
+                    _ => price_at(i as usize, step, false),
+                };
+                let mo = ModifyOrder {
+                    order_id: OrderId(id),
+                    account: AccountId(other_account.unwrap_or(owner)),
+                    instrument: InstrumentId(i),
+                    price: Price(price),
+                    qty: Qty(qty_of(i as usize, lots, false)),
+                };
+                if let Some(old) = old {
+                    let want = m.check_modify(&mo, &old, mkt_of(&e, i as usize));
+                    let throttled = m
+                        .acct
+                        .get(mo.account.0 as usize)
+                        .is_some_and(|a| a.throttled);
+                    expect = Some((id, want, throttled));
+                }
+                CommandKind::Modify(mo)
+            }
+            MOp::MassCancel {
+                account,
+                instrument,
+            } => CommandKind::MassCancel(MassCancel {
+                account: AccountId(account),
+                instrument: instrument.map(InstrumentId),
+            }),
+            MOp::Control(c) => {
+                m.control(&c);
+                CommandKind::Risk(c)
+            }
+            _ => continue,
+        };
+        events.clear();
+        e.process(&Command::new(t, kind), &mut events);
+        let ctx = || format!("op {n}: {op:?}\nevents: {events:#?}");
+        if let Some((id, want, throttled)) = expect {
+            let got = events.iter().find_map(|ev| match ev.kind {
+                EventKind::Rejected {
+                    order_id, reason, ..
+                } if order_id.0 == id => Some(reason),
+                _ => None,
+            });
+            let entered = events.iter().any(|ev| {
+                matches!(ev.kind, EventKind::Accepted { order_id, .. } | EventKind::Replaced { order_id, .. } if order_id.0 == id)
+            });
+            if !(throttled && got == Some(RejectReason::Throttled)) {
+                match want {
+                    Err(r) => {
+                        prop_assert_eq!(got, Some(r), "{}", ctx());
+                        prop_assert!(!entered, "{}", ctx());
+                    }
+                    Ok(()) => prop_assert!(
+                        got.is_none_or(book_reason),
+                        "risk refused an order the model passes: {}",
+                        ctx()
+                    ),
+                }
+            }
+        }
+        for ev in &events {
+            m.apply(&ev.kind, reduce_only);
+        }
+        // The model's open orders are the books' resting orders.
+        let mut booked = std::collections::BTreeMap::new();
+        for i in 0..N_INSTR {
+            let book = e.book(InstrumentId(i as u32)).unwrap();
+            for s in [Side::Buy, Side::Sell] {
+                book.for_each_level(s, |l| {
+                    book.for_each_order_in_level(s, l.price, |o| {
+                        booked.insert(
+                            (i as u32, o.order_id.0),
+                            (o.account.0, o.side, o.price.0, o.leaves.0),
+                        );
+                    })
+                });
+            }
+        }
+        let modelled: std::collections::BTreeMap<_, _> = m
+            .orders
+            .iter()
+            .map(|(k, o)| (*k, (o.account, o.side, o.price, o.leaves)))
+            .collect();
+        prop_assert_eq!(&booked, &modelled, "{}", ctx());
+        let risk = e.risk().unwrap();
+        for a in 1..N_ACCT as u32 {
+            let acct = AccountId(a);
+            for i in 0..N_INSTR {
+                let ins = InstrumentId(i as u32);
+                prop_assert_eq!(
+                    risk.position(acct, ins),
+                    m.pos[a as usize][i],
+                    "position {} {}: {}",
+                    a,
+                    i,
+                    ctx()
+                );
+                for s in [Side::Buy, Side::Sell] {
+                    prop_assert_eq!(
+                        risk.open_qty(acct, ins, s),
+                        m.open_qty(a, i, s),
+                        "open qty {} {} {:?}: {}",
+                        a,
+                        i,
+                        s,
+                        ctx()
+                    );
+                }
+            }
+            prop_assert_eq!(
+                u64::from(risk.open_orders(acct)),
+                m.open_count(a, None),
+                "open orders {}: {}",
+                a,
+                ctx()
+            );
+            prop_assert_eq!(
+                risk.exposure(acct),
+                m.exposure(a),
+                "exposure {}: {}",
+                a,
+                ctx()
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    /// Several instruments (different steps, limits, bands), accounts holding positions and
+    /// orders in several at once: every new order's and modify's risk decision equals the
+    /// model's, and positions, open orders, open quantity and exposure equal those recomputed
+    /// from the event stream.
+    #[test]
+    fn several_instruments_limits_hold_and_state_matches_the_events(
+        ops in prop::collection::vec(multi_op(), 1..250)
+    ) {
+        run_multi(&ops)?;
+    }
+}
