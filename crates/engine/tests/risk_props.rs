@@ -448,10 +448,11 @@ credit_limit = 1000000
 
 // ------------------------------------------------------------------ several instruments
 
-/// Three instruments with different steps, limits and bands, four accounts (one without any
-/// limit) and an unknown one.
+/// Three instruments with different steps, limits and bands (one with a volatility
+/// interruption), four accounts (one without any limit but market-maker protection) and an
+/// unknown one.
 const MULTI_CFG: &str = r#"
-max_orders = 4096
+max_orders = 10
 [[instruments]]
 id = 0
 max_order_qty = 40
@@ -474,16 +475,17 @@ id = 2
 min_price = 50
 max_price = 150
 market_protection_ticks = 3
+velocity = { max_move_ticks = 12, window_ns = 300, halt_ns = 250 }
 [[accounts]]
 id = 1
 credit_limit = 15000
-max_open_orders = 6
+max_open_orders = 5
 max_long = 120
 max_short = 120
 [[accounts]]
 id = 2
 credit_limit = 25000
-max_open_orders = 10
+max_open_orders = 8
 max_open_orders_per_instrument = 4
 max_order_qty = 80
 max_order_notional = 20000
@@ -494,9 +496,12 @@ max_short = 60
 throttle = { rate = 8, window_ns = 1000 }
 [[accounts]]
 id = 4
+mmp = { window_ns = 400, max_qty = 30, max_count = 5, freeze_ns = 300 }
 "#;
 
 const N_INSTR: usize = 3;
+/// `max_orders` of `MULTI_CFG`: small, so the risk layer's order capacity is reached.
+const MAX_ORDERS: usize = 10;
 const N_ACCT: usize = 6; // 0 (never used), 1..=4 configured, 5 unknown
 const NONE_U: u64 = u64::MAX;
 const NONE_I: i64 = i64::MAX;
@@ -584,9 +589,26 @@ struct SlotLim {
 struct MOrder {
     account: u32,
     side: Side,
+    /// Its price in the book (0 for a stop order without a limit).
     price: i64,
+    /// The price its open quantity is valued at: its limit price; a market order's and a stop
+    /// order's as the check valued it.
+    reserve: i64,
     leaves: u64,
     reduce_only: bool,
+    /// A pending (untriggered) stop.
+    stop: bool,
+    /// GTD expire time (0: none).
+    expire: u64,
+}
+
+/// What the model knows of the order a new-order command enters (for its `Accepted`).
+#[derive(Clone, Copy, Debug, Default)]
+struct Entering {
+    reserve: i64,
+    reduce_only: bool,
+    stop: bool,
+    expire: u64,
 }
 
 /// An independent model of what the risk layer must track, driven by the event stream only,
@@ -600,6 +622,11 @@ struct Model {
     orders: std::collections::BTreeMap<(u32, u64), MOrder>,
     pos: [[i64; N_INSTR]; N_ACCT],
     last: [Option<i64>; N_INSTR],
+    /// MMP freeze of an account until this time (0: none), from its `AccountState` events.
+    mmp_until: [u64; N_ACCT],
+    /// Volatility interruption of an instrument until this time (0: none), from its
+    /// `InstrumentState` events.
+    vol_until: [u64; N_INSTR],
 }
 
 impl Model {
@@ -628,7 +655,7 @@ impl Model {
         acct[1] = AcctLim {
             known: true,
             credit: 15000,
-            max_open: 6,
+            max_open: 5,
             ..unknown
         };
         for s in &mut slot[1] {
@@ -638,7 +665,7 @@ impl Model {
         acct[2] = AcctLim {
             known: true,
             credit: 25000,
-            max_open: 10,
+            max_open: 8,
             max_open_instr: 4,
             ..unknown
         };
@@ -668,6 +695,8 @@ impl Model {
             orders: Default::default(),
             pos: [[0; N_INSTR]; N_ACCT],
             last: [None; N_INSTR],
+            mmp_until: [0; N_ACCT],
+            vol_until: [0; N_INSTR],
         }
     }
 
@@ -692,7 +721,7 @@ impl Model {
             .orders
             .values()
             .filter(|o| o.account == a)
-            .map(|o| i128::from(o.price) * i128::from(o.leaves))
+            .map(|o| i128::from(o.reserve) * i128::from(o.leaves))
             .sum();
         let held: i128 = (0..N_INSTR)
             .map(|i| {
@@ -788,12 +817,53 @@ impl Model {
         v <= i128::from(max)
     }
 
+    /// The state gates (the throttle aside): account halted, instrument halted, MMP freeze.
+    fn gates(&self, a: usize, i: usize, now: u64) -> Result<(), RejectReason> {
+        if self.acct_state[a] == TradingState::Halted {
+            return Err(RejectReason::AccountHalted);
+        }
+        if self.ins_state[i] == TradingState::Halted {
+            return Err(RejectReason::InstrumentHalted);
+        }
+        if now < self.mmp_until[a] {
+            return Err(RejectReason::MmpFrozen);
+        }
+        Ok(())
+    }
+
+    /// During a volatility interruption: market orders and limits crossing the opposite best
+    /// are refused.
+    fn volatility(
+        &self,
+        i: usize,
+        now: u64,
+        t: OrdType,
+        side: Side,
+        price: i64,
+        mkt: (Option<i64>, Option<i64>, Option<i64>),
+    ) -> Result<(), RejectReason> {
+        if now >= self.vol_until[i] {
+            return Ok(());
+        }
+        let crosses = match (t, side) {
+            (OrdType::Market, _) => true,
+            (OrdType::Limit, Side::Buy) => mkt.1.is_some_and(|a| price >= a),
+            (OrdType::Limit, Side::Sell) => mkt.0.is_some_and(|b| price <= b),
+            _ => false,
+        };
+        if crosses {
+            return Err(RejectReason::VolatilityHalt);
+        }
+        Ok(())
+    }
+
     /// What the risk layer must answer to a new order (the throttle aside).
     fn check_new(
         &self,
         o: &NewOrder,
+        now: u64,
         mkt: (Option<i64>, Option<i64>, Option<i64>),
-    ) -> Result<(), RejectReason> {
+    ) -> Result<i64, RejectReason> {
         use RejectReason as R;
         let a = o.account.0 as usize;
         if a >= N_ACCT || !self.acct[a].known {
@@ -803,15 +873,16 @@ impl Model {
         if i >= N_INSTR {
             return Err(R::UnknownInstrument);
         }
-        if self.acct_state[a] == TradingState::Halted {
-            return Err(R::AccountHalted);
-        }
-        if self.ins_state[i] == TradingState::Halted {
-            return Err(R::InstrumentHalted);
-        }
+        self.gates(a, i, now)?;
         let limit = o.ord_type == OrdType::Limit;
+        let has_limit = matches!(o.ord_type, OrdType::Limit | OrdType::StopLimit);
+        let has_stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
         let qty = o.qty.0;
-        self.statics(i, qty, limit.then_some(o.price.0))?;
+        self.statics(i, qty, has_limit.then_some(o.price.0))?;
+        if has_stop {
+            self.statics(i, qty, Some(o.stop_price.0))?;
+        }
+        self.volatility(i, now, o.ord_type, o.side, o.price.0, mkt)?;
         if qty > self.slot[a][i].max_order_qty {
             return Err(R::MaxOrderQty);
         }
@@ -824,29 +895,44 @@ impl Model {
             same_open,
             qty,
         )?;
-        let rests = limit && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        let rests =
+            o.ord_type != OrdType::Market && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
         if rests
             && (self.open_count(a as u32, None) >= self.acct[a].max_open
                 || self.open_count(a as u32, Some(i)) >= self.acct[a].max_open_instr)
         {
             return Err(R::MaxOpenOrders);
         }
+        // `max_orders`: live orders of every account and instrument.
+        if self.orders.len() >= MAX_ORDERS {
+            return Err(R::MaxOpenOrders);
+        }
         if !self.position_ok(a, i, o.side, same_open, qty) {
             return Err(R::PositionLimit);
         }
         let ins = &self.ins[i];
-        let reserve = if limit {
-            o.price.0
-        } else {
-            let fallback = self.last[i].or(ins.reference).unwrap_or(0);
-            match o.side {
-                Side::Buy => mkt.1.map_or(fallback, |a| {
-                    (a + ins.protection * ins.tick).min(ins.max_price)
-                }),
-                Side::Sell => mkt.0.unwrap_or(fallback),
+        let prot = ins.protection * ins.tick;
+        let reserve = match o.ord_type {
+            OrdType::Limit | OrdType::StopLimit => o.price.0,
+            OrdType::Market => {
+                let fallback = self.last[i].or(ins.reference).unwrap_or(0);
+                match o.side {
+                    Side::Buy => mkt.1.map_or(fallback, |a| (a + prot).min(ins.max_price)),
+                    Side::Sell => mkt.0.unwrap_or(fallback),
+                }
             }
+            OrdType::Stop => match o.side {
+                Side::Buy => (o.stop_price.0 + prot).min(ins.max_price),
+                Side::Sell => o.stop_price.0,
+            },
         };
-        if limit && !self.band(i, o.price.0, mkt) {
+        // A stop limit's band is around its stop price.
+        let band_mkt = if limit {
+            mkt
+        } else {
+            (None, None, Some(o.stop_price.0))
+        };
+        if has_limit && !self.band(i, o.price.0, band_mkt) {
             return Err(R::PriceOutsideBand);
         }
         let notional = i128::from(reserve) * i128::from(qty);
@@ -857,7 +943,7 @@ impl Model {
         if credit != NONE_I && self.exposure(a as u32) + notional > i128::from(credit) {
             return Err(R::CreditLimit);
         }
-        Ok(())
+        Ok(reserve)
     }
 
     /// What the risk layer must answer to a modify of a live order `old` (the throttle
@@ -866,6 +952,7 @@ impl Model {
         &self,
         m: &ModifyOrder,
         old: &MOrder,
+        now: u64,
         mkt: (Option<i64>, Option<i64>, Option<i64>),
     ) -> Result<(), RejectReason> {
         use RejectReason as R;
@@ -874,14 +961,10 @@ impl Model {
             return Err(R::UnknownAccount);
         }
         let i = m.instrument.0 as usize;
-        if self.acct_state[a] == TradingState::Halted {
-            return Err(R::AccountHalted);
-        }
-        if self.ins_state[i] == TradingState::Halted {
-            return Err(R::InstrumentHalted);
-        }
+        self.gates(a, i, now)?;
         let qty = m.qty.0;
         self.statics(i, qty, Some(m.price.0))?;
+        self.volatility(i, now, OrdType::Limit, old.side, m.price.0, mkt)?;
         if qty > self.slot[a][i].max_order_qty {
             return Err(R::MaxOrderQty);
         }
@@ -899,7 +982,7 @@ impl Model {
         }
         let credit = self.acct[a].credit;
         if credit != NONE_I
-            && self.exposure(a as u32) - i128::from(old.price) * i128::from(old.leaves) + notional
+            && self.exposure(a as u32) - i128::from(old.reserve) * i128::from(old.leaves) + notional
                 > i128::from(credit)
         {
             return Err(R::CreditLimit);
@@ -917,7 +1000,13 @@ impl Model {
                 self.acct_state[account.0 as usize] = state
             }
             RiskControl::SetInstrumentState { instrument, state } => {
-                self.ins_state[instrument.0 as usize] = state
+                self.ins_state[instrument.0 as usize] = state;
+                if state == TradingState::Active {
+                    self.vol_until[instrument.0 as usize] = 0;
+                }
+            }
+            RiskControl::SetReferencePrice { instrument, price } => {
+                self.ins[instrument.0 as usize].reference = Some(price.0)
             }
             RiskControl::SetLimit(l) => {
                 let (a, i, v) = (l.account.0 as usize, l.instrument.0 as usize, l.value);
@@ -950,13 +1039,12 @@ impl Model {
                     }
                 }
             }
-            RiskControl::SetReferencePrice { .. } | RiskControl::ResetMmp { .. } => {}
+            RiskControl::ResetMmp { .. } => {}
         }
     }
 
-    /// Apply one event of the stream (`reduce_only`: the flag of the order a new-order command
-    /// enters).
-    fn apply(&mut self, ev: &EventKind, reduce_only: bool) {
+    /// Apply one event of the stream (`entering`: the order a new-order command enters).
+    fn apply(&mut self, ev: &EventKind, entering: Entering) {
         match *ev {
             EventKind::Accepted {
                 order_id,
@@ -972,8 +1060,11 @@ impl Model {
                         account: account.0,
                         side,
                         price: price.0,
+                        reserve: entering.reserve,
                         leaves: qty.0,
-                        reduce_only,
+                        reduce_only: entering.reduce_only,
+                        stop: entering.stop,
+                        expire: entering.expire,
                     },
                 );
                 assert!(prev.is_none(), "accepted twice: {ev:?}");
@@ -1026,8 +1117,31 @@ impl Model {
             } => {
                 if let Some(o) = self.orders.get_mut(&(instrument.0, order_id.0)) {
                     o.price = price.0;
+                    o.reserve = price.0;
                 }
                 self.set_leaves(instrument.0, order_id.0, qty.0);
+            }
+            // A freeze or halt carries when it lifts; its lift carries 0.
+            EventKind::AccountState {
+                account,
+                cause: RejectReason::MmpFrozen,
+                until,
+                ..
+            } => self.mmp_until[account.0 as usize] = until,
+            EventKind::InstrumentState {
+                instrument,
+                cause: RejectReason::VolatilityHalt,
+                until,
+                ..
+            } => self.vol_until[instrument.0 as usize] = until,
+            EventKind::Triggered {
+                order_id,
+                instrument,
+                ..
+            } => {
+                if let Some(o) = self.orders.get_mut(&(instrument.0, order_id.0)) {
+                    o.stop = false;
+                }
             }
             _ => {}
         }
@@ -1054,9 +1168,18 @@ enum MOp {
         lots: u64,
         off_lot: bool,
         tif: u8,
-        market: bool,
+        /// 0, 1 market; 2 stop; 3 stop limit; else limit.
+        ord: u8,
         flags: u8,
-        /// Reuse a live id of the instrument (`Some(pick)`): the book rejects it.
+        /// A stop price this many ticks from the last trade (or the centre).
+        stop_step: i64,
+        /// Display quantity in lots (iceberg) where below the order's quantity.
+        display: Option<u64>,
+        stp: u8,
+        /// GTD: expires this many commands later.
+        gtd: u64,
+        /// Reuse an id entered before in the instrument (`Some(pick)`): a live one (the book
+        /// rejects it) or one whose order has ended.
         dup: Option<usize>,
     },
     Cancel {
@@ -1076,6 +1199,14 @@ enum MOp {
     MassCancel {
         account: u32,
         instrument: Option<u32>,
+    },
+    /// An order closing the account's position in the instrument at the opposite best (a
+    /// position returning to 0 leaves the account's held instruments).
+    Flatten {
+        account: u32,
+        instrument: u32,
+        ioc: bool,
+        reduce_only: bool,
     },
     Control(RiskControl),
 }
@@ -1101,14 +1232,21 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             0u64..=44,
             prop::bool::weighted(0.03),
         ),
-        (0u8..6, prop::bool::weighted(0.08), 0u8..10),
-        prop::option::weighted(0.03, any::<usize>()),
+        (0u8..8, 0u8..20, 0u8..10),
+        (
+            -4i64..=4,
+            prop::option::weighted(0.1, 1u64..=3),
+            0u8..10,
+            1u64..=20,
+        ),
+        prop::option::weighted(0.06, any::<usize>()),
     )
         .prop_map(
             |(
                 (account, instrument, buy, step),
                 (off_grid, lots, off_lot),
-                (tif, market, flags),
+                (tif, ord, flags),
+                (stop_step, display, stp, gtd),
                 dup,
             )| {
                 MOp::New {
@@ -1120,8 +1258,12 @@ fn multi_op() -> impl Strategy<Value = MOp> {
                     lots,
                     off_lot,
                     tif,
-                    market,
+                    ord,
                     flags,
+                    stop_step,
+                    display,
+                    stp,
+                    gtd,
                     dup,
                 }
             },
@@ -1136,6 +1278,10 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             state: state_of(s),
         }),
         1 => (1u32..=4).prop_map(|a| RiskControl::Kill { account: AccountId(a) }),
+        1 => (0u32..3, -6i64..=6).prop_map(|(i, d)| RiskControl::SetReferencePrice {
+            instrument: InstrumentId(i),
+            price: Price(INS[i as usize].center + d * INS[i as usize].tick),
+        }),
         6 => (0u8..8, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
             let (kind, account, value) = match k {
                 0 => (LimitKind::CreditLimit, a.max(1), v * 500),
@@ -1163,6 +1309,8 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             .prop_map(|(pick, live, other_account, step, lots, keep_price)| MOp::Modify { pick, live, other_account, step, lots, keep_price }),
         1 => (1u32..=4, prop::option::of(0u32..3))
             .prop_map(|(account, instrument)| MOp::MassCancel { account, instrument }),
+        6 => (1u32..=4, 0u32..3, any::<bool>(), any::<bool>())
+            .prop_map(|(account, instrument, ioc, reduce_only)| MOp::Flatten { account, instrument, ioc, reduce_only }),
         2 => control.prop_map(MOp::Control),
     ]
 }
@@ -1194,6 +1342,9 @@ fn book_reason(r: RejectReason) -> bool {
             | RejectReason::FokNotFillable
             | RejectReason::NotOwner
             | RejectReason::UnknownOrder
+            | RejectReason::InvalidStopPrice
+            | RejectReason::PostOnlyWouldTake
+            | RejectReason::InvalidModify
     )
 }
 
@@ -1223,6 +1374,32 @@ fn pick_id(m: &Model, ids: &[(u32, u64, u32)], pick: usize, live: bool) -> (u32,
     ids[pick % ids.len()]
 }
 
+/// The model's answer to new order `o` at time `t`, and what its `Accepted` enters.
+#[allow(clippy::type_complexity)]
+fn expect_new(
+    m: &Model,
+    e: &Engine,
+    o: &NewOrder,
+    t: u64,
+) -> (Entering, Option<(u64, Result<(), RejectReason>, bool)>) {
+    let want = m.check_new(o, t, mkt_of(e, o.instrument.0 as usize));
+    let entering = Entering {
+        reserve: *want.as_ref().unwrap_or(&0),
+        reduce_only: o.flags.contains(OrderFlags::REDUCE_ONLY),
+        stop: matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit),
+        expire: if o.tif == TimeInForce::Gtd {
+            o.expire_time
+        } else {
+            0
+        },
+    };
+    let throttled = m
+        .acct
+        .get(o.account.0 as usize)
+        .is_some_and(|a| a.throttled);
+    (entering, Some((o.order_id.0, want.map(|_| ()), throttled)))
+}
+
 fn mkt_of(e: &Engine, i: usize) -> (Option<i64>, Option<i64>, Option<i64>) {
     let b = e.book(InstrumentId(i as u32)).unwrap();
     (
@@ -1248,7 +1425,26 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
         t += 37;
         // The decision the model expects: (order id, answer, throttled account).
         let mut expect: Option<(u64, Result<(), RejectReason>, bool)> = None;
-        let mut reduce_only = false;
+        let mut entering = Entering::default();
+        // GTD orders due now expire at the start of the next command, before its check: a
+        // command of their own first (a cancel of no order), so the check below sees the book
+        // after them.
+        if m.orders.values().any(|o| o.expire != 0 && o.expire <= t) {
+            events.clear();
+            let tick = CancelOrder {
+                order_id: OrderId(0),
+                account: AccountId(4),
+                instrument: InstrumentId(0),
+            };
+            e.process(&Command::new(t, CommandKind::Cancel(tick)), &mut events);
+            for ev in &events {
+                m.apply(&ev.kind, entering);
+            }
+            prop_assert!(
+                !m.orders.values().any(|o| o.expire != 0 && o.expire <= t),
+                "not expired: {events:?}"
+            );
+        }
         let kind = match *op {
             MOp::New {
                 account,
@@ -1259,48 +1455,84 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 lots,
                 off_lot,
                 tif,
-                market,
+                ord,
                 flags,
+                stop_step,
+                display,
+                stp,
+                gtd,
                 dup,
             } => {
                 let i = instrument as usize;
                 let ii = i.min(N_INSTR - 1);
-                let live: Vec<u64> = m
-                    .orders
-                    .keys()
+                // An id entered before in this instrument: live (the book refuses it) or not
+                // (reused after its order ended).
+                let used: Vec<u64> = ids
+                    .iter()
                     .filter(|k| k.0 == instrument)
                     .map(|k| k.1)
                     .collect();
                 let id = match dup {
-                    Some(p) if !live.is_empty() => live[p % live.len()],
+                    Some(p) if !used.is_empty() => used[p % used.len()],
                     _ => {
                         let id = next[i];
                         next[i] += 1;
                         id
                     }
                 };
+                let ord_type = match ord {
+                    0 | 1 => OrdType::Market,
+                    2 => OrdType::Stop,
+                    3 => OrdType::StopLimit,
+                    _ => OrdType::Limit,
+                };
+                let has_limit = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
+                let has_stop = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
+                let qty = qty_of(ii, lots, off_lot);
                 let o = NewOrder {
                     order_id: OrderId(id),
                     account: AccountId(account),
                     instrument: InstrumentId(instrument),
                     side: if buy { Side::Buy } else { Side::Sell },
-                    ord_type: if market {
-                        OrdType::Market
-                    } else {
-                        OrdType::Limit
-                    },
+                    ord_type,
                     tif: match tif {
                         0..=2 => TimeInForce::Gtc,
-                        3 | 4 => TimeInForce::Ioc,
-                        _ => TimeInForce::Fok,
+                        3 => TimeInForce::Ioc,
+                        4 => TimeInForce::Fok,
+                        5 => TimeInForce::Gtd,
+                        6 => TimeInForce::PostOnly,
+                        _ => TimeInForce::Ioc,
                     },
-                    price: Price(if market {
-                        0
-                    } else {
+                    expire_time: t + 37 * gtd,
+                    price: Price(if has_limit {
                         price_at(ii, step, off_grid)
+                    } else {
+                        0
                     }),
-                    qty: Qty(qty_of(ii, lots, off_lot)),
-                    stp: StpMode::None,
+                    stop_price: Price(if has_stop {
+                        let ins = &INS[ii];
+                        let from = e
+                            .book(InstrumentId(ii as u32))
+                            .and_then(|b| b.last_trade_price())
+                            .map_or(ins.center, |p| p.0);
+                        // Mostly beyond the last trade in the order's direction.
+                        let dir = if buy { 1 } else { -1 };
+                        from + (stop_step + dir * 2) * ins.tick
+                    } else {
+                        0
+                    }),
+                    qty: Qty(qty),
+                    display_qty: Qty(match display {
+                        Some(d) if d * INS[ii].lot < qty => d * INS[ii].lot,
+                        _ => 0,
+                    }),
+                    stp: match stp {
+                        0 => StpMode::CancelResting,
+                        1 => StpMode::CancelAggressor,
+                        2 => StpMode::CancelBoth,
+                        3 => StpMode::DecrementAndCancel,
+                        _ => StpMode::None,
+                    },
                     flags: match flags {
                         0 => OrderFlags::REDUCE_ONLY,
                         1 => OrderFlags::MMP,
@@ -1308,13 +1540,51 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                     },
                     ..NewOrder::default()
                 };
-                reduce_only = o.flags.contains(OrderFlags::REDUCE_ONLY);
                 if i < N_INSTR {
                     ids.push((instrument, id, account));
-                    let want = m.check_new(&o, mkt_of(&e, i));
-                    let throttled = m.acct.get(account as usize).is_some_and(|a| a.throttled);
-                    expect = Some((id, want, throttled));
+                    (entering, expect) = expect_new(&m, &e, &o, t);
                 }
+                CommandKind::New(o)
+            }
+            MOp::Flatten {
+                account,
+                instrument,
+                ioc,
+                reduce_only,
+            } if m.pos[account as usize][instrument as usize] != 0 => {
+                let i = instrument as usize;
+                let pos = m.pos[account as usize][i];
+                let id = next[i];
+                next[i] += 1;
+                let (bid, ask, _) = mkt_of(&e, i);
+                let ins = &INS[i];
+                let (side, price) = if pos < 0 {
+                    (Side::Buy, ask.unwrap_or(ins.center) + ins.tick)
+                } else {
+                    (Side::Sell, bid.unwrap_or(ins.center) - ins.tick)
+                };
+                let o = NewOrder {
+                    order_id: OrderId(id),
+                    account: AccountId(account),
+                    instrument: InstrumentId(instrument),
+                    side,
+                    tif: if ioc {
+                        TimeInForce::Ioc
+                    } else {
+                        TimeInForce::Gtc
+                    },
+                    price: Price(price),
+                    qty: Qty(pos.unsigned_abs()),
+                    stp: StpMode::None,
+                    flags: if reduce_only {
+                        OrderFlags::REDUCE_ONLY
+                    } else {
+                        OrderFlags::NONE
+                    },
+                    ..NewOrder::default()
+                };
+                ids.push((instrument, id, account));
+                (entering, expect) = expect_new(&m, &e, &o, t);
                 CommandKind::New(o)
             }
             MOp::Cancel {
@@ -1351,7 +1621,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                     qty: Qty(qty_of(i as usize, lots, false)),
                 };
                 if let Some(old) = old {
-                    let want = m.check_modify(&mo, &old, mkt_of(&e, i as usize));
+                    let want = m.check_modify(&mo, &old, t, mkt_of(&e, i as usize));
                     let throttled = m
                         .acct
                         .get(mo.account.0 as usize)
@@ -1401,7 +1671,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
             }
         }
         for ev in &events {
-            m.apply(&ev.kind, reduce_only);
+            m.apply(&ev.kind, entering);
         }
         // The model's open orders are the books' resting orders.
         let mut booked = std::collections::BTreeMap::new();
@@ -1421,9 +1691,21 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
         let modelled: std::collections::BTreeMap<_, _> = m
             .orders
             .iter()
+            .filter(|(_, o)| !o.stop)
             .map(|(k, o)| (*k, (o.account, o.side, o.price, o.leaves)))
             .collect();
         prop_assert_eq!(&booked, &modelled, "{}", ctx());
+        for (&(i, id), o) in m.orders.iter().filter(|(_, o)| o.stop) {
+            let b = e.book(InstrumentId(i)).unwrap().order(OrderId(id));
+            prop_assert!(
+                b.is_some_and(|b| b.is_stop && b.leaves.0 == o.leaves && b.account.0 == o.account),
+                "stop {} {}: {:?} {}",
+                i,
+                id,
+                b,
+                ctx()
+            );
+        }
         let risk = e.risk().unwrap();
         for a in 1..N_ACCT as u32 {
             let acct = AccountId(a);
