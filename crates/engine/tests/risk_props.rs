@@ -611,6 +611,22 @@ struct Entering {
     expire: u64,
 }
 
+/// A refusal the model expects: the reason and, where the model states them, the limit and
+/// the value the reject carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Rej(RejectReason, Option<(i64, i64)>);
+
+impl From<RejectReason> for Rej {
+    fn from(r: RejectReason) -> Rej {
+        Rej(r, None)
+    }
+}
+
+/// The i64 a reject field carries for a limit ("no limit" saturates).
+fn lim(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// An independent model of what the risk layer must track, driven by the event stream only,
 /// and of what its checks must decide.
 struct Model {
@@ -733,23 +749,35 @@ impl Model {
 
     /// The band check of limit price `p` in instrument `i` (`mkt`: best bid, best ask and last
     /// trade before the command).
-    fn band(&self, i: usize, p: i64, mkt: (Option<i64>, Option<i64>, Option<i64>)) -> bool {
+    fn band(
+        &self,
+        i: usize,
+        p: i64,
+        mkt: (Option<i64>, Option<i64>, Option<i64>),
+    ) -> Result<(), Rej> {
         let ins = &self.ins[i];
         if ins.band_kind == 0 {
-            return true;
+            return Ok(());
         }
         let reference = match (mkt.2.or(self.last[i]), mkt.0, mkt.1) {
             (Some(l), _, _) => Some(l),
             (None, Some(b), Some(a)) => Some((b + a) >> 1),
             _ => ins.reference,
         };
-        let Some(r) = reference else { return true };
+        let Some(r) = reference else { return Ok(()) };
         let w = if ins.band_kind == 1 {
             r.abs() * ins.band / 10_000
         } else {
             ins.band * ins.tick
         };
-        r - w <= p && p <= r + w
+        let band = |edge| Err(Rej(RejectReason::PriceOutsideBand, Some((edge, p))));
+        if p > r + w {
+            return band(r + w);
+        }
+        if p < r - w {
+            return band(r - w);
+        }
+        Ok(())
     }
 
     /// Quantity and price steps and ranges, in the risk layer's order.
@@ -784,7 +812,7 @@ impl Model {
         side: Side,
         same_open: i64,
         qty: u64,
-    ) -> Result<(), RejectReason> {
+    ) -> Result<(), Rej> {
         let acct_red = self.acct_state[a] == TradingState::Reducing;
         let ins_red = self.ins_state[i] == TradingState::Reducing;
         if !(ro || acct_red || ins_red) {
@@ -795,26 +823,73 @@ impl Model {
             Side::Buy => (-pos).max(0),
             Side::Sell => pos.max(0),
         };
-        if qty as i64 <= reducible - same_open {
+        let room = reducible - same_open;
+        if qty as i64 <= room {
             return Ok(());
         }
-        Err(if ro {
+        let reason = if ro {
             RejectReason::ReduceOnly
         } else if acct_red {
             RejectReason::AccountReducing
         } else {
             RejectReason::InstrumentReducing
-        })
+        };
+        Err(Rej(reason, Some((room.max(0), qty as i64))))
     }
 
-    fn position_ok(&self, a: usize, i: usize, side: Side, same_open: i64, qty: u64) -> bool {
+    /// Position limit: position (or its negative) + open on the order's side + qty.
+    fn position(
+        &self,
+        a: usize,
+        i: usize,
+        side: Side,
+        same_open: i64,
+        qty: u64,
+    ) -> Result<(), Rej> {
         let s = &self.slot[a][i];
         let pos = i128::from(self.pos[a][i]);
         let (v, max) = match side {
             Side::Buy => (pos + i128::from(same_open) + i128::from(qty), s.max_long),
             Side::Sell => (-pos + i128::from(same_open) + i128::from(qty), s.max_short),
         };
-        v <= i128::from(max)
+        if v > i128::from(max) {
+            return Err(Rej(RejectReason::PositionLimit, Some((lim(max), v as i64))));
+        }
+        Ok(())
+    }
+
+    /// Per-order quantity and notional, and the credit limit (`exposure`: the account's
+    /// exposure without the order).
+    fn order_limits(
+        &self,
+        a: usize,
+        i: usize,
+        qty: u64,
+        notional: i128,
+        exposure: i128,
+    ) -> Result<(), Rej> {
+        let max = self.slot[a][i].max_order_notional;
+        if notional > i128::from(max) {
+            return Err(Rej(
+                RejectReason::MaxOrderNotional,
+                Some((max, notional as i64)),
+            ));
+        }
+        let _ = qty;
+        let credit = self.acct[a].credit;
+        if credit != NONE_I && exposure + notional > i128::from(credit) {
+            let e = (exposure + notional) as i64;
+            return Err(Rej(RejectReason::CreditLimit, Some((credit, e))));
+        }
+        Ok(())
+    }
+
+    fn max_order_qty(&self, a: usize, i: usize, qty: u64) -> Result<(), Rej> {
+        let max = self.slot[a][i].max_order_qty;
+        if qty > max {
+            return Err(Rej(RejectReason::MaxOrderQty, Some((lim(max), qty as i64))));
+        }
+        Ok(())
     }
 
     /// The state gates (the throttle aside): account halted, instrument halted, MMP freeze.
@@ -863,15 +938,15 @@ impl Model {
         o: &NewOrder,
         now: u64,
         mkt: (Option<i64>, Option<i64>, Option<i64>),
-    ) -> Result<i64, RejectReason> {
+    ) -> Result<i64, Rej> {
         use RejectReason as R;
         let a = o.account.0 as usize;
         if a >= N_ACCT || !self.acct[a].known {
-            return Err(R::UnknownAccount);
+            return Err(R::UnknownAccount.into());
         }
         let i = o.instrument.0 as usize;
         if i >= N_INSTR {
-            return Err(R::UnknownInstrument);
+            return Err(R::UnknownInstrument.into());
         }
         self.gates(a, i, now)?;
         let limit = o.ord_type == OrdType::Limit;
@@ -883,9 +958,7 @@ impl Model {
             self.statics(i, qty, Some(o.stop_price.0))?;
         }
         self.volatility(i, now, o.ord_type, o.side, o.price.0, mkt)?;
-        if qty > self.slot[a][i].max_order_qty {
-            return Err(R::MaxOrderQty);
-        }
+        self.max_order_qty(a, i, qty)?;
         let same_open = self.open_qty(a as u32, i, o.side) as i64;
         self.reducing(
             a,
@@ -897,19 +970,23 @@ impl Model {
         )?;
         let rests =
             o.ord_type != OrdType::Market && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
-        if rests
-            && (self.open_count(a as u32, None) >= self.acct[a].max_open
-                || self.open_count(a as u32, Some(i)) >= self.acct[a].max_open_instr)
-        {
-            return Err(R::MaxOpenOrders);
+        let (n, n_instr) = (
+            self.open_count(a as u32, None),
+            self.open_count(a as u32, Some(i)),
+        );
+        let acct = &self.acct[a];
+        let open = |max: u64, n: u64| Err(Rej(R::MaxOpenOrders, Some((lim(max), n as i64 + 1))));
+        if rests && n >= acct.max_open {
+            return open(acct.max_open, n);
+        }
+        if rests && n_instr >= acct.max_open_instr {
+            return open(acct.max_open_instr, n_instr);
         }
         // `max_orders`: live orders of every account and instrument.
         if self.orders.len() >= MAX_ORDERS {
-            return Err(R::MaxOpenOrders);
+            return open(MAX_ORDERS as u64, MAX_ORDERS as u64);
         }
-        if !self.position_ok(a, i, o.side, same_open, qty) {
-            return Err(R::PositionLimit);
-        }
+        self.position(a, i, o.side, same_open, qty)?;
         let ins = &self.ins[i];
         let prot = ins.protection * ins.tick;
         let reserve = match o.ord_type {
@@ -932,17 +1009,11 @@ impl Model {
         } else {
             (None, None, Some(o.stop_price.0))
         };
-        if has_limit && !self.band(i, o.price.0, band_mkt) {
-            return Err(R::PriceOutsideBand);
+        if has_limit {
+            self.band(i, o.price.0, band_mkt)?;
         }
         let notional = i128::from(reserve) * i128::from(qty);
-        if notional > i128::from(self.slot[a][i].max_order_notional) {
-            return Err(R::MaxOrderNotional);
-        }
-        let credit = self.acct[a].credit;
-        if credit != NONE_I && self.exposure(a as u32) + notional > i128::from(credit) {
-            return Err(R::CreditLimit);
-        }
+        self.order_limits(a, i, qty, notional, self.exposure(a as u32))?;
         Ok(reserve)
     }
 
@@ -954,39 +1025,25 @@ impl Model {
         old: &MOrder,
         now: u64,
         mkt: (Option<i64>, Option<i64>, Option<i64>),
-    ) -> Result<(), RejectReason> {
-        use RejectReason as R;
+    ) -> Result<(), Rej> {
         let a = m.account.0 as usize;
         if a >= N_ACCT || !self.acct[a].known {
-            return Err(R::UnknownAccount);
+            return Err(RejectReason::UnknownAccount.into());
         }
         let i = m.instrument.0 as usize;
         self.gates(a, i, now)?;
         let qty = m.qty.0;
         self.statics(i, qty, Some(m.price.0))?;
         self.volatility(i, now, OrdType::Limit, old.side, m.price.0, mkt)?;
-        if qty > self.slot[a][i].max_order_qty {
-            return Err(R::MaxOrderQty);
-        }
+        self.max_order_qty(a, i, qty)?;
         let same_open = (self.open_qty(a as u32, i, old.side) as i64 - old.leaves as i64).max(0);
         self.reducing(a, i, old.reduce_only, old.side, same_open, qty)?;
-        if !self.position_ok(a, i, old.side, same_open, qty) {
-            return Err(R::PositionLimit);
-        }
-        if !self.band(i, m.price.0, mkt) {
-            return Err(R::PriceOutsideBand);
-        }
+        self.position(a, i, old.side, same_open, qty)?;
+        self.band(i, m.price.0, mkt)?;
         let notional = i128::from(m.price.0) * i128::from(qty);
-        if notional > i128::from(self.slot[a][i].max_order_notional) {
-            return Err(R::MaxOrderNotional);
-        }
-        let credit = self.acct[a].credit;
-        if credit != NONE_I
-            && self.exposure(a as u32) - i128::from(old.reserve) * i128::from(old.leaves) + notional
-                > i128::from(credit)
-        {
-            return Err(R::CreditLimit);
-        }
+        // The order's own open notional is replaced by the new one.
+        let exposure = self.exposure(a as u32) - i128::from(old.reserve) * i128::from(old.leaves);
+        self.order_limits(a, i, qty, notional, exposure)?;
         Ok(())
     }
 
@@ -1381,7 +1438,7 @@ fn expect_new(
     e: &Engine,
     o: &NewOrder,
     t: u64,
-) -> (Entering, Option<(u64, Result<(), RejectReason>, bool)>) {
+) -> (Entering, Option<(u64, Result<(), Rej>, bool)>) {
     let want = m.check_new(o, t, mkt_of(e, o.instrument.0 as usize));
     let entering = Entering {
         reserve: *want.as_ref().unwrap_or(&0),
@@ -1424,7 +1481,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
     for (n, op) in ops.iter().enumerate() {
         t += 37;
         // The decision the model expects: (order id, answer, throttled account).
-        let mut expect: Option<(u64, Result<(), RejectReason>, bool)> = None;
+        let mut expect: Option<(u64, Result<(), Rej>, bool)> = None;
         let mut entering = Entering::default();
         // GTD orders due now expire at the start of the next command, before its check: a
         // command of their own first (a cancel of no order), so the check below sees the book
@@ -1647,19 +1704,27 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
         e.process(&Command::new(t, kind), &mut events);
         let ctx = || format!("op {n}: {op:?}\nevents: {events:#?}");
         if let Some((id, want, throttled)) = expect {
-            let got = events.iter().find_map(|ev| match ev.kind {
+            let rejected = events.iter().find_map(|ev| match ev.kind {
                 EventKind::Rejected {
-                    order_id, reason, ..
-                } if order_id.0 == id => Some(reason),
+                    order_id,
+                    reason,
+                    limit,
+                    value,
+                    ..
+                } if order_id.0 == id => Some((reason, limit, value)),
                 _ => None,
             });
+            let got = rejected.map(|r| r.0);
             let entered = events.iter().any(|ev| {
                 matches!(ev.kind, EventKind::Accepted { order_id, .. } | EventKind::Replaced { order_id, .. } if order_id.0 == id)
             });
             if !(throttled && got == Some(RejectReason::Throttled)) {
                 match want {
-                    Err(r) => {
+                    Err(Rej(r, lv)) => {
                         prop_assert_eq!(got, Some(r), "{}", ctx());
+                        if let (Some(lv), Some((_, limit, value))) = (lv, rejected) {
+                            prop_assert_eq!((limit, value), lv, "limit, value: {}", ctx());
+                        }
                         prop_assert!(!entered, "{}", ctx());
                     }
                     Ok(()) => prop_assert!(
@@ -1751,7 +1816,11 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 256 cases (about 0.2 s); `PROPTEST_CASES` sets more for a longer search.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256),
+        ..ProptestConfig::default()
+    })]
     /// Several instruments (different steps, limits, bands), accounts holding positions and
     /// orders in several at once: every new order's and modify's risk decision equals the
     /// model's, and positions, open orders, open quantity and exposure equal those recomputed
