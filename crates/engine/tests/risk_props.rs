@@ -1265,6 +1265,8 @@ enum MOp {
         ioc: bool,
         reduce_only: bool,
     },
+    /// Go on with an engine restored from a snapshot of this one.
+    Restore,
     Control(RiskControl),
 }
 
@@ -1366,6 +1368,7 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             .prop_map(|(pick, live, other_account, step, lots, keep_price)| MOp::Modify { pick, live, other_account, step, lots, keep_price }),
         1 => (1u32..=4, prop::option::of(0u32..3))
             .prop_map(|(account, instrument)| MOp::MassCancel { account, instrument }),
+        1 => Just(MOp::Restore),
         6 => (1u32..=4, 0u32..3, any::<bool>(), any::<bool>())
             .prop_map(|(account, instrument, ioc, reduce_only)| MOp::Flatten { account, instrument, ioc, reduce_only }),
         2 => control.prop_map(MOp::Control),
@@ -1697,6 +1700,21 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
             MOp::Control(c) => {
                 m.control(&c);
                 CommandKind::Risk(c)
+            }
+            MOp::Restore => {
+                let mut snap = Vec::new();
+                e.snapshot(&mut snap);
+                let mut restored = multi_engine();
+                restored.restore_from(&snap).unwrap();
+                let mut again = Vec::new();
+                restored.snapshot(&mut again);
+                prop_assert!(
+                    snap == again,
+                    "op {}: snapshot of the restored engine differs",
+                    n
+                );
+                e = restored;
+                continue;
             }
             _ => continue,
         };
