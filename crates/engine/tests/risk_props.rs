@@ -643,7 +643,14 @@ struct Model {
     /// Volatility interruption of an instrument until this time (0: none), from its
     /// `InstrumentState` events.
     vol_until: [u64; N_INSTR],
+    /// Throttle token buckets (tokens scaled by the window, last message time) of the
+    /// throttled accounts: `THROTTLE_RATE` messages per `THROTTLE_WINDOW` ns.
+    tokens: [u64; N_ACCT],
+    last_msg: [u64; N_ACCT],
 }
+
+const THROTTLE_RATE: u64 = 8;
+const THROTTLE_WINDOW: u64 = 1000;
 
 impl Model {
     fn new() -> Model {
@@ -713,6 +720,8 @@ impl Model {
             last: [None; N_INSTR],
             mmp_until: [0; N_ACCT],
             vol_until: [0; N_INSTR],
+            tokens: [THROTTLE_RATE * THROTTLE_WINDOW; N_ACCT],
+            last_msg: [0; N_ACCT],
         }
     }
 
@@ -893,17 +902,46 @@ impl Model {
     }
 
     /// The state gates (the throttle aside): account halted, instrument halted, MMP freeze.
-    fn gates(&self, a: usize, i: usize, now: u64) -> Result<(), RejectReason> {
+    fn gates(&mut self, a: usize, i: usize, now: u64) -> Result<(), Rej> {
         if self.acct_state[a] == TradingState::Halted {
-            return Err(RejectReason::AccountHalted);
+            return Err(RejectReason::AccountHalted.into());
         }
+        self.throttle(a, now)?;
         if self.ins_state[i] == TradingState::Halted {
-            return Err(RejectReason::InstrumentHalted);
+            return Err(RejectReason::InstrumentHalted.into());
         }
         if now < self.mmp_until[a] {
-            return Err(RejectReason::MmpFrozen);
+            return Err(RejectReason::MmpFrozen.into());
         }
         Ok(())
+    }
+
+    /// The throttle counts one message of account `a` at `now` (new, modify and cancel): a
+    /// token bucket refilled at the rate, capped at one window's worth.
+    fn throttle(&mut self, a: usize, now: u64) -> Result<(), Rej> {
+        if !self.acct[a].throttled {
+            return Ok(());
+        }
+        let w = THROTTLE_WINDOW;
+        let dt = now.saturating_sub(self.last_msg[a]);
+        self.last_msg[a] = self.last_msg[a].max(now);
+        let t = (self.tokens[a] + dt * THROTTLE_RATE).min(THROTTLE_RATE * w);
+        if t < w {
+            self.tokens[a] = t;
+            let r = THROTTLE_RATE as i64;
+            return Err(Rej(RejectReason::Throttled, Some((r, r + 1))));
+        }
+        self.tokens[a] = t - w;
+        Ok(())
+    }
+
+    /// What the risk layer must answer to a cancel (the throttle only).
+    fn check_cancel(&mut self, c: &CancelOrder, now: u64) -> Result<(), Rej> {
+        let a = c.account.0 as usize;
+        if a >= N_ACCT || !self.acct[a].known {
+            return Err(RejectReason::UnknownAccount.into());
+        }
+        self.throttle(a, now)
     }
 
     /// During a volatility interruption: market orders and limits crossing the opposite best
@@ -934,7 +972,7 @@ impl Model {
 
     /// What the risk layer must answer to a new order (the throttle aside).
     fn check_new(
-        &self,
+        &mut self,
         o: &NewOrder,
         now: u64,
         mkt: (Option<i64>, Option<i64>, Option<i64>),
@@ -1020,7 +1058,7 @@ impl Model {
     /// What the risk layer must answer to a modify of a live order `old` (the throttle
     /// aside). Limits are those of the modify's account, as `check_modify` reads them.
     fn check_modify(
-        &self,
+        &mut self,
         m: &ModifyOrder,
         old: &MOrder,
         now: u64,
@@ -1054,7 +1092,9 @@ impl Model {
                 self.acct_state[account.0 as usize] = TradingState::Halted
             }
             RiskControl::SetAccountState { account, state } => {
-                self.acct_state[account.0 as usize] = state
+                self.acct_state[account.0 as usize] = state;
+                // The command refills the throttle.
+                self.tokens[account.0 as usize] = THROTTLE_RATE * THROTTLE_WINDOW;
             }
             RiskControl::SetInstrumentState { instrument, state } => {
                 self.ins_state[instrument.0 as usize] = state;
@@ -1437,11 +1477,11 @@ fn pick_id(m: &Model, ids: &[(u32, u64, u32)], pick: usize, live: bool) -> (u32,
 /// The model's answer to new order `o` at time `t`, and what its `Accepted` enters.
 #[allow(clippy::type_complexity)]
 fn expect_new(
-    m: &Model,
+    m: &mut Model,
     e: &Engine,
     o: &NewOrder,
     t: u64,
-) -> (Entering, Option<(u64, Result<(), Rej>, bool)>) {
+) -> (Entering, Option<(u64, Result<(), Rej>)>) {
     let want = m.check_new(o, t, mkt_of(e, o.instrument.0 as usize));
     let entering = Entering {
         reserve: *want.as_ref().unwrap_or(&0),
@@ -1453,11 +1493,7 @@ fn expect_new(
             0
         },
     };
-    let throttled = m
-        .acct
-        .get(o.account.0 as usize)
-        .is_some_and(|a| a.throttled);
-    (entering, Some((o.order_id.0, want.map(|_| ()), throttled)))
+    (entering, Some((o.order_id.0, want.map(|_| ()))))
 }
 
 fn mkt_of(e: &Engine, i: usize) -> (Option<i64>, Option<i64>, Option<i64>) {
@@ -1483,8 +1519,8 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
     let mut t = 0u64;
     for (n, op) in ops.iter().enumerate() {
         t += 37;
-        // The decision the model expects: (order id, answer, throttled account).
-        let mut expect: Option<(u64, Result<(), Rej>, bool)> = None;
+        // The decision the model expects: (order id, answer).
+        let mut expect: Option<(u64, Result<(), Rej>)> = None;
         let mut entering = Entering::default();
         // GTD orders due now expire at the start of the next command, before its check: a
         // command of their own first (a cancel of no order), so the check below sees the book
@@ -1602,7 +1638,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 };
                 if i < N_INSTR {
                     ids.push((instrument, id, account));
-                    (entering, expect) = expect_new(&m, &e, &o, t);
+                    (entering, expect) = expect_new(&mut m, &e, &o, t);
                 }
                 CommandKind::New(o)
             }
@@ -1644,7 +1680,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                     ..NewOrder::default()
                 };
                 ids.push((instrument, id, account));
-                (entering, expect) = expect_new(&m, &e, &o, t);
+                (entering, expect) = expect_new(&mut m, &e, &o, t);
                 CommandKind::New(o)
             }
             MOp::Cancel {
@@ -1653,11 +1689,13 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 other_account,
             } if !ids.is_empty() => {
                 let (i, id, owner) = pick_id(&m, &ids, pick, live);
-                CommandKind::Cancel(CancelOrder {
+                let c = CancelOrder {
                     order_id: OrderId(id),
                     account: AccountId(other_account.unwrap_or(owner)),
                     instrument: InstrumentId(i),
-                })
+                };
+                expect = Some((id, m.check_cancel(&c, t)));
+                CommandKind::Cancel(c)
             }
             MOp::Modify {
                 pick,
@@ -1682,11 +1720,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 };
                 if let Some(old) = old {
                     let want = m.check_modify(&mo, &old, t, mkt_of(&e, i as usize));
-                    let throttled = m
-                        .acct
-                        .get(mo.account.0 as usize)
-                        .is_some_and(|a| a.throttled);
-                    expect = Some((id, want, throttled));
+                    expect = Some((id, want));
                 }
                 CommandKind::Modify(mo)
             }
@@ -1721,7 +1755,7 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
         events.clear();
         e.process(&Command::new(t, kind), &mut events);
         let ctx = || format!("op {n}: {op:?}\nevents: {events:#?}");
-        if let Some((id, want, throttled)) = expect {
+        if let Some((id, want)) = expect {
             let rejected = events.iter().find_map(|ev| match ev.kind {
                 EventKind::Rejected {
                     order_id,
@@ -1736,21 +1770,19 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
             let entered = events.iter().any(|ev| {
                 matches!(ev.kind, EventKind::Accepted { order_id, .. } | EventKind::Replaced { order_id, .. } if order_id.0 == id)
             });
-            if !(throttled && got == Some(RejectReason::Throttled)) {
-                match want {
-                    Err(Rej(r, lv)) => {
-                        prop_assert_eq!(got, Some(r), "{}", ctx());
-                        if let (Some(lv), Some((_, limit, value))) = (lv, rejected) {
-                            prop_assert_eq!((limit, value), lv, "limit, value: {}", ctx());
-                        }
-                        prop_assert!(!entered, "{}", ctx());
+            match want {
+                Err(Rej(r, lv)) => {
+                    prop_assert_eq!(got, Some(r), "{}", ctx());
+                    if let (Some(lv), Some((_, limit, value))) = (lv, rejected) {
+                        prop_assert_eq!((limit, value), lv, "limit, value: {}", ctx());
                     }
-                    Ok(()) => prop_assert!(
-                        got.is_none_or(book_reason),
-                        "risk refused an order the model passes: {}",
-                        ctx()
-                    ),
+                    prop_assert!(!entered, "{}", ctx());
                 }
+                Ok(()) => prop_assert!(
+                    got.is_none_or(book_reason),
+                    "risk refused an order the model passes: {}",
+                    ctx()
+                ),
             }
         }
         for ev in &events {
