@@ -1006,8 +1006,11 @@ impl Model {
             same_open,
             qty,
         )?;
-        let rests =
-            o.ord_type != OrdType::Market && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        // Orders that rest: limit orders but IOC and FOK, and every stop order (a pending stop
+        // is a live order whatever its time in force).
+        let rests = has_stop
+            || (o.ord_type == OrdType::Limit
+                && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok));
         let (n, n_instr) = (
             self.open_count(a as u32, None),
             self.open_count(a as u32, Some(i)),

@@ -961,8 +961,13 @@ impl Risk {
         if gated || o.flags.contains(OrderFlags::REDUCE_ONLY) {
             self.check_reducing(a, i, o.flags, o.side, same_open, qty)?;
         }
-        let rests = !matches!(o.ord_type, OrdType::Market)
-            && !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok);
+        // A stop rests (pending) until it triggers, whatever its time in force, and counts as
+        // open from its `Accepted` (see `Pending::tif`): it is held to the caps too.
+        let rests = match o.ord_type {
+            OrdType::Market => false,
+            OrdType::Limit => !matches!(o.tif, TimeInForce::Ioc | TimeInForce::Fok),
+            OrdType::Stop | OrdType::StopLimit => true,
+        };
         if rests {
             if acct.open_orders >= acct.max_open_orders {
                 return Err(RiskReject::new(

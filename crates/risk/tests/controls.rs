@@ -550,6 +550,50 @@ fn max_open_orders_per_account_and_instrument() {
     );
 }
 
+/// A stop order rests (pending) until it triggers, whatever its time in force, and counts as an
+/// open order from its `Accepted`: an IOC or FOK stop is held to the open-order limits like
+/// any other (it was let through, past both the account's and the per-instrument cap).
+#[test]
+fn pending_stops_count_against_max_open_orders_whatever_their_time_in_force() {
+    let mut cfg = base();
+    cfg.accounts[0].max_open_orders = Some(1);
+    cfg.accounts[1].max_open_orders_per_instrument = Some(1);
+    let mut r = risk(&cfg);
+    let stop = |id, account, ord_type, tif| NewOrder {
+        ord_type,
+        tif,
+        stop_price: Price(95),
+        ..order(id, account, Side::Sell, 90, 1)
+    };
+    enter(&mut r, &buy(1, 100, 1), 0, &NOMKT).unwrap();
+    enter(&mut r, &order(11, A2, Side::Buy, 100, 1), 0, &NOMKT).unwrap();
+    for (a, max) in [(A1, 1), (A2, 1)] {
+        for ord_type in [OrdType::Stop, OrdType::StopLimit] {
+            for tif in [TimeInForce::Gtc, TimeInForce::Ioc, TimeInForce::Fok] {
+                assert_eq!(
+                    reason(r.check_new(&stop(2, a, ord_type, tif), 0, &NOMKT)),
+                    Some((R::MaxOpenOrders, max, 2)),
+                    "{a:?} {ord_type:?} {tif:?}"
+                );
+            }
+        }
+    }
+    assert_eq!((r.open_orders(A1), r.open_orders(A2)), (1, 1));
+    // A limit IOC or FOK and a market order never rest: not held to the cap.
+    for (ord_type, tif) in [
+        (OrdType::Limit, TimeInForce::Ioc),
+        (OrdType::Limit, TimeInForce::Fok),
+        (OrdType::Market, TimeInForce::Gtc),
+    ] {
+        let o = NewOrder {
+            ord_type,
+            tif,
+            ..order(3, A1, Side::Sell, 90, 1)
+        };
+        assert_eq!(r.check_new(&o, 0, &NOMKT), Ok(()), "{ord_type:?} {tif:?}");
+    }
+}
+
 #[test]
 fn order_table_capacity() {
     let mut cfg = base();
