@@ -2,7 +2,7 @@
 //! positions the risk layer tracks equal those recomputed from the event stream.
 
 use ferrex_engine::{BookConfig, Engine, EngineConfig};
-use ferrex_risk::{Risk, RiskConfig};
+use ferrex_risk::{BandConfig, Risk, RiskConfig};
 use ferrex_types::*;
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -452,6 +452,7 @@ credit_limit = 1000000
 /// interruption), four accounts (one without any limit but market-maker protection) and an
 /// unknown one.
 const MULTI_CFG: &str = r#"
+# Small, so that the risk layer's order capacity is reached.
 max_orders = 10
 [[instruments]]
 id = 0
@@ -500,14 +501,12 @@ mmp = { window_ns = 400, max_qty = 30, max_count = 5, freeze_ns = 300 }
 "#;
 
 const N_INSTR: usize = 3;
-/// `max_orders` of `MULTI_CFG`: small, so the risk layer's order capacity is reached.
-const MAX_ORDERS: usize = 10;
 const N_ACCT: usize = 6; // 0 (never used), 1..=4 configured, 5 unknown
 const NONE_U: u64 = u64::MAX;
 const NONE_I: i64 = i64::MAX;
 
-/// The model's copy of an instrument's limits (`MULTI_CFG`).
-#[derive(Clone, Copy, Debug)]
+/// The model's copy of an instrument's limits (read from `MULTI_CFG`).
+#[derive(Clone, Copy, Debug, Default)]
 struct InsLim {
     tick: i64,
     lot: u64,
@@ -520,51 +519,10 @@ struct InsLim {
     band: i64,
     reference: Option<i64>,
     protection: i64,
-    /// Where the generator centres its prices.
-    center: i64,
 }
 
-const INS: [InsLim; N_INSTR] = [
-    InsLim {
-        tick: 1,
-        lot: 1,
-        min_qty: 1,
-        max_qty: NONE_U,
-        min_price: 1,
-        max_price: 1 << 53,
-        band_kind: 2,
-        band: 15,
-        reference: Some(100),
-        protection: 5,
-        center: 100,
-    },
-    InsLim {
-        tick: 5,
-        lot: 5,
-        min_qty: 5,
-        max_qty: 100,
-        min_price: 1,
-        max_price: 1 << 53,
-        band_kind: 1,
-        band: 400,
-        reference: Some(500),
-        protection: 4,
-        center: 500,
-    },
-    InsLim {
-        tick: 1,
-        lot: 1,
-        min_qty: 1,
-        max_qty: NONE_U,
-        min_price: 50,
-        max_price: 150,
-        band_kind: 0,
-        band: 0,
-        reference: None,
-        protection: 3,
-        center: 100,
-    },
-];
+/// The generator's price grid per instrument: (centre, tick, lot), as in `MULTI_CFG`.
+const GRID: [(i64, i64, u64); N_INSTR] = [(100, 1, 1), (500, 5, 5), (100, 1, 1)];
 
 /// The model's copy of an account's limits.
 #[derive(Clone, Copy, Debug)]
@@ -573,7 +531,9 @@ struct AcctLim {
     credit: i64,
     max_open: u64,
     max_open_instr: u64,
-    throttled: bool,
+    /// Throttle: messages per window (0: none) and the window (ns).
+    rate: u64,
+    window: u64,
 }
 
 /// Per (account, instrument): min(account, instrument) limits, as `SetLimit` replaces them.
@@ -633,6 +593,8 @@ struct Model {
     ins: [InsLim; N_INSTR],
     acct: [AcctLim; N_ACCT],
     slot: [[SlotLim; N_INSTR]; N_ACCT],
+    /// `max_orders`: live orders of every account and instrument.
+    max_orders: usize,
     acct_state: [TradingState; N_ACCT],
     ins_state: [TradingState; N_INSTR],
     orders: std::collections::BTreeMap<(u32, u64), MOrder>,
@@ -643,23 +605,42 @@ struct Model {
     /// Volatility interruption of an instrument until this time (0: none), from its
     /// `InstrumentState` events.
     vol_until: [u64; N_INSTR],
-    /// Throttle token buckets (tokens scaled by the window, last message time) of the
-    /// throttled accounts: `THROTTLE_RATE` messages per `THROTTLE_WINDOW` ns.
+    /// Throttle token buckets (tokens scaled by the window, last message time).
     tokens: [u64; N_ACCT],
     last_msg: [u64; N_ACCT],
 }
 
-const THROTTLE_RATE: u64 = 8;
-const THROTTLE_WINDOW: u64 = 1000;
-
 impl Model {
-    fn new() -> Model {
+    /// The model of a fresh engine built from `cfg` (whose instruments are `0..N_INSTR` and
+    /// accounts below `N_ACCT`).
+    fn new(cfg: &RiskConfig) -> Model {
+        let mut ins = [InsLim::default(); N_INSTR];
+        for ic in &cfg.instruments {
+            let (band_kind, band) = match ic.price_band {
+                Some(BandConfig { bps: Some(x), .. }) => (1, x),
+                Some(BandConfig { ticks: Some(x), .. }) => (2, x),
+                _ => (0, 0),
+            };
+            ins[ic.id as usize] = InsLim {
+                tick: ic.tick_size,
+                lot: ic.lot_size,
+                min_qty: ic.min_qty,
+                max_qty: ic.max_qty.unwrap_or(NONE_U),
+                min_price: ic.min_price,
+                max_price: ic.max_price,
+                band_kind,
+                band,
+                reference: ic.reference_price,
+                protection: ic.market_protection_ticks,
+            };
+        }
         let unknown = AcctLim {
             known: false,
             credit: NONE_I,
             max_open: NONE_U,
             max_open_instr: NONE_U,
-            throttled: false,
+            rate: 0,
+            window: 1,
         };
         let mut acct = [unknown; N_ACCT];
         let free = SlotLim {
@@ -669,50 +650,42 @@ impl Model {
             max_short: NONE_U,
         };
         let mut slot = [[free; N_INSTR]; N_ACCT];
-        // Instrument limits apply to every account.
-        for row in slot.iter_mut() {
-            row[0].max_order_qty = 40;
-            row[0].max_order_notional = 4000;
-            row[1].max_order_notional = 30000;
+        let mut tokens = [0; N_ACCT];
+        for ac in &cfg.accounts {
+            let a = ac.id as usize;
+            let (rate, window) = ac
+                .throttle
+                .map_or((0, 1), |t| (u64::from(t.rate), t.window_ns));
+            acct[a] = AcctLim {
+                known: true,
+                credit: ac.credit_limit.unwrap_or(NONE_I),
+                max_open: ac.max_open_orders.map_or(NONE_U, u64::from),
+                max_open_instr: ac.max_open_orders_per_instrument.map_or(NONE_U, u64::from),
+                rate,
+                window,
+            };
+            tokens[a] = rate * window;
+            // The smaller of the account's and the instrument's limit applies.
+            for ic in &cfg.instruments {
+                slot[a][ic.id as usize] = SlotLim {
+                    max_order_qty: ac
+                        .max_order_qty
+                        .unwrap_or(NONE_U)
+                        .min(ic.max_order_qty.unwrap_or(NONE_U)),
+                    max_order_notional: ac
+                        .max_order_notional
+                        .unwrap_or(NONE_I)
+                        .min(ic.max_order_notional.unwrap_or(NONE_I)),
+                    max_long: ac.max_long.unwrap_or(NONE_U),
+                    max_short: ac.max_short.unwrap_or(NONE_U),
+                };
+            }
         }
-        acct[1] = AcctLim {
-            known: true,
-            credit: 15000,
-            max_open: 5,
-            ..unknown
-        };
-        for s in &mut slot[1] {
-            s.max_long = 120;
-            s.max_short = 120;
-        }
-        acct[2] = AcctLim {
-            known: true,
-            credit: 25000,
-            max_open: 8,
-            max_open_instr: 4,
-            ..unknown
-        };
-        for s in &mut slot[2] {
-            s.max_order_qty = s.max_order_qty.min(80);
-            s.max_order_notional = s.max_order_notional.min(20000);
-        }
-        acct[3] = AcctLim {
-            known: true,
-            throttled: true,
-            ..unknown
-        };
-        for s in &mut slot[3] {
-            s.max_long = 60;
-            s.max_short = 60;
-        }
-        acct[4] = AcctLim {
-            known: true,
-            ..unknown
-        };
         Model {
-            ins: INS,
+            ins,
             acct,
             slot,
+            max_orders: cfg.max_orders as usize,
             acct_state: [TradingState::Active; N_ACCT],
             ins_state: [TradingState::Active; N_INSTR],
             orders: Default::default(),
@@ -720,7 +693,7 @@ impl Model {
             last: [None; N_INSTR],
             mmp_until: [0; N_ACCT],
             vol_until: [0; N_INSTR],
-            tokens: [THROTTLE_RATE * THROTTLE_WINDOW; N_ACCT],
+            tokens,
             last_msg: [0; N_ACCT],
         }
     }
@@ -919,16 +892,16 @@ impl Model {
     /// The throttle counts one message of account `a` at `now` (new, modify and cancel): a
     /// token bucket refilled at the rate, capped at one window's worth.
     fn throttle(&mut self, a: usize, now: u64) -> Result<(), Rej> {
-        if !self.acct[a].throttled {
+        let (rate, w) = (self.acct[a].rate, self.acct[a].window);
+        if rate == 0 {
             return Ok(());
         }
-        let w = THROTTLE_WINDOW;
         let dt = now.saturating_sub(self.last_msg[a]);
         self.last_msg[a] = self.last_msg[a].max(now);
-        let t = (self.tokens[a] + dt * THROTTLE_RATE).min(THROTTLE_RATE * w);
+        let t = (self.tokens[a] + dt * rate).min(rate * w);
         if t < w {
             self.tokens[a] = t;
-            let r = THROTTLE_RATE as i64;
+            let r = rate as i64;
             return Err(Rej(RejectReason::Throttled, Some((r, r + 1))));
         }
         self.tokens[a] = t - w;
@@ -1024,8 +997,8 @@ impl Model {
             return open(acct.max_open_instr, n_instr);
         }
         // `max_orders`: live orders of every account and instrument.
-        if self.orders.len() >= MAX_ORDERS {
-            return open(MAX_ORDERS as u64, MAX_ORDERS as u64);
+        if self.orders.len() >= self.max_orders {
+            return open(self.max_orders as u64, self.max_orders as u64);
         }
         self.position(a, i, o.side, same_open, qty)?;
         let ins = &self.ins[i];
@@ -1097,7 +1070,8 @@ impl Model {
             RiskControl::SetAccountState { account, state } => {
                 self.acct_state[account.0 as usize] = state;
                 // The command refills the throttle.
-                self.tokens[account.0 as usize] = THROTTLE_RATE * THROTTLE_WINDOW;
+                let a = &self.acct[account.0 as usize];
+                self.tokens[account.0 as usize] = a.rate * a.window;
             }
             RiskControl::SetInstrumentState { instrument, state } => {
                 self.ins_state[instrument.0 as usize] = state;
@@ -1382,7 +1356,7 @@ fn multi_op() -> impl Strategy<Value = MOp> {
         1 => (1u32..=4).prop_map(|a| RiskControl::Kill { account: AccountId(a) }),
         1 => (0u32..3, -6i64..=6).prop_map(|(i, d)| RiskControl::SetReferencePrice {
             instrument: InstrumentId(i),
-            price: Price(INS[i as usize].center + d * INS[i as usize].tick),
+            price: Price(GRID[i as usize].0 + d * GRID[i as usize].1),
         }),
         6 => (0u8..8, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
             let (kind, account, value) = match k {
@@ -1421,16 +1395,16 @@ fn multi_op() -> impl Strategy<Value = MOp> {
 /// The instrument's price `step` ticks from its centre (`off_grid`: one price unit off);
 /// only the widest steps leave instrument 2's price range.
 fn price_at(i: usize, step: i64, off_grid: bool) -> i64 {
-    let ins = &INS[i];
+    let (center, tick, _) = GRID[i];
     let scale = if i == 2 && step.abs() >= 18 { 3 } else { 1 };
-    ins.center + step * ins.tick * scale + i64::from(off_grid)
+    center + step * tick * scale + i64::from(off_grid)
 }
 
 /// An order quantity of `lots` (0..=44) in instrument `i` (`off_lot`: one lot unit off).
 fn qty_of(i: usize, lots: u64, off_lot: bool) -> u64 {
     let q = match i {
         1 if lots == 44 => 105,
-        1 => lots / 3 * INS[1].lot,
+        1 => lots / 3 * GRID[1].2,
         _ => lots,
     };
     q + u64::from(off_lot)
@@ -1451,8 +1425,12 @@ fn book_reason(r: RejectReason) -> bool {
     )
 }
 
+fn multi_cfg() -> RiskConfig {
+    RiskConfig::from_toml_str(MULTI_CFG).unwrap()
+}
+
 fn multi_engine() -> Engine {
-    let cfg = RiskConfig::from_toml_str(MULTI_CFG).unwrap();
+    let cfg = multi_cfg();
     let book = BookConfig {
         max_orders: 4096,
         dense_levels: 256,
@@ -1513,7 +1491,7 @@ fn mkt_of(e: &Engine, i: usize) -> (Option<i64>, Option<i64>, Option<i64>) {
 /// open orders against the books'.
 fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
     let mut e = multi_engine();
-    let mut m = Model::new();
+    let mut m = Model::new(&multi_cfg());
     let mut events: Vec<Event> = Vec::new();
     // Every id entered: (instrument, id, owner).
     let mut ids: Vec<(u32, u64, u32)> = Vec::new();
@@ -1609,20 +1587,20 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                         0
                     }),
                     stop_price: Price(if has_stop {
-                        let ins = &INS[ii];
+                        let (center, tick, _) = GRID[ii];
                         let from = e
                             .book(InstrumentId(ii as u32))
                             .and_then(|b| b.last_trade_price())
-                            .map_or(ins.center, |p| p.0);
+                            .map_or(center, |p| p.0);
                         // Mostly beyond the last trade in the order's direction.
                         let dir = if buy { 1 } else { -1 };
-                        from + (stop_step + dir * 2) * ins.tick
+                        from + (stop_step + dir * 2) * tick
                     } else {
                         0
                     }),
                     qty: Qty(qty),
                     display_qty: Qty(match display {
-                        Some(d) if d * INS[ii].lot < qty => d * INS[ii].lot,
+                        Some(d) if d * GRID[ii].2 < qty => d * GRID[ii].2,
                         _ => 0,
                     }),
                     stp: match stp {
@@ -1656,11 +1634,11 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 let id = next[i];
                 next[i] += 1;
                 let (bid, ask, _) = mkt_of(&e, i);
-                let ins = &INS[i];
+                let (center, tick, _) = GRID[i];
                 let (side, price) = if pos < 0 {
-                    (Side::Buy, ask.unwrap_or(ins.center) + ins.tick)
+                    (Side::Buy, ask.unwrap_or(center) + tick)
                 } else {
-                    (Side::Sell, bid.unwrap_or(ins.center) - ins.tick)
+                    (Side::Sell, bid.unwrap_or(center) - tick)
                 };
                 let o = NewOrder {
                     order_id: OrderId(id),
