@@ -501,6 +501,9 @@ mmp = { window_ns = 400, max_qty = 30, max_count = 5, freeze_ns = 300 }
 "#;
 
 const N_INSTR: usize = 3;
+/// The throttle window of an account whose config has none (`SetLimit(ThrottleRate)` turns
+/// one on with it).
+const DEFAULT_WINDOW_NS: u64 = 1_000_000_000;
 const N_ACCT: usize = 6; // 0 (never used), 1..=4 configured, 5 unknown
 const NONE_U: u64 = u64::MAX;
 const NONE_I: i64 = i64::MAX;
@@ -640,7 +643,7 @@ impl Model {
             max_open: NONE_U,
             max_open_instr: NONE_U,
             rate: 0,
-            window: 1,
+            window: DEFAULT_WINDOW_NS,
         };
         let mut acct = [unknown; N_ACCT];
         let free = SlotLim {
@@ -655,7 +658,7 @@ impl Model {
             let a = ac.id as usize;
             let (rate, window) = ac
                 .throttle
-                .map_or((0, 1), |t| (u64::from(t.rate), t.window_ns));
+                .map_or((0, DEFAULT_WINDOW_NS), |t| (u64::from(t.rate), t.window_ns));
             acct[a] = AcctLim {
                 known: true,
                 credit: ac.credit_limit.unwrap_or(NONE_I),
@@ -1088,6 +1091,12 @@ impl Model {
                     LimitKind::CreditLimit => self.acct[a].credit = v,
                     LimitKind::MaxOpenOrders => self.acct[a].max_open = v as u64,
                     LimitKind::MaxOpenOrdersPerInstrument => self.acct[a].max_open_instr = v as u64,
+                    LimitKind::ThrottleRate => {
+                        // Tokens are clamped to the new capacity (0 turns the throttle off).
+                        let acct = &mut self.acct[a];
+                        acct.rate = v as u64;
+                        self.tokens[a] = self.tokens[a].min(acct.rate * acct.window);
+                    }
                     LimitKind::PriceBand => {
                         let ins = &mut self.ins[i];
                         if v == 0 {
@@ -1250,7 +1259,7 @@ enum MOp {
         /// Display quantity in lots (iceberg) where below the order's quantity.
         display: Option<u64>,
         stp: u8,
-        /// GTD: expires this many commands later.
+        /// GTD: expires this many commands later (0: now, which the book refuses).
         gtd: u64,
         /// Reuse an id entered before in the instrument (`Some(pick)`): a live one (the book
         /// rejects it) or one whose order has ended.
@@ -1313,7 +1322,7 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             -4i64..=4,
             prop::option::weighted(0.1, 1u64..=3),
             0u8..10,
-            1u64..=20,
+            0u64..=20,
         ),
         prop::option::weighted(0.06, any::<usize>()),
     )
@@ -1358,7 +1367,7 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             instrument: InstrumentId(i),
             price: Price(GRID[i as usize].0 + d * GRID[i as usize].1),
         }),
-        6 => (0u8..8, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
+        6 => (0u8..9, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
             let (kind, account, value) = match k {
                 0 => (LimitKind::CreditLimit, a.max(1), v * 500),
                 1 => (LimitKind::MaxOpenOrders, a.max(1), v / 8),
@@ -1367,7 +1376,8 @@ fn multi_op() -> impl Strategy<Value = MOp> {
                 4 => (LimitKind::MaxShort, a, v * 2),
                 5 => (LimitKind::MaxOrderQty, a, v),
                 6 => (LimitKind::MaxOrderNotional, a, v * 300),
-                _ => (LimitKind::PriceBand, 0, v / 4 * if i == 1 { 20 } else { 1 }),
+                7 => (LimitKind::PriceBand, 0, v / 4 * if i == 1 { 20 } else { 1 }),
+                _ => (LimitKind::ThrottleRate, a.max(1), v / 10),
             };
             RiskControl::SetLimit(SetLimit {
                 value,
@@ -1422,6 +1432,7 @@ fn book_reason(r: RejectReason) -> bool {
             | RejectReason::InvalidStopPrice
             | RejectReason::PostOnlyWouldTake
             | RejectReason::InvalidModify
+            | RejectReason::InvalidExpireTime
     )
 }
 
@@ -1513,6 +1524,8 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 account: AccountId(4),
                 instrument: InstrumentId(0),
             };
+            // The cancel counts in the account's throttle (one may have been set on it).
+            let _ = m.check_cancel(&tick, t);
             e.process(&Command::new(t, CommandKind::Cancel(tick)), &mut events);
             for ev in &events {
                 m.apply(&ev.kind, entering);
