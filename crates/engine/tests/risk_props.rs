@@ -448,9 +448,9 @@ credit_limit = 1000000
 
 // ------------------------------------------------------------------ several instruments
 
-/// Three instruments with different steps, limits and bands (one with a volatility
-/// interruption), four accounts (one without any limit but market-maker protection) and an
-/// unknown one.
+/// Three instruments with different steps, limits and bands (two with a volatility
+/// interruption), four accounts (two with market-maker protection, one of them without any
+/// other limit) and an unknown one.
 const MULTI_CFG: &str = r#"
 # Small, so that the risk layer's order capacity is reached.
 max_orders = 10
@@ -461,6 +461,7 @@ max_order_notional = 4000
 price_band = { ticks = 15 }
 reference_price = 100
 market_protection_ticks = 5
+velocity = { max_move_ticks = 10, window_ns = 200, halt_ns = 150 }
 [[instruments]]
 id = 1
 tick_size = 5
@@ -490,6 +491,7 @@ max_open_orders = 8
 max_open_orders_per_instrument = 4
 max_order_qty = 80
 max_order_notional = 20000
+mmp = { window_ns = 500, max_count = 4, freeze_ns = 200 }
 [[accounts]]
 id = 3
 max_long = 60

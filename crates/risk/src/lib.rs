@@ -262,6 +262,15 @@
 //! for the book's fast path before its check, as the risk-free path does (off +944,818,
 //! pass +1,577,110, sample +1,357,926: the command loop laid out anew).
 //!
+//! Session 10: a stop order with an IOC or FOK time in force passed the open-order caps
+//! unchecked (the precise sequence held only limit orders other than IOC/FOK to them), though
+//! it rests pending until it triggers and counts as open from its `Accepted`; every stop is held
+//! to them now. risk_cost unchanged (off 20,875,603, pass 44,698,219, sample 31,592,228; the
+//! stream has no such order). Found by the engine's property test over three instruments
+//! (`crates/engine/tests/risk_props.rs`), which checks every new order's, modify's and cancel's
+//! answer (reason, limit and value) against an independent model, and positions, open orders,
+//! open quantity and exposure against the event stream after every command.
+//!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now
 //! keeps the id's low 3 bits (consecutive ids share half a line of the index): +8.6 Ir per
