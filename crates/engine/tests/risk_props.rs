@@ -449,11 +449,18 @@ credit_limit = 1000000
 // ------------------------------------------------------------------ several instruments
 
 /// Three instruments with different steps, limits and bands (two with a volatility
-/// interruption), four accounts (two with market-maker protection, one of them without any
-/// other limit) and an unknown one.
+/// interruption), four listed accounts (two with market-maker protection, one of them without
+/// any other limit), one covered by the default profile and an unknown one.
 const MULTI_CFG: &str = r#"
 # Small, so that the risk layer's order capacity is reached.
 max_orders = 10
+max_accounts = 6
+# Account 5 (unlisted).
+[default_account]
+credit_limit = 8000
+max_open_orders = 3
+max_long = 40
+max_short = 40
 [[instruments]]
 id = 0
 max_order_qty = 40
@@ -506,7 +513,8 @@ const N_INSTR: usize = 3;
 /// The throttle window of an account whose config has none (`SetLimit(ThrottleRate)` turns
 /// one on with it).
 const DEFAULT_WINDOW_NS: u64 = 1_000_000_000;
-const N_ACCT: usize = 6; // 0 (never used), 1..=4 configured, 5 unknown
+/// Accounts 0 (never used), 1..=4 listed, 5 the default profile, 6 unknown.
+const N_ACCT: usize = 7;
 const NONE_U: u64 = u64::MAX;
 const NONE_I: i64 = i64::MAX;
 
@@ -656,8 +664,19 @@ impl Model {
         };
         let mut slot = [[free; N_INSTR]; N_ACCT];
         let mut tokens = [0; N_ACCT];
-        for ac in &cfg.accounts {
-            let a = ac.id as usize;
+        // The default profile covers the unlisted ids below `max_accounts`, the listed ones
+        // their own.
+        let listed = cfg
+            .accounts
+            .iter()
+            .map(|ac| ac.id as usize)
+            .max()
+            .unwrap_or(0);
+        let profiles = cfg
+            .default_account
+            .iter()
+            .flat_map(|d| (1..(listed + 1).max(cfg.max_accounts as usize)).map(move |a| (a, d)));
+        for (a, ac) in profiles.chain(cfg.accounts.iter().map(|ac| (ac.id as usize, ac))) {
             let (rate, window) = ac
                 .throttle
                 .map_or((0, DEFAULT_WINDOW_NS), |t| (u64::from(t.rate), t.window_ns));
@@ -1309,7 +1328,7 @@ fn state_of(n: u8) -> TradingState {
 fn multi_op() -> impl Strategy<Value = MOp> {
     let new = (
         (
-            prop_oneof![30 => 1u32..=4, 1 => Just(5u32)],
+            prop_oneof![30 => 1u32..=5, 1 => Just(6u32)],
             prop_oneof![30 => 0u32..3, 1 => Just(3u32)],
             any::<bool>(),
             prop_oneof![6 => -5i64..=5, 1 => -20i64..=20],
@@ -1356,7 +1375,7 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             },
         );
     let control = prop_oneof![
-        3 => (1u32..=4, any::<u8>()).prop_map(|(a, s)| RiskControl::SetAccountState {
+        3 => (1u32..=5, any::<u8>()).prop_map(|(a, s)| RiskControl::SetAccountState {
             account: AccountId(a),
             state: state_of(s),
         }),
@@ -1364,12 +1383,12 @@ fn multi_op() -> impl Strategy<Value = MOp> {
             instrument: InstrumentId(i),
             state: state_of(s),
         }),
-        1 => (1u32..=4).prop_map(|a| RiskControl::Kill { account: AccountId(a) }),
+        1 => (1u32..=5).prop_map(|a| RiskControl::Kill { account: AccountId(a) }),
         1 => (0u32..3, -6i64..=6).prop_map(|(i, d)| RiskControl::SetReferencePrice {
             instrument: InstrumentId(i),
             price: Price(GRID[i as usize].0 + d * GRID[i as usize].1),
         }),
-        6 => (0u8..9, 0u32..=4, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
+        6 => (0u8..9, 0u32..=5, 0u32..3, 0i64..=100).prop_map(|(k, a, i, v)| {
             let (kind, account, value) = match k {
                 0 => (LimitKind::CreditLimit, a.max(1), v * 500),
                 1 => (LimitKind::MaxOpenOrders, a.max(1), v / 8),
@@ -1391,14 +1410,14 @@ fn multi_op() -> impl Strategy<Value = MOp> {
     ];
     prop_oneof![
         40 => new,
-        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=5))
+        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=6))
             .prop_map(|(pick, live, other_account)| MOp::Cancel { pick, live, other_account }),
-        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=5), -8i64..=8, 0u64..=44, any::<bool>())
+        8 => (any::<usize>(), prop::bool::weighted(0.85), prop::option::weighted(0.08, 1u32..=6), -8i64..=8, 0u64..=44, any::<bool>())
             .prop_map(|(pick, live, other_account, step, lots, keep_price)| MOp::Modify { pick, live, other_account, step, lots, keep_price }),
-        1 => (1u32..=4, prop::option::of(0u32..3))
+        1 => (1u32..=5, prop::option::of(0u32..3))
             .prop_map(|(account, instrument)| MOp::MassCancel { account, instrument }),
         1 => Just(MOp::Restore),
-        6 => (1u32..=4, 0u32..3, any::<bool>(), any::<bool>())
+        6 => (1u32..=5, 0u32..3, any::<bool>(), any::<bool>())
             .prop_map(|(account, instrument, ioc, reduce_only)| MOp::Flatten { account, instrument, ioc, reduce_only }),
         2 => control.prop_map(MOp::Control),
     ]
