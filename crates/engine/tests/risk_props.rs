@@ -1,5 +1,13 @@
 //! Engine + risk, property-tested: no order that breaks a static limit reaches the book, and the
 //! positions the risk layer tracks equal those recomputed from the event stream.
+//!
+//! One instrument: `limits_hold_and_positions_match_the_events`. Several
+//! (`several_instruments_limits_hold_and_state_matches_the_events`): three instruments with
+//! different steps, limits and bands, accounts holding positions and orders in several at once,
+//! every order type, time in force and risk command; an independent model, driven by the event
+//! stream only, gives every new order's, modify's and cancel's answer (reason, limit and value)
+//! and, after every command, each account's positions, open orders, open quantity per side and
+//! exposure, and the books' resting orders. `PROPTEST_CASES=N` runs a longer search.
 
 use ferrex_engine::{BookConfig, Engine, EngineConfig};
 use ferrex_risk::{BandConfig, Risk, RiskConfig};
