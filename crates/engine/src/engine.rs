@@ -275,9 +275,14 @@ impl Engine {
                         }
                     }
                 }
-                // The book step rejects the unknown instrument (no risk check; the risk layer
-                // ignores rejects).
-                None => reject_unknown_instrument(o.order_id, o.account, o.instrument, &mut out),
+                // The book step rejects the unknown instrument; the message still counts
+                // against the account's throttle (`Risk::check_message`).
+                None => {
+                    let res = risk.check_message(o.account, time);
+                    if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
+                        reject_unknown_instrument(o.order_id, o.account, o.instrument, &mut out)
+                    }
+                }
             },
             CommandKind::Cancel(ref c) => {
                 let res = risk.check_cancel(c, time);
@@ -553,7 +558,8 @@ fn mass_cancel<K: EventKindSink>(books: &mut [Book], mc: &MassCancel, time: u64,
 }
 
 /// A modify with the risk layer: its pre-trade check (when the book knows the order), then the
-/// book. Unknown instruments and orders are left to the book step, which rejects them.
+/// book. Unknown instruments and orders are left to the book step, which rejects them, after
+/// the throttle has counted the message (`Risk::check_message`).
 #[inline(never)]
 fn modify_risk<K: EventKindSink>(
     books: &mut [Book],
@@ -562,26 +568,33 @@ fn modify_risk<K: EventKindSink>(
     time: u64,
 ) {
     let Some(book) = books.get_mut(m.instrument.0 as usize) else {
-        reject_unknown_instrument(m.order_id, m.account, m.instrument, tap);
+        let res = tap.risk.check_message(m.account, time);
+        if verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
+            reject_unknown_instrument(m.order_id, m.account, m.instrument, tap);
+        }
         return;
     };
-    if let Some(old) = book.order(m.order_id) {
-        let snap = OrderSnapshot {
-            side: old.side,
-            price: old.price,
-            leaves: old.leaves,
-        };
-        let mkt = MarketView {
-            best_bid: book.best_bid(),
-            best_ask: book.best_ask(),
-            last_trade: book.last_trade_price(),
-        };
-        let res = tap.risk.check_modify(m, &snap, time, &mkt);
-        if !verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
-            return;
+    let Some(old) = book.order(m.order_id) else {
+        let res = tap.risk.check_message(m.account, time);
+        if verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
+            book.modify(m, time, tap);
         }
+        return;
+    };
+    let snap = OrderSnapshot {
+        side: old.side,
+        price: old.price,
+        leaves: old.leaves,
+    };
+    let mkt = MarketView {
+        best_bid: book.best_bid(),
+        best_ask: book.best_ask(),
+        last_trade: book.last_trade_price(),
+    };
+    let res = tap.risk.check_modify(m, &snap, time, &mkt);
+    if verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
+        book.modify(m, time, tap);
     }
-    book.modify(m, time, tap);
 }
 
 /// The outcome of a pre-trade check: true when the command may reach the book, else emits the

@@ -989,6 +989,8 @@ impl Model {
         }
         let i = o.instrument.0 as usize;
         if i >= N_INSTR {
+            // The message counts against the throttle all the same.
+            self.throttle(a, now)?;
             return Err(R::UnknownInstrument.into());
         }
         self.gates(a, i, now)?;
@@ -1662,6 +1664,17 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                 if i < N_INSTR {
                     ids.push((instrument, id, account));
                     (entering, expect) = expect_new(&mut m, &e, &o, t);
+                } else {
+                    // No book: refused, after the throttle has counted the message.
+                    let c = CancelOrder {
+                        order_id: o.order_id,
+                        account: o.account,
+                        instrument: o.instrument,
+                    };
+                    let want = m
+                        .check_cancel(&c, t)
+                        .and_then(|()| Err(RejectReason::UnknownInstrument.into()));
+                    expect = Some((id, want));
                 }
                 CommandKind::New(o)
             }
@@ -1741,10 +1754,20 @@ fn run_multi(ops: &[MOp]) -> Result<(), TestCaseError> {
                     price: Price(price),
                     qty: Qty(qty_of(i as usize, lots, false)),
                 };
-                if let Some(old) = old {
-                    let want = m.check_modify(&mo, &old, t, mkt_of(&e, i as usize));
-                    expect = Some((id, want));
-                }
+                let want = match old {
+                    Some(old) => m.check_modify(&mo, &old, t, mkt_of(&e, i as usize)),
+                    // An order the book does not hold: the book refuses it, after the
+                    // throttle has counted the message (as a cancel's).
+                    None => m.check_cancel(
+                        &CancelOrder {
+                            order_id: mo.order_id,
+                            account: mo.account,
+                            instrument: mo.instrument,
+                        },
+                        t,
+                    ),
+                };
+                expect = Some((id, want));
                 CommandKind::Modify(mo)
             }
             MOp::MassCancel {

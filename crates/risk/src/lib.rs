@@ -15,7 +15,7 @@
 //! | --- | --- | --- |
 //! | unknown account / instrument | id not configured (an optional `default_account` profile covers unlisted ids below `max_accounts`) | `UnknownAccount` (0, id), `UnknownInstrument` (0, id) |
 //! | trading state, account | HALTED (command or kill): no new orders or modifies; cancels pass. REDUCING: only reducing orders | `AccountHalted` (0, 0), `AccountReducing` (room, qty) |
-//! | message throttle | token bucket, `rate` messages per `window_ns` of engine time, for new, modify and cancel; a second bucket of `halt_threshold` per window halts the account for `halt_ns` (0 = until `SetAccountState`) and emits `AccountState { Halted, cause: Throttled }` | `Throttled` (rate, rate + 1), on the halting message (halt_threshold, halt_threshold + 1); while halted `AccountHalted` (0, until) |
+//! | message throttle | token bucket, `rate` messages per `window_ns` of engine time, for new, modify and cancel, counted even when the message is refused for naming an unknown instrument or an order the book does not hold (`Risk::check_message`); a second bucket of `halt_threshold` per window halts the account for `halt_ns` (0 = until `SetAccountState`) and emits `AccountState { Halted, cause: Throttled }` | `Throttled` (rate, rate + 1), on the halting message (halt_threshold, halt_threshold + 1); while halted `AccountHalted` (0, until) |
 //! | trading state, instrument | HALTED: no new orders or modifies; REDUCING: only reducing orders | `InstrumentHalted` (0, 0), `InstrumentReducing` (room, qty) |
 //! | MMP freeze | account frozen by market-maker protection: no new orders or modifies | `MmpFrozen` (0, until; 0 = until `ResetMmp`) |
 //! | quantity | qty 0; qty not a multiple of the lot; qty outside `min_qty..=max_qty` | `InvalidQty` (0, 0), `LotSize` (lot, qty), `OutsideMinMax` (min or max, qty) |
@@ -270,6 +270,11 @@
 //! (`crates/engine/tests/risk_props.rs`), which checks every new order's, modify's and cancel's
 //! answer (reason, limit and value) against an independent model, and positions, open orders,
 //! open quantity and exposure against the event stream after every command.
+//! The same test found that refused messages skipped the throttle: a new order or modify
+//! naming an instrument with no book, and a modify of an order the book does not hold, were
+//! rejected without taking a token (cancels always took one), so an account could send them
+//! unthrottled. They take one now (`Risk::check_message`, called by the engine before its
+//! reject; `check_new` and `check_modify` count their own unknown-instrument rejects).
 //!
 //! Instructions are not the whole cost: the order table is sized for 1 M live orders (an
 //! 8 MB index), and a plain hash put every probe on its own cache line. Its home position now

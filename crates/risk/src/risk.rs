@@ -625,23 +625,32 @@ impl Risk {
     }
 
     /// The account and instrument indices of a new order, or `None` with the reject set
-    /// (`UnknownAccount`, then `UnknownInstrument`).
+    /// (`UnknownAccount`, then the throttle and `UnknownInstrument`).
     #[inline(always)]
-    fn lookup_new(&mut self, o: &NewOrder) -> Option<(usize, usize)> {
+    fn lookup_new(&mut self, o: &NewOrder, now: u64) -> Option<(usize, usize)> {
         use RejectReason as R;
         let Some(a) = self.acct_idx(o.account) else {
             self.fail(RiskReject::new(R::UnknownAccount, 0, o.account.0 as i64));
             return None;
         };
         let Some(i) = self.instr_idx(o.instrument) else {
-            self.fail(RiskReject::new(
-                R::UnknownInstrument,
-                0,
-                o.instrument.0 as i64,
-            ));
+            self.unknown_instrument(a, o.instrument, now);
             return None;
         };
         Some((a, i))
+    }
+
+    /// A new order of a known account naming an unknown instrument: the message still counts
+    /// against the account's throttle (see [`Risk::check_message`]); the reject is the
+    /// throttle's if it refuses, else `UnknownInstrument`.
+    #[cold]
+    #[inline(never)]
+    fn unknown_instrument(&mut self, a: usize, instrument: InstrumentId, now: u64) {
+        let r = match self.throttle(a, now) {
+            Err(r) => r,
+            Ok(()) => RiskReject::new(RejectReason::UnknownInstrument, 0, instrument.0 as i64),
+        };
+        self.fail(r);
     }
 
     /// The checks of `check_new`: lookups, gates or throttle, then the limit-order path or the
@@ -653,7 +662,7 @@ impl Risk {
         now: u64,
         mkt: &M,
     ) -> bool {
-        let Some((a, i)) = self.lookup_new(o) else {
+        let Some((a, i)) = self.lookup_new(o, now) else {
             return false;
         };
         if self.accounts[a].gated | self.instruments[i].gated {
@@ -914,7 +923,7 @@ impl Risk {
     #[cold]
     #[inline(never)]
     fn check_new_slow<M: Market>(&mut self, o: &NewOrder, now: u64, mkt: &M) -> bool {
-        let Some((a, i)) = self.lookup_new(o) else {
+        let Some((a, i)) = self.lookup_new(o, now) else {
             return false;
         };
         let r = self.check_new_rest(o, a, i, now, mkt, false);
@@ -1223,6 +1232,8 @@ impl Risk {
             return Err(RiskReject::new(R::UnknownAccount, 0, m.account.0 as i64));
         };
         let Some(i) = self.instr_idx(m.instrument) else {
+            // Counted against the throttle all the same (see `check_message`).
+            self.throttle(a, now)?;
             return Err(RiskReject::new(
                 R::UnknownInstrument,
                 0,
@@ -1291,11 +1302,22 @@ impl Risk {
     /// Cancel check: the throttle only (cancels are allowed while halted, reducing or frozen).
     #[inline]
     pub fn check_cancel(&mut self, c: &CancelOrder, now: u64) -> Result<(), RiskReject> {
-        let Some(a) = self.acct_idx(c.account) else {
+        self.check_message(c.account, now)
+    }
+
+    /// The throttle alone, for a message of `account` that the book refuses whatever the
+    /// risk layer says (a modify of an order the book does not hold, an order or modify naming
+    /// an instrument the engine has no book for): every message of an account counts against
+    /// its throttle, well-formed or not, so a flood of refused messages is throttled (and
+    /// halts the account beyond the halt threshold) like any other. `UnknownAccount` for an
+    /// account the config does not list. O(1): one token-bucket update.
+    #[inline]
+    pub fn check_message(&mut self, account: AccountId, now: u64) -> Result<(), RiskReject> {
+        let Some(a) = self.acct_idx(account) else {
             return Err(RiskReject::new(
                 RejectReason::UnknownAccount,
                 0,
-                c.account.0 as i64,
+                account.0 as i64,
             ));
         };
         self.throttle(a, now)

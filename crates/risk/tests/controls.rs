@@ -742,6 +742,57 @@ fn throttle_halt_until_command() {
 }
 
 #[test]
+fn refused_messages_count_against_the_throttle() {
+    // A message naming an unknown instrument (or, through `check_message`, an order the book
+    // does not hold) is still a message of the account: it takes a token like any other.
+    let mut cfg = base();
+    cfg.accounts[0].throttle = Some(ThrottleConfig {
+        rate: 3,
+        window_ns: 1000,
+        halt_threshold: None,
+        halt_ns: 0,
+    });
+    let mut r = risk(&cfg);
+    let mut o = buy(1, 100, 1);
+    o.instrument = InstrumentId(7);
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::UnknownInstrument, 0, 7))
+    );
+    assert_eq!(r.check_message(A1, 0), Ok(()));
+    let m = ModifyOrder {
+        order_id: OrderId(1),
+        account: A1,
+        instrument: InstrumentId(7),
+        price: Price(100),
+        qty: Qty(1),
+    };
+    let old = OrderSnapshot {
+        side: Side::Buy,
+        price: Price(100),
+        leaves: Qty(1),
+    };
+    assert_eq!(
+        reason(r.check_modify(&m, &old, 0, &MarketView::default())),
+        Some((R::UnknownInstrument, 0, 7))
+    );
+    // Three tokens gone: the fourth message of the window is throttled, whatever it names.
+    assert_eq!(
+        reason(r.check_new(&buy(2, 100, 1), 0, &NOMKT)),
+        Some((R::Throttled, 3, 4))
+    );
+    assert_eq!(
+        reason(r.check_new(&o, 0, &NOMKT)),
+        Some((R::Throttled, 3, 4))
+    );
+    assert_eq!(reason(r.check_message(A1, 0)), Some((R::Throttled, 3, 4)));
+    assert_eq!(
+        reason(r.check_message(AccountId(9), 0)),
+        Some((R::UnknownAccount, 0, 9))
+    );
+}
+
+#[test]
 fn reduce_only_flag() {
     let mut r = risk(&base());
     let mut out = Vec::new();
