@@ -7,7 +7,7 @@
 //! bucket and the (recent) tail node only; unlinking a middle order touches its two neighbours
 //! only, and the table only when the order is the head or the tail.
 
-use crate::slab::{NIL, Node};
+use crate::slab::{NIL, Node, node_at, node_at_mut};
 
 #[derive(Clone, Copy, Debug)]
 struct Bucket {
@@ -149,9 +149,8 @@ impl Accounts {
             if e.account == account {
                 let t = e.tail;
                 e.tail = s;
-                if let Some(nt) = nodes.get_mut(t as usize) {
-                    nt.acct_next = s;
-                }
+                // SAFETY: a listed account's tail is a live slot (not NIL: its head is not).
+                unsafe { node_at_mut(nodes, t) }.acct_next = s;
                 return t;
             }
             i = (i + 1) & mask;
@@ -163,18 +162,14 @@ impl Accounts {
     /// which updates the table, is out of line.
     #[inline(always)]
     pub fn unlink(&mut self, nodes: &mut [Node], s: u32) {
-        let Some(n) = nodes.get(s as usize) else {
-            return;
-        };
+        // SAFETY: `s` is a live slot being freed (the callers' invariant).
+        let n = unsafe { node_at(nodes, s) };
         let (account, p, nx) = (n.account, n.acct_prev, n.acct_next);
-        if p != NIL
-            && nx != NIL
-            && let Some(np) = nodes.get_mut(p as usize)
-        {
-            np.acct_next = nx;
-            if let Some(nn) = nodes.get_mut(nx as usize) {
-                nn.acct_prev = p;
-            }
+        if p != NIL && nx != NIL {
+            // SAFETY: account-list links other than NIL are live slots.
+            unsafe { node_at_mut(nodes, p) }.acct_next = nx;
+            // SAFETY: as above.
+            unsafe { node_at_mut(nodes, nx) }.acct_prev = p;
             return;
         }
         self.unlink_end(nodes, account, p, nx);
@@ -190,10 +185,12 @@ impl Accounts {
             return;
         }
         if p == NIL {
-            nodes[nx as usize].acct_prev = NIL;
+            // SAFETY: `nx` is an account-list link other than NIL (not both ends are NIL).
+            unsafe { node_at_mut(nodes, nx) }.acct_prev = NIL;
             self.b[i].head = nx;
         } else {
-            nodes[p as usize].acct_next = NIL;
+            // SAFETY: `p` is an account-list link other than NIL.
+            unsafe { node_at_mut(nodes, p) }.acct_next = NIL;
             self.b[i].tail = p;
         }
     }

@@ -41,7 +41,7 @@ use crate::expiry::{Due, Expiry};
 use crate::idmap::IdMap;
 use crate::ladder::Ladder;
 use crate::matching::{Taker, crosses};
-use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
+use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State, node_at_mut};
 use crate::stops::Stops;
 use crate::views::{LevelView, OrderView};
 use core::hash::Hasher;
@@ -786,7 +786,9 @@ impl Book {
         let nodes = &mut self.slab.nodes;
         let acct_prev = self.accounts.link_as(nodes, s, o.account.0);
         let (prev, lq, lc) = self.ladders[side.index()].link_dense(di, price, nodes, s, leaves);
-        if let Some(n) = nodes.get_mut(s as usize) {
+        {
+            // SAFETY: `s` was just handed out by the slab.
+            let n = unsafe { node_at_mut(nodes, s) };
             *n = Node {
                 id: o.order_id.0,
                 price,

@@ -8,7 +8,7 @@
 //! cost a binary search, inserting/removing one shifts the sparse array (≤ sparse_levels entries).
 
 use crate::level::Level;
-use crate::slab::{NIL, Node};
+use crate::slab::Node;
 use ferrex_types::Side;
 
 /// Two-level occupancy bitmap over `n` dense slots.
@@ -268,7 +268,10 @@ impl Ladder {
     pub fn get_mut(&mut self, p: i64) -> Option<&mut Level> {
         match self.idx(p) {
             Some(i) => {
-                let l = self.dense.get_mut(i)?;
+                debug_assert!(i < self.dense.len());
+                // SAFETY: `idx` returns indices below `win`, which is 0 or `dense.len()` (the
+                // dense vector never changes length after `new`).
+                let l = unsafe { self.dense.get_unchecked_mut(i) };
                 if l.count > 0 { Some(l) } else { None }
             }
             None => self.sparse_get_mut(p),
@@ -337,9 +340,11 @@ impl Ladder {
         s: u32,
         visible: u64,
     ) -> (u32, u64, u32) {
-        let Some(l) = self.dense.get_mut(i) else {
-            return (NIL, 0, 0);
-        };
+        debug_assert!(i < self.dense.len());
+        // SAFETY: `i` comes from `fast_idx`, whose window lies inside the dense one: its largest
+        // index is `(fast_off + fast_span − 1) / tick ≤ win − 1`, and `win` is `dense.len()`
+        // once anchored (the fast window is empty before).
+        let l = unsafe { self.dense.get_unchecked_mut(i) };
         if l.count == 0 {
             let better = match self.best {
                 None => true,
