@@ -177,7 +177,7 @@ impl Accounts {
 
     /// `unlink` of the head or the tail (or the only order) of `account`'s list, whose
     /// neighbours are `p` and `nx`.
-    #[inline(never)]
+    #[inline(always)]
     fn unlink_end(&mut self, nodes: &mut [Node], account: u32, p: u32, nx: u32) {
         let Ok(i) = self.find(account) else { return };
         if p == NIL && nx == NIL {

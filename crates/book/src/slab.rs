@@ -288,7 +288,10 @@ impl Slab {
         self.take(1)
     }
 
-    /// Returns a slot to its free list. O(1).
+    /// Returns a slot to its free list. O(1). A free node's fields other than `state` and `next`
+    /// are meaningless (every allocation writes the whole node, and `Expiry::live` tests `state`
+    /// before `flags`), so they are not cleared: clearing `flags` too was a store per freed
+    /// order (QuantCup: 8,800 instructions over 35,759 messages).
     #[inline]
     pub fn release(&mut self, s: u32) {
         let k = usize::from(s >= self.base);
@@ -296,7 +299,6 @@ impl Slab {
         // SAFETY: `s` is a live slot (the caller frees what the slab handed out).
         let n = unsafe { node_at_mut(&mut self.nodes, s) };
         n.state = State::Free;
-        n.flags = 0;
         n.next = head;
         self.free[k] = s;
         self.live -= 1;
