@@ -99,7 +99,8 @@ impl Book {
             'fills: {
                 let ladder = &mut self.ladders[oi];
                 let lside = ladder.side;
-                let Some(lvl) = ladder.get_mut(bp) else {
+                // `bp` is the best price (the first crossing one, then each new best).
+                let Some(lvl) = ladder.best_mut(bp) else {
                     break 'level;
                 };
                 // Orders of this level, front to back, while the taker has lots left: the level
