@@ -429,10 +429,13 @@ impl Ladder {
     pub fn remove_if_empty(&mut self, p: i64) {
         match self.idx(p) {
             Some(i) => {
-                if self.dense[i].count != 0 {
+                debug_assert!(i < self.dense.len());
+                // SAFETY: `idx` returns indices below `win` ≤ `dense.len()` (see `get_mut`).
+                let l = unsafe { self.dense.get_unchecked_mut(i) };
+                if l.count != 0 {
                     return;
                 }
-                self.dense[i] = Level::EMPTY;
+                *l = Level::EMPTY;
                 self.bits.clear(i);
                 self.levels -= 1;
                 if self.best == Some(p) {
@@ -441,7 +444,15 @@ impl Ladder {
                         Side::Buy => self.bits.prev_before(i),
                         Side::Sell => self.bits.next_at_or_after(i + 1),
                     };
-                    self.set_best(self.worse_of(p, d.map(|j| self.price_of(j))));
+                    let dp = d.map(|j| self.price_of(j));
+                    let b = self.worse_of(p, dp);
+                    self.best = b;
+                    // The dense neighbour's index when it is the new best (a sparse level may
+                    // be better): no price → index step for the cached index either.
+                    self.best_idx = match d {
+                        Some(j) if b.is_some() && b == dp => j,
+                        _ => NO_IDX,
+                    };
                 }
                 return;
             }
