@@ -30,26 +30,26 @@
 //!
 //! Session 10, from 4,712,819 Ir (131.8 per message; main at the session's start, after the
 //! session-9 risk commits), 723,748 conditional branches and 41,195 simulated mispredictions to
-//! 4,206,937 (117.6), 579,501 and 40,876; stores from 1,006,215 to 965,084. Kept, in order: slab
-//! nodes and dense levels indexed without bounds checks on the hot paths (`slab::node_at` /
-//! `node_at_mut`, each use with its invariant: a slot was handed out by the slab, a dense index
-//! comes from `idx` / `fast_idx`) (123.4); the account list's end unlink inlined and a freed slot's
-//! flags no longer cleared (122.8); account-table buckets read without bounds checks (121.5); the
-//! ladder's cached dense index of its best level, from which the matching loop takes each level it
-//! trades at (119.7); the id map's freed-entry value kept beside its overflow count (118.8); the
-//! add fast path writing the new node's own fields before the list updates and its links after
-//! them, so the order's values are not kept across them (117.6).
-//! `crates/engine/examples/risk_cost.rs` off / pass / on went from 20,875,603 / 44,698,219 /
-//! 31,592,228 to 18,523,305 / 42,623,115 / 30,724,866. Tried and dropped: the matching loop holding
-//! the node table as one slice per fill, with the slab's free lists split off so that the maker is
-//! freed through it (+6,500: the slice's address was spilled to the stack, a reload as before);
-//! inserting a new id at its direct entry without the tier test (+12,300); writing the last trade
-//! price once per level instead of once per fill (-2,400, within the ±10,000 that register
-//! allocation moves the total by when the matching loop changes); allocating from the plain free
-//! list behind a branch instead of indexing the heads with the test (+48,400); inserting the id
-//! before the list updates (-600); freeing the maker's slot before unlinking it from its account
-//! (+25,400); a `remove_best` for the level the matching loop empties, from the cached index
-//! (-4,300: 628 calls).
+//! 4,202,646 (117.5), 579,501 and 40,876 (at 117.6); stores from 1,006,215 to 965,084. Kept, in
+//! order: slab nodes and dense levels indexed without bounds checks on the hot paths
+//! (`slab::node_at` / `node_at_mut`, each use with its invariant: a slot was handed out by the
+//! slab, a dense index comes from `idx` / `fast_idx`) (123.4); the account list's end unlink
+//! inlined and a freed slot's flags no longer cleared (122.8); account-table buckets read without
+//! bounds checks (121.5); the ladder's cached dense index of its best level, from which the
+//! matching loop takes each level it trades at (119.7); the id map's freed-entry value kept beside
+//! its overflow count (118.8); the add fast path writing the new node's own fields before the list
+//! updates and its links after them, so the order's values are not kept across them (117.6);
+//! `remove_if_empty` of the best dense level taking the new best's index from its bitmap scan
+//! (117.5). `crates/engine/examples/risk_cost.rs` off / pass / on went from 20,875,603 / 44,698,219
+//! / 31,592,228 to 18,523,305 / 42,623,115 / 30,724,866 (at 117.6). Tried and dropped: the matching
+//! loop holding the node table as one slice per fill, with the slab's free lists split off so that
+//! the maker is freed through it (+6,500: the slice's address was spilled to the stack, a reload as
+//! before); inserting a new id at its direct entry without the tier test (+12,300); writing the
+//! last trade price once per level instead of once per fill (-2,400, within the ±10,000 that
+//! register allocation moves the total by when the matching loop changes); allocating from the
+//! plain free list behind a branch instead of indexing the heads with the test (+48,400); inserting
+//! the id before the list updates (-600); freeing the maker's slot before unlinking it from its
+//! account (+25,400); `Bitmap::set` always inlined (+73,200: the add path's registers again).
 //!
 //! The simulated predictor indexes its counters by branch address and recent outcomes, so code
 //! that moves changes which branches share counters: a change that leaves every branch's
