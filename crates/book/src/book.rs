@@ -28,6 +28,29 @@
 //! go), but risk_cost off / pass / on rose by 6.0 / 18.1 / 13.7 per command: a caller whose
 //! commands are already in memory pays the copy (the book's copy alone: 142.3).
 //!
+//! Session 10, from 4,712,819 Ir (131.8 per message; main at the session's start, after the
+//! session-9 risk commits), 723,748 conditional branches and 41,195 simulated mispredictions to
+//! 4,202,646 (117.5), 579,501 and 40,876 (at 117.6); stores from 1,006,215 to 965,084. Kept, in
+//! order: slab nodes and dense levels indexed without bounds checks on the hot paths
+//! (`slab::node_at` / `node_at_mut`, each use with its invariant: a slot was handed out by the
+//! slab, a dense index comes from `idx` / `fast_idx`) (123.4); the account list's end unlink
+//! inlined and a freed slot's flags no longer cleared (122.8); account-table buckets read without
+//! bounds checks (121.5); the ladder's cached dense index of its best level, from which the
+//! matching loop takes each level it trades at (119.7); the id map's freed-entry value kept beside
+//! its overflow count (118.8); the add fast path writing the new node's own fields before the list
+//! updates and its links after them, so the order's values are not kept across them (117.6);
+//! `remove_if_empty` of the best dense level taking the new best's index from its bitmap scan
+//! (117.5). `crates/engine/examples/risk_cost.rs` off / pass / on went from 20,875,603 / 44,698,219
+//! / 31,592,228 to 18,523,305 / 42,623,115 / 30,724,866 (at 117.6). Tried and dropped: the matching
+//! loop holding the node table as one slice per fill, with the slab's free lists split off so that
+//! the maker is freed through it (+6,500: the slice's address was spilled to the stack, a reload as
+//! before); inserting a new id at its direct entry without the tier test (+12,300); writing the
+//! last trade price once per level instead of once per fill (-2,400, within the ±10,000 that
+//! register allocation moves the total by when the matching loop changes); allocating from the
+//! plain free list behind a branch instead of indexing the heads with the test (+48,400); inserting
+//! the id before the list updates (-600); freeing the maker's slot before unlinking it from its
+//! account (+25,400); `Bitmap::set` always inlined (+73,200: the add path's registers again).
+//!
 //! The simulated predictor indexes its counters by branch address and recent outcomes, so code
 //! that moves changes which branches share counters: a change that leaves every branch's
 //! outcomes alone moved the total by up to ±3,000 here, mostly on rarely run branches that
@@ -41,7 +64,7 @@ use crate::expiry::{Due, Expiry};
 use crate::idmap::IdMap;
 use crate::ladder::Ladder;
 use crate::matching::{Taker, crosses};
-use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State};
+use crate::slab::{Ext, F_GROUP, F_GTD, F_ICEBERG, NIL, Node, Queue, Slab, State, node_at_mut};
 use crate::stops::Stops;
 use crate::views::{LevelView, OrderView};
 use core::hash::Hasher;
@@ -781,30 +804,52 @@ impl Book {
         let Some(s) = self.slab.alloc() else {
             return;
         };
-        // Both lists first (they write only their old tails), then the node once with its
-        // links: no second write of it, no second bounds check.
-        let nodes = &mut self.slab.nodes;
-        let acct_prev = self.accounts.link_as(nodes, s, o.account.0);
-        let (prev, lq, lc) = self.ladders[side.index()].link_dense(di, price, nodes, s, leaves);
-        if let Some(n) = nodes.get_mut(s as usize) {
-            *n = Node {
-                id: o.order_id.0,
-                price,
-                visible: leaves,
-                next: NIL,
-                prev,
-                acct_next: NIL,
-                acct_prev,
-                account: o.account.0,
-                side,
-                state: State::Resting,
-                tif: TimeInForce::Gtc,
-                flags: Node::pack(0, o.stp, OrdType::Limit),
-            };
+        // The node's own fields first (the order's values die there, so they are not kept in
+        // registers or on the stack across the list updates), the id map, both lists (they
+        // write only their old tails), then the node's links: every field is written (the
+        // pattern below stops the build if a field is added and not written here). Writing the
+        // whole node at the end, as before, cost 39,900 instructions more over the QuantCup
+        // feed in spills and reloads.
+        {
+            // SAFETY: `s` was just handed out by the slab.
+            let n = unsafe { node_at_mut(&mut self.slab.nodes, s) };
+            let Node {
+                id: _,
+                price: _,
+                visible: _,
+                next: _,
+                prev: _,
+                acct_next: _,
+                acct_prev: _,
+                account: _,
+                side: _,
+                state: _,
+                tif: _,
+                flags: _,
+            } = *n;
+            n.id = o.order_id.0;
+            n.price = price;
+            n.visible = leaves;
+            n.account = o.account.0;
+            n.side = side;
+            n.state = State::Resting;
+            n.tif = TimeInForce::Gtc;
+            n.flags = Node::pack(0, o.stp, OrdType::Limit);
         }
         match bucket {
             Some(i) => self.ids.insert_at(i, s),
             None => self.ids.insert(o.order_id.0, s),
+        }
+        let nodes = &mut self.slab.nodes;
+        let acct_prev = self.accounts.link_as(nodes, s, o.account.0);
+        let (prev, lq, lc) = self.ladders[side.index()].link_dense(di, price, nodes, s, leaves);
+        {
+            // SAFETY: `s` was just handed out by the slab.
+            let n = unsafe { node_at_mut(nodes, s) };
+            n.next = NIL;
+            n.prev = prev;
+            n.acct_next = NIL;
+            n.acct_prev = acct_prev;
         }
         self.level_changed(side, price, lq, lc, out);
     }

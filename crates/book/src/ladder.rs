@@ -8,7 +8,7 @@
 //! cost a binary search, inserting/removing one shifts the sparse array (≤ sparse_levels entries).
 
 use crate::level::Level;
-use crate::slab::{NIL, Node};
+use crate::slab::Node;
 use ferrex_types::Side;
 
 /// Two-level occupancy bitmap over `n` dense slots.
@@ -135,6 +135,9 @@ pub(crate) struct SparseLevel {
     pub level: Level,
 }
 
+/// `Ladder::best_idx` when the best level is not dense (or there is none).
+const NO_IDX: usize = usize::MAX;
+
 /// One side of the book.
 pub(crate) struct Ladder {
     /// Bids (best = highest) or asks (best = lowest).
@@ -150,8 +153,13 @@ pub(crate) struct Ladder {
     bits: Bitmap,
     sparse: Vec<SparseLevel>,
     sparse_cap: usize,
-    /// Cached best price.
+    /// Cached best price. Written only through [`Ladder::set_best`] (and where the dense index
+    /// of the new best is at hand), which keeps `best_idx` in step.
     pub best: Option<i64>,
+    /// Dense index of `best` when that is a dense level, else [`NO_IDX`] (no best, or a sparse
+    /// one): the matching loop takes the best level without a price → index step
+    /// ([`Ladder::best_mut`]).
+    best_idx: usize,
     /// Non-empty levels.
     pub levels: u32,
     /// The book's price range (`min_price`, `max_price`), for the fast window.
@@ -186,6 +194,7 @@ impl Ladder {
             sparse: Vec::with_capacity(sparse as usize),
             sparse_cap: sparse as usize,
             best: None,
+            best_idx: NO_IDX,
             levels: 0,
             price_range: (i64::MIN, i64::MAX),
             fast_lo: 0,
@@ -221,6 +230,7 @@ impl Ladder {
                 (lo - i128::from(base)) as u64,
             )
         };
+        self.set_best(self.best);
     }
 
     /// The dense window's base price once anchored (snapshots).
@@ -268,7 +278,10 @@ impl Ladder {
     pub fn get_mut(&mut self, p: i64) -> Option<&mut Level> {
         match self.idx(p) {
             Some(i) => {
-                let l = self.dense.get_mut(i)?;
+                debug_assert!(i < self.dense.len());
+                // SAFETY: `idx` returns indices below `win`, which is 0 or `dense.len()` (the
+                // dense vector never changes length after `new`).
+                let l = unsafe { self.dense.get_unchecked_mut(i) };
                 if l.count > 0 { Some(l) } else { None }
             }
             None => self.sparse_get_mut(p),
@@ -337,9 +350,11 @@ impl Ladder {
         s: u32,
         visible: u64,
     ) -> (u32, u64, u32) {
-        let Some(l) = self.dense.get_mut(i) else {
-            return (NIL, 0, 0);
-        };
+        debug_assert!(i < self.dense.len());
+        // SAFETY: `i` comes from `fast_idx`, whose window lies inside the dense one: its largest
+        // index is `(fast_off + fast_span − 1) / tick ≤ win − 1`, and `win` is `dense.len()`
+        // once anchored (the fast window is empty before).
+        let l = unsafe { self.dense.get_unchecked_mut(i) };
         if l.count == 0 {
             let better = match self.best {
                 None => true,
@@ -350,6 +365,7 @@ impl Ladder {
             };
             if better {
                 self.best = Some(p);
+                self.best_idx = i;
             }
             self.levels += 1;
             self.bits.set(i);
@@ -376,6 +392,7 @@ impl Ladder {
                     self.levels += 1;
                     if better {
                         self.best = Some(p);
+                        self.best_idx = i;
                     }
                 }
                 Some(&mut self.dense[i])
@@ -397,6 +414,7 @@ impl Ladder {
                         self.levels += 1;
                         if better {
                             self.best = Some(p);
+                            self.best_idx = NO_IDX;
                         }
                         k
                     }
@@ -411,10 +429,13 @@ impl Ladder {
     pub fn remove_if_empty(&mut self, p: i64) {
         match self.idx(p) {
             Some(i) => {
-                if self.dense[i].count != 0 {
+                debug_assert!(i < self.dense.len());
+                // SAFETY: `idx` returns indices below `win` ≤ `dense.len()` (see `get_mut`).
+                let l = unsafe { self.dense.get_unchecked_mut(i) };
+                if l.count != 0 {
                     return;
                 }
-                self.dense[i] = Level::EMPTY;
+                *l = Level::EMPTY;
                 self.bits.clear(i);
                 self.levels -= 1;
                 if self.best == Some(p) {
@@ -423,7 +444,15 @@ impl Ladder {
                         Side::Buy => self.bits.prev_before(i),
                         Side::Sell => self.bits.next_at_or_after(i + 1),
                     };
-                    self.best = self.worse_of(p, d.map(|j| self.price_of(j)));
+                    let dp = d.map(|j| self.price_of(j));
+                    let b = self.worse_of(p, dp);
+                    self.best = b;
+                    // The dense neighbour's index when it is the new best (a sparse level may
+                    // be better): no price → index step for the cached index either.
+                    self.best_idx = match d {
+                        Some(j) if b.is_some() && b == dp => j,
+                        _ => NO_IDX,
+                    };
                 }
                 return;
             }
@@ -436,8 +465,33 @@ impl Ladder {
         }
         self.levels -= 1;
         if self.best == Some(p) {
-            self.best = self.next_worse(p);
+            self.set_best(self.next_worse(p));
         }
+    }
+
+    /// Sets the best price to `b` and its dense index (out of the matching loop: once per
+    /// level emptied at the top).
+    #[inline]
+    fn set_best(&mut self, b: Option<i64>) {
+        self.best = b;
+        self.best_idx = b.and_then(|p| self.idx(p)).unwrap_or(NO_IDX);
+    }
+
+    /// The level at the best price `p` (which must be [`Ladder::best`]), from the cached dense
+    /// index when the best level is dense. O(1).
+    #[inline(always)]
+    pub fn best_mut(&mut self, p: i64) -> Option<&mut Level> {
+        debug_assert_eq!(self.best, Some(p));
+        let i = self.best_idx;
+        if i == NO_IDX {
+            return self.get_mut(p);
+        }
+        debug_assert_eq!(self.idx(p), Some(i));
+        // SAFETY: `best_idx` other than `NO_IDX` is the dense index of `best`, taken from `idx`
+        // or `fast_idx` (both below `win` ≤ `dense.len()`) when `best` was set, and recomputed
+        // by `anchor` when the window moves; the dense vector never changes length.
+        let l = unsafe { self.dense.get_unchecked_mut(i) };
+        if l.count > 0 { Some(l) } else { None }
     }
 
     /// The next non-empty price strictly worse than `p` (bids: lower, asks: higher).

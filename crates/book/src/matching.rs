@@ -2,7 +2,7 @@
 //! fillable-quantity walk, executions against one resting order, and stop triggering.
 
 use crate::book::Book;
-use crate::slab::{F_GROUP, F_GTD, F_ICEBERG, NIL, Queue, State, ext_at};
+use crate::slab::{F_GROUP, F_GTD, F_ICEBERG, NIL, Queue, State, ext_at, node_at_mut};
 use ferrex_types::{
     AccountId, CancelReason, EventKind, EventKindSink, OrdType, OrderId, Price, Qty, Side, StpMode,
     TimeInForce,
@@ -99,16 +99,17 @@ impl Book {
             'fills: {
                 let ladder = &mut self.ladders[oi];
                 let lside = ladder.side;
-                let Some(lvl) = ladder.get_mut(bp) else {
+                // `bp` is the best price (the first crossing one, then each new best).
+                let Some(lvl) = ladder.best_mut(bp) else {
                     break 'level;
                 };
                 // Orders of this level, front to back, while the taker has lots left: the level
                 // is looked up once, not once per fill.
                 loop {
                     let head = lvl.q.head;
-                    let Some(n) = self.slab.nodes.get_mut(head as usize) else {
-                        break 'level;
-                    };
+                    // SAFETY: the level is not empty (`get_mut` returns levels with orders, and
+                    // the loop leaves when its count reaches 0), so its head is a live slot.
+                    let n = unsafe { node_at_mut(&mut self.slab.nodes, head) };
                     if stp != StpMode::None {
                         // Effective group: the account, unless the order has an explicit one
                         // (rare, kept in its cold record). Read only when the taker has STP
@@ -163,8 +164,9 @@ impl Book {
                     lvl.q.head = next;
                     if next == NIL {
                         lvl.q.tail = NIL;
-                    } else if let Some(nx) = self.slab.nodes.get_mut(next as usize) {
-                        nx.prev = NIL;
+                    } else {
+                        // SAFETY: a level link other than NIL is a live slot.
+                        unsafe { node_at_mut(&mut self.slab.nodes, next) }.prev = NIL;
                     }
                     lvl.count -= 1;
                     let (lq, lc) = (lvl.qty, lvl.count);
