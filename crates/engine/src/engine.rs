@@ -568,10 +568,7 @@ fn modify_risk<K: EventKindSink>(
     time: u64,
 ) {
     let Some(book) = books.get_mut(m.instrument.0 as usize) else {
-        let res = tap.risk.check_message(m.account, time);
-        if verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
-            reject_unknown_instrument(m.order_id, m.account, m.instrument, tap);
-        }
+        refused_message(tap.risk, m.order_id, m.account, m.instrument, time, tap.out);
         return;
     };
     let Some(old) = book.order(m.order_id) else {
@@ -594,6 +591,25 @@ fn modify_risk<K: EventKindSink>(
     let res = tap.risk.check_modify(m, &snap, time, &mkt);
     if verdict(tap.risk, res, m.order_id, m.account, m.instrument, tap.out) {
         book.modify(m, time, tap);
+    }
+}
+
+/// A modify naming an instrument with no book, with the risk layer: the message counts against
+/// the account's throttle (`Risk::check_message`), then is refused (the throttle's reject, or
+/// `UnknownInstrument`). Out of line: it is never on the hot path.
+#[cold]
+#[inline(never)]
+fn refused_message<K: EventKindSink>(
+    risk: &mut Risk,
+    order_id: OrderId,
+    account: AccountId,
+    instrument: InstrumentId,
+    time: u64,
+    out: &mut K,
+) {
+    let res = risk.check_message(account, time);
+    if verdict(risk, res, order_id, account, instrument, out) {
+        reject_unknown_instrument(order_id, account, instrument, out);
     }
 }
 
