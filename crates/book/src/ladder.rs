@@ -450,7 +450,7 @@ impl Ladder {
                     // The dense neighbour's index when it is the new best (a sparse level may
                     // be better): no price → index step for the cached index either.
                     self.best_idx = match d {
-                        Some(j) if b.is_some() && b == dp => j,
+                        Some(j) if b == dp => j,
                         _ => NO_IDX,
                     };
                 }

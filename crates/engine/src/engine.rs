@@ -276,7 +276,9 @@ impl Engine {
                     }
                 }
                 // The book step rejects the unknown instrument; the message still counts
-                // against the account's throttle (`Risk::check_message`).
+                // against the account's throttle (`Risk::check_message`). `refused_message`
+                // written out here, not called: the call, even out of line, changed how the
+                // no-risk path around it compiled (QuantCup +13,639 Ir; see that function).
                 None => {
                     let res = risk.check_message(o.account, time);
                     if verdict(risk, res, o.order_id, o.account, o.instrument, &mut out) {
